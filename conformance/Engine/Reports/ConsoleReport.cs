@@ -1,0 +1,80 @@
+using System.Text;
+using KernelMm.Conformance.Running;
+using KernelMm.Spec.Profiles;
+
+namespace KernelMm.Conformance.Reports;
+
+/// <summary>The per-rule table, each failure read like a kernel report, and a one-line summary.</summary>
+public static class ConsoleReport
+{
+    public static string Render(SuiteResult result, string replayPrefix = "dotnet run --project conformance/Cli --")
+    {
+        var sb = new StringBuilder();
+        var profiles = result.Profiles;
+        sb.AppendLine($"Conformance of '{result.Implementation}' — seed {result.Settings.Seed}, {result.Settings.Sequences} sequences of up to {result.Settings.MaxSteps} steps per family, profile and memory size ({string.Join(", ", result.MemorySizes.Select(Profile.FormatSize))})");
+        sb.AppendLine();
+        sb.Append($"{"rule",-8} ");
+        foreach (var p in profiles) sb.Append($"{p,-14} ");
+        sb.AppendLine("statement");
+        sb.AppendLine(new string('-', 8 + profiles.Count * 15 + 60));
+        foreach (var group in result.Results.GroupBy(r => r.Rule.Id))
+        {
+            var rule = group.First().Rule;
+            sb.Append($"{rule.Id,-8} ");
+            foreach (var p in profiles)
+            {
+                var row = group.FirstOrDefault(r => r.Profile == p);
+                sb.Append($"{Cell(row),-14} ");
+            }
+            sb.AppendLine(Trim(rule.Statement, 70));
+        }
+        sb.AppendLine();
+        foreach (var failure in result.Failures)
+        {
+            var ce = failure.Counterexample!;
+            sb.AppendLine($"==================================================================");
+            sb.AppendLine($"FAILED {ce.RuleId} on {ce.ProfileLabel} (family {ce.Family}, seed {ce.Seed}): {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}");
+            sb.AppendLine($"  rule: {failure.Rule.Statement}");
+            sb.AppendLine($"  check: {failure.Rule.Check}");
+            sb.AppendLine($"  observed: {ce.Message}");
+            sb.AppendLine("  sequence:");
+            for (int i = 0; i < ce.Trace.Count; i++) sb.AppendLine($"    {i + 1,3}. {ce.Trace[i]}");
+            sb.AppendLine("  as C#:");
+            foreach (var line in ce.CSharp) sb.AppendLine($"    {line}");
+            var (name, memory) = SplitLabel(ce.ProfileLabel);
+            sb.AppendLine($"  replay: {replayPrefix} run --profile {name} --memory {memory} --seed {result.Settings.Seed} --sequences {result.Settings.Sequences} --max-steps {result.Settings.MaxSteps} --family {ce.Family}");
+        }
+        sb.AppendLine(Summary(result));
+        return sb.ToString();
+    }
+
+    public static string Summary(SuiteResult result)
+    {
+        int Count(RuleOutcome o) => result.Results.Count(r => r.Outcome == o);
+        double seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
+        return $"summary: {Count(RuleOutcome.Passed)} passed, {Count(RuleOutcome.Failed)} failed, {Count(RuleOutcome.NotExercised)} not exercised, " +
+               $"{Count(RuleOutcome.Pending)} pending, {Count(RuleOutcome.NotApplicable)} not applicable (rule x profile); " +
+               $"{result.Sequences} sequences, {result.Operations} checked operations in {seconds:F1} s ({result.Operations / seconds:N0} ops/s)";
+    }
+
+    private static string Cell(RuleResult? row) => row?.Outcome switch
+    {
+        null => "",
+        RuleOutcome.Passed => $"pass {Compact(row.Checks)}",
+        RuleOutcome.Failed => "FAIL",
+        RuleOutcome.NotApplicable => "n/a",
+        RuleOutcome.Pending => "pending",
+        RuleOutcome.NotExercised => "UNEXERCISED",
+        _ => "?",
+    };
+
+    private static string Compact(long n) => n >= 10_000_000 ? $"{n / 1_000_000}M" : n >= 10_000 ? $"{n / 1000}k" : n.ToString();
+
+    private static string Trim(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+
+    private static (string Name, string Memory) SplitLabel(string label)
+    {
+        int slash = label.LastIndexOf('/');
+        return slash < 0 ? (label, "") : (label[..slash], label[(slash + 1)..]);
+    }
+}

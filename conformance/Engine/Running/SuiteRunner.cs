@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using KernelMm.Conformance.Families.Pages;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+using KernelMm.Spec.Rules;
+
+namespace KernelMm.Conformance.Running;
+
+/// <summary>Where one rule stands on one profile after a run.</summary>
+public enum RuleOutcome
+{
+    Passed,
+    Failed,
+    /// <summary>The implementation does not declare what the rule needs, or refuses the profile.</summary>
+    NotApplicable,
+    /// <summary>The catalogue has no executable check yet.</summary>
+    Pending,
+    /// <summary>Encoded and applicable, but no generated sequence reached its check: a gap in the suite, not a pass.</summary>
+    NotExercised,
+}
+
+public sealed record RuleResult(Rule Rule, string Profile, RuleOutcome Outcome, long Checks, Counterexample? Counterexample, string? Reason);
+
+/// <summary>Everything a run found, per rule and profile, with the numbers needed to report it.</summary>
+public sealed record SuiteResult
+{
+    public required string Implementation { get; init; }
+    public required RunSettings Settings { get; init; }
+    public required IReadOnlyList<string> Profiles { get; init; }
+    public required IReadOnlyList<ulong> MemorySizes { get; init; }
+    public required IReadOnlyList<RuleResult> Results { get; init; }
+    public required long Operations { get; init; }
+    public required int Sequences { get; init; }
+    public required TimeSpan Elapsed { get; init; }
+
+    public IEnumerable<RuleResult> Failures => Results.Where(r => r.Outcome == RuleOutcome.Failed);
+    public bool Passed => Results.All(r => r.Outcome is not (RuleOutcome.Failed or RuleOutcome.NotExercised));
+    /// <summary>Rules that failed on at least one profile.</summary>
+    public IReadOnlySet<string> FailedRuleIds => Failures.Select(r => r.Rule.Id).ToHashSet();
+}
+
+/// <summary>What to run: profiles, memory sizes, families, rules, effort.</summary>
+public sealed record SuiteOptions
+{
+    public IReadOnlyList<Profile> Profiles { get; init; } = Spec.Profiles.Profiles.All;
+    public IReadOnlyList<ulong> MemorySizes { get; init; } = Spec.Profiles.Profiles.StandardMemorySizes;
+    /// <summary>Family names to run; empty runs all.</summary>
+    public IReadOnlySet<string> Families { get; init; } = new HashSet<string>();
+    /// <summary>Rule IDs to report; empty reports all.</summary>
+    public IReadOnlySet<string> Rules { get; init; } = new HashSet<string>();
+    public RunSettings Settings { get; init; } = new();
+    /// <summary>Called after each property with a one-line progress note.</summary>
+    public Action<string>? Progress { get; init; }
+}
+
+/// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
+public static class SuiteRunner
+{
+    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily()];
+
+    public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var rows = new List<RuleResult>();
+        long operations = 0;
+        int sequences = 0;
+        var families = Families.Where(f => options.Families.Count == 0 || options.Families.Contains(f.Name)).ToList();
+        var covered = families.SelectMany(f => f.RuleIds).ToHashSet();
+
+        foreach (var baseProfile in options.Profiles)
+        {
+            var checks = new Dictionary<string, long>();
+            var failures = new Dictionary<string, Counterexample>();
+            IReadOnlySet<Capability>? declared = null;
+            foreach (var memory in options.MemorySizes)
+            {
+                var profile = baseProfile.WithMemory(memory);
+                using (var probe = factory.Create(profile))
+                {
+                    if (probe is null) continue;
+                    declared = probe.Capabilities;
+                    ValidateDeclaration(probe);
+                }
+                foreach (var family in families.Where(f => declared.Contains(f.Gate)))
+                {
+                    var outcome = family.Run(factory, profile, options.Settings, new HashSet<string>());
+                    foreach (var (rule, n) in outcome.Checks) checks[rule] = checks.GetValueOrDefault(rule) + n;
+                    foreach (var (rule, ce) in outcome.Failures) failures.TryAdd(rule, ce);
+                    operations += outcome.Operations;
+                    sequences += outcome.Sequences;
+                    options.Progress?.Invoke($"{family.Name} on {profile.Label}: {outcome.Sequences} sequences, {outcome.Operations} operations, {outcome.Failures.Count} failing rule(s)");
+                }
+            }
+            foreach (var rule in RuleCatalogue.All.Where(r => options.Rules.Count == 0 || options.Rules.Contains(r.Id)))
+                rows.Add(Classify(rule, baseProfile.Name, declared, covered, checks, failures));
+        }
+        return new SuiteResult
+        {
+            Implementation = factory.Name,
+            Settings = options.Settings,
+            Profiles = options.Profiles.Select(p => p.Name).ToList(),
+            MemorySizes = options.MemorySizes,
+            Results = rows,
+            Operations = operations,
+            Sequences = sequences,
+            Elapsed = clock.Elapsed,
+        };
+    }
+
+    private static RuleResult Classify(Rule rule, string profile, IReadOnlySet<Capability>? declared, HashSet<string> covered,
+        Dictionary<string, long> checks, Dictionary<string, Counterexample> failures)
+    {
+        if (rule.Status != RuleStatus.Encoded)
+            return new(rule, profile, RuleOutcome.Pending, 0, null, rule.Check);
+        if (declared is null)
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
+        var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
+        if (missing.Count > 0)
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}");
+        if (!covered.Contains(rule.Id))
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
+        long n = checks.GetValueOrDefault(rule.Id);
+        if (failures.TryGetValue(rule.Id, out var ce))
+            return new(rule, profile, RuleOutcome.Failed, n, ce, null);
+        return n > 0
+            ? new(rule, profile, RuleOutcome.Passed, n, null, null)
+            : new(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check");
+    }
+
+    /// <summary>A declared capability must come with its interface; a mismatch is a setup error, not a rule failure.</summary>
+    public static void ValidateDeclaration(IMemoryManager mm)
+    {
+        foreach (var capability in mm.Capabilities)
+            if (Capabilities.InterfaceFor(capability) is { } iface && !iface.IsInstanceOfType(mm))
+                throw new InvalidOperationException($"{mm.GetType().Name} declares {capability} but does not implement {iface.Name}");
+        if (mm.Capabilities.Contains(Capability.PageAllocator) && mm is not IKernelMemory)
+            throw new InvalidOperationException($"{mm.GetType().Name} declares PageAllocator but does not implement IKernelMemory");
+    }
+}

@@ -1,0 +1,62 @@
+using KernelMm.Spec.Contract;
+using static KernelMm.Reference.Mm.MemMap;
+
+namespace KernelMm.Reference.Mm;
+
+/// <summary>
+/// Reclaimable memory (mm/vmscan.c, much reduced): a clean page cache whose pages a sleeping
+/// allocation may drop (GFP-4). Clean pages need no write-back, so reclaim just frees them.
+/// </summary>
+internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
+{
+    /// <summary>SWAP_CLUSTER_MAX: pages reclaimed per round.</summary>
+    private const int ReclaimBatch = 32;
+    private static readonly Zone[] AnyZone = [Zone.HighMem, Zone.Normal, Zone.Dma];
+    private readonly Stack<int>[] _cache = [new(), new(), new()];
+
+    public long Reclaimable(Zone zone) => _cache[(int)zone].Count;
+
+    public int Fill(int count)
+    {
+        int added = 0;
+        for (; added < count; added++)
+        {
+            // Page-cache pages are GFP_HIGHUSER placements without reserve access, and never sleep here.
+            int pfn = pages.GetPageFromFreelist(AnyZone, 0, mayUseReserve: false);
+            if (pfn < 0) break;
+            map.State[pfn] = PageState.PageCache;
+            _cache[(int)pages.ZoneOf(pfn).Id].Push(pfn);
+        }
+        return added;
+    }
+
+    /// <summary>
+    /// shrink_zones for one allocation: drops up to a batch of clean pages from the allowed zones,
+    /// sleeping once (the task blocks while reclaim runs). Returns how many were freed.
+    /// </summary>
+    public int Reclaim(IReadOnlyList<Zone> zones)
+    {
+        int freed = 0;
+        foreach (var zone in zones)
+        {
+            var cache = _cache[(int)zone];
+            while (freed < ReclaimBatch && cache.Count > 0)
+            {
+                int pfn = cache.Pop();
+                pages.FreeToBuddy(pages.Zones[(int)zone], pfn, 0);
+                freed++;
+            }
+        }
+        if (freed > 0) sched.Sleep();
+        return freed;
+    }
+
+    public void DropAll()
+    {
+        foreach (var zone in AnyZone)
+        {
+            var cache = _cache[(int)zone];
+            while (cache.Count > 0) pages.FreeToBuddy(pages.Zones[(int)zone], cache.Pop(), 0);
+        }
+    }
+}

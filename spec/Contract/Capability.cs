@@ -1,0 +1,41 @@
+namespace KernelMm.Spec.Contract;
+
+/// <summary>
+/// What an implementation declares it supports. A rule whose capabilities are not all declared
+/// is reported "not applicable", never "passed". Each capability names the contract interface
+/// the implementation object must then also implement.
+/// </summary>
+public enum Capability
+{
+    /// <summary><see cref="IPageAllocator"/> and <see cref="IKernelMemory"/>: the buddy page allocator.</summary>
+    PageAllocator,
+    /// <summary><see cref="IExecutionContext"/>: atomic/interrupt context and sleep accounting.</summary>
+    ExecutionContext,
+    /// <summary><see cref="IHighmem"/>: kmap/kunmap of HIGHMEM pages.</summary>
+    Highmem,
+    /// <summary><see cref="IReclaim"/>: reclaimable page cache a sleeping allocation may reclaim.</summary>
+    Reclaim,
+    /// <summary>kmalloc family (issue: KMAL).</summary>
+    Kmalloc,
+    /// <summary>Slab caches (issue: SLAB).</summary>
+    SlabCache,
+    /// <summary>vmalloc (issue: VMAL).</summary>
+    Vmalloc,
+    /// <summary>Processes, page tables, TLB, mmap (issues: ADDR, MMAP, DRV, UACC, SWAP).</summary>
+    Mmu,
+    /// <summary>atomic_t (ATOM).</summary>
+    AtomicT,
+}
+
+public static class Capabilities
+{
+    /// <summary>The contract interface each capability requires, or null when none exists yet.</summary>
+    public static Type? InterfaceFor(Capability capability) => capability switch
+    {
+        Capability.PageAllocator => typeof(IPageAllocator),
+        Capability.ExecutionContext => typeof(IExecutionContext),
+        Capability.Highmem => typeof(IHighmem),
+        Capability.Reclaim => typeof(IReclaim),
+        _ => null,
+    };
+}

@@ -1,0 +1,124 @@
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Spec.Profiles;
+
+/// <summary>
+/// A named platform parameter set. Values that differ between kernels or architectures live
+/// here, never as constants in checks. Immutable; <see cref="WithMemory"/> varies the RAM size.
+/// </summary>
+public sealed record Profile
+{
+    /// <summary>Profile name, e.g. "x86-32".</summary>
+    public required string Name { get; init; }
+    /// <summary>Where the values come from.</summary>
+    public required string Source { get; init; }
+
+    /// <summary>PAGE_SIZE in bytes (ADDR-1).</summary>
+    public required int PageSize { get; init; }
+    /// <summary>PAGE_OFFSET: start of the kernel's direct mapping (ADDR-9, ADDR-10).</summary>
+    public required ulong PageOffset { get; init; }
+    /// <summary>MAX_DMA_ADDRESS: end of ZONE_DMA (ZONE-1, ZONE-2).</summary>
+    public required ulong DmaLimit { get; init; }
+    /// <summary>
+    /// Start of ZONE_HIGHMEM (896 MiB on x86-32), or null on a platform that direct-maps all RAM.
+    /// Also the end of the direct mapping (ADDR-10).
+    /// </summary>
+    public required ulong? HighmemStart { get; init; }
+    /// <summary>
+    /// Largest legal allocation order, inclusive (today's MAX_PAGE_ORDER; the older MAX_ORDER was
+    /// this plus one and exclusive). PAGE-2.
+    /// </summary>
+    public required int MaxOrder { get; init; }
+    /// <summary>Physical memory size in bytes. The suite varies it.</summary>
+    public required ulong PhysicalMemory { get; init; }
+    /// <summary>Whether GFP_BUFFER exists (linux-2.4).</summary>
+    public bool HasGfpBuffer { get; init; }
+    /// <summary>Whether SLAB_NO_REAP exists (linux-2.4).</summary>
+    public bool HasSlabNoReap { get; init; }
+
+    /// <summary>KMALLOC_MAX_SIZE: the largest kmalloc request that can succeed (KMAL-3).</summary>
+    public required long KmallocMaxSize { get; init; }
+    /// <summary>kmalloc size classes served by general caches, ascending (KMAL-2).</summary>
+    public required IReadOnlyList<int> KmallocClasses { get; init; }
+    /// <summary>Largest slab object size (SLAB-1).</summary>
+    public required long SlabObjectMax { get; init; }
+    /// <summary>Cache line size for SLAB_HWCACHE_ALIGN (SLAB-7).</summary>
+    public required int CacheLine { get; init; }
+    /// <summary>Poison byte for free objects (SLAB-8).</summary>
+    public byte PoisonFree { get; init; } = 0xa5;
+
+    /// <summary>Gap between the end of the direct mapping and VMALLOC_START (VMALLOC_OFFSET).</summary>
+    public required ulong VmallocOffset { get; init; }
+    /// <summary>VMALLOC_END (VMAL-2).</summary>
+    public required ulong VmallocEnd { get; init; }
+    /// <summary>Start of the persistent kmap window (PKMAP_BASE), 32-bit only.</summary>
+    public ulong PkmapBase { get; init; }
+    /// <summary>LAST_PKMAP: number of persistent kmap slots.</summary>
+    public int PkmapSlots { get; init; }
+
+    // ---- Derived values --------------------------------------------------------------------
+
+    /// <summary>log2(PAGE_SIZE): the number of offset bits in an address (ADDR-2).</summary>
+    public int PageShift => System.Numerics.BitOperations.Log2((uint)PageSize);
+    /// <summary>Number of physical frames.</summary>
+    public ulong TotalPages => PhysicalMemory / (ulong)PageSize;
+    /// <summary>Pages in a max-order block.</summary>
+    public ulong MaxOrderPages => 1UL << MaxOrder;
+    /// <summary>End of low memory (the direct-mapped RAM): min(RAM, HighmemStart).</summary>
+    public ulong LowMemoryEnd => HighmemStart is { } h ? Math.Min(h, PhysicalMemory) : PhysicalMemory;
+    /// <summary>VMALLOC_START: just above the direct mapping plus VMALLOC_OFFSET (VMAL-2).</summary>
+    public ulong VmallocStart => PageOffset + LowMemoryEnd + VmallocOffset;
+    /// <summary>
+    /// Emergency reserve in pages (the min watermark): a request without __GFP_HIGH must leave at
+    /// least this many free pages in the zones it may use (GFP-3). Project choice: 1/256 of RAM,
+    /// at least 16 pages.
+    /// </summary>
+    public long EmergencyReservePages => Math.Max(16L, (long)(TotalPages / 256));
+    /// <summary>Whether the profile has a HIGHMEM zone at this memory size.</summary>
+    public bool HasHighmem => HighmemStart is { } h && PhysicalMemory > h;
+
+    /// <summary>The physical byte range [start, end) of a zone at this memory size; empty when start == end.</summary>
+    public (ulong Start, ulong End) ZoneSpan(Zone zone)
+    {
+        ulong dmaEnd = Math.Min(DmaLimit, PhysicalMemory);
+        ulong lowEnd = LowMemoryEnd;
+        return zone switch
+        {
+            Zone.Dma => (0, dmaEnd),
+            Zone.Normal => (dmaEnd, Math.Max(dmaEnd, lowEnd)),
+            Zone.HighMem => (lowEnd, PhysicalMemory),
+            _ => throw new ArgumentOutOfRangeException(nameof(zone)),
+        };
+    }
+
+    /// <summary>The zone a frame belongs to (ZONE-1).</summary>
+    public Zone ZoneOfPfn(ulong pfn)
+    {
+        ulong pa = pfn << PageShift;
+        if (pa < DmaLimit) return Zone.Dma;
+        if (HighmemStart is { } h && pa >= h) return Zone.HighMem;
+        return Zone.Normal;
+    }
+
+    /// <summary>Whether a GFP flag combination is known to this profile.</summary>
+    public bool Knows(GfpFlags flags) => HasGfpBuffer || (flags & GfpFlags.Buffer2_4) == 0;
+
+    /// <summary>The same profile with another physical memory size (a multiple of the max-order block).</summary>
+    public Profile WithMemory(ulong bytes)
+    {
+        ulong block = (ulong)PageSize << MaxOrder;
+        if (bytes == 0 || bytes % block != 0)
+            throw new ArgumentOutOfRangeException(nameof(bytes), $"memory size must be a positive multiple of {block} bytes");
+        return this with { PhysicalMemory = bytes };
+    }
+
+    /// <summary>e.g. "x86-32/512M".</summary>
+    public string Label => $"{Name}/{FormatSize(PhysicalMemory)}";
+
+    public static string FormatSize(ulong bytes) =>
+        bytes % (1UL << 30) == 0 ? $"{bytes >> 30}G"
+        : bytes % (1UL << 20) == 0 ? $"{bytes >> 20}M"
+        : bytes % 1024 == 0 ? $"{bytes >> 10}K" : $"{bytes}";
+
+    public override string ToString() => Label;
+}

@@ -1,0 +1,90 @@
+namespace KernelMm.Spec.Profiles;
+
+/// <summary>The named profiles. Where two source documents disagree, each value has its own profile.</summary>
+public static class Profiles
+{
+    private const ulong KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+
+    /// <summary>The RAM sizes the suite boots every profile with: an empty HIGHMEM (64M, 512M), the 896 MiB edge crossed (1G, 2G).</summary>
+    public static readonly IReadOnlyList<ulong> StandardMemorySizes = [64 * MiB, 512 * MiB, 1 * GiB, 2 * GiB];
+
+    private static IReadOnlyList<int> PowersOfTwo(int from, long to)
+    {
+        var list = new List<int>();
+        for (long s = from; s <= to; s *= 2) list.Add((int)s);
+        return list;
+    }
+
+    /// <summary>
+    /// x86-32 (default): 4 KiB pages, 3/1 GiB split, zones DMA &lt; 16 MiB &lt;= NORMAL &lt; 896 MiB &lt;= HIGHMEM,
+    /// max order 10, kmalloc up to 4 MiB in power-of-two classes, slab objects up to 1024 pages.
+    /// </summary>
+    public static readonly Profile X86_32 = new()
+    {
+        Name = "x86-32",
+        Source = "seeds 000 (PAGE_SIZE, 3G/1G split), 001 (zones), 002 (order 10, kmalloc 4 MiB, slab 1024 pages), 004 (zones); VMALLOC_OFFSET 8 MiB and PKMAP from arch/x86/include/asm/pgtable_32_areas.h",
+        PageSize = 4096,
+        PageOffset = 0xC000_0000,
+        DmaLimit = 16 * MiB,
+        HighmemStart = 896 * MiB,
+        MaxOrder = 10,
+        PhysicalMemory = 512 * MiB,
+        KmallocMaxSize = 4 * (long)MiB,
+        KmallocClasses = PowersOfTwo(32, 4 * (long)MiB),
+        SlabObjectMax = 1024 * 4096,
+        CacheLine = 64,
+        VmallocOffset = 8 * MiB,
+        VmallocEnd = 0xFF80_0000,
+        PkmapBase = 0xFF80_0000,
+        PkmapSlots = 1024,
+    };
+
+    /// <summary>
+    /// linux-2.4 (seed 001): as x86-32 but kmalloc max 128 KiB, page allocator max 2 MiB
+    /// (order 9: the old exclusive MAX_ORDER of 10), GFP_BUFFER and SLAB_NO_REAP present.
+    /// </summary>
+    public static readonly Profile Linux2_4 = X86_32 with
+    {
+        Name = "linux-2.4",
+        Source = "seed 001: kmalloc max 128 KB, get_free_pages 'maximum value may be 2 MB', GFP_BUFFER, SLAB_NO_REAP; rest as x86-32",
+        MaxOrder = 9,
+        KmallocMaxSize = 128 * (long)KiB,
+        KmallocClasses = PowersOfTwo(32, 128 * (long)KiB),
+        HasGfpBuffer = true,
+        HasSlabNoReap = true,
+    };
+
+    /// <summary>
+    /// 64-bit-8k (seeds 000, 004: "most 64-bit architectures have 8KB pages"). Project choices:
+    /// sparc64-style PAGE_OFFSET 0xFFFFF80000000000, all RAM direct-mapped (no HIGHMEM), a 16 MiB
+    /// DMA zone kept for ISA-style devices, max order 10 (8 MiB blocks), kmalloc up to one max-order
+    /// block (KMALLOC_MAX_SIZE = 2^(MAX_ORDER + PAGE_SHIFT)), vmalloc 1 TiB above the direct mapping.
+    /// </summary>
+    public static readonly Profile Bit64_8K = new()
+    {
+        Name = "64-bit-8k",
+        Source = "seed 000 (PAGE_SIZE 0x2000 translation example), seed 004 (8 KiB pages on 64-bit); other values are project choices documented on the profile",
+        PageSize = 8192,
+        PageOffset = 0xFFFF_F800_0000_0000,
+        DmaLimit = 16 * MiB,
+        HighmemStart = null,
+        MaxOrder = 10,
+        PhysicalMemory = 512 * MiB,
+        KmallocMaxSize = 8 * (long)MiB,
+        KmallocClasses = PowersOfTwo(32, 8 * (long)MiB),
+        SlabObjectMax = 1024 * 8192,
+        CacheLine = 64,
+        VmallocOffset = 1UL << 40,
+        VmallocEnd = 0xFFFF_F800_0000_0000 + (2UL << 40),
+    };
+
+    /// <summary>Every named profile, default first.</summary>
+    public static readonly IReadOnlyList<Profile> All = [X86_32, Linux2_4, Bit64_8K];
+
+    public static Profile Default => X86_32;
+
+    /// <summary>Looks a profile up by name. Errors: <see cref="KeyNotFoundException"/> listing the known names.</summary>
+    public static Profile Get(string name) =>
+        All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new KeyNotFoundException($"unknown profile '{name}'; known: {string.Join(", ", All.Select(p => p.Name))}");
+}

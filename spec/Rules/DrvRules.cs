@@ -1,0 +1,87 @@
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Spec.Rules;
+
+/// <summary>DRV: a driver's side of mmap, and ioremap. Inventory: shared/RULES.md.</summary>
+public static class DrvRules
+{
+    private const string Pending = "Pending: driver mappings belong to a later issue (vmalloc/MMU/user mappings slice). Planned check: ";
+
+    private static readonly Capability[] Mmu = [Capability.Mmu];
+
+    public static readonly IReadOnlyList<Rule> All =
+    [
+        new()
+        {
+            Id = "DRV-1",
+            Family = RuleFamily.DRV,
+            Statement = "A driver's mmap method is given the new area's start address, its end (the first byte past it), its "
+                + "file offset counted in pages and its page protection.",
+            Source = "seed 002; include/linux/mm_types.h (vm_area_struct)",
+            Status = RuleStatus.Pending,
+            Check = Pending + "a recording test driver sees a page-aligned vm_start, vm_end - vm_start equal to the page-rounded "
+                + "length, vm_pgoff equal to offset / PAGE_SIZE and a vm_page_prot matching the PROT_ bits; when the method "
+                + "fails, mmap returns its error and no mapping exists.",
+            Parameters = ["PageSize"],
+            Requires = Mmu,
+        },
+        new()
+        {
+            Id = "DRV-2",
+            Family = RuleFamily.DRV,
+            Statement = "remap_pfn_range maps a run of physically contiguous frames into a user area in a single call, for a "
+                + "size that is a multiple of PAGE_SIZE.",
+            Source = "seed 002; mm/memory.c",
+            Status = RuleStatus.Pending,
+            Check = Pending + "a driver maps a __get_free_pages block with one remap_pfn_range call; user page i maps frame "
+                + "pfn + i and user reads see the bytes the kernel wrote.",
+            Decision = "Linux rounds a size that is not a page multiple up to whole pages (mm/memory.c uses PAGE_ALIGN(size)); "
+                + "the suite uses page multiples only and checks nothing about other sizes.",
+            Parameters = ["PageSize"],
+            Requires = Mmu,
+        },
+        new()
+        {
+            Id = "DRV-3",
+            Family = RuleFamily.DRV,
+            Statement = "Frames that are not physically contiguous, such as pages from separate alloc_page calls, are mapped into "
+                + "the user area one page at a time with vm_insert_page or vm_insert_pfn.",
+            Source = "seeds 002, 003; mm/memory.c",
+            Status = RuleStatus.Pending,
+            Check = Pending + "a driver inserts a list of scattered alloc_page pages one by one; user page i shows page i's "
+                + "contents, whatever the frames' order in physical memory.",
+            Decision = "vm_insert_pfn was removed from Linux in 4.20 in favour of vmf_insert_pfn, which is meant for fault "
+                + "handlers; the linux-6 profile therefore offers vm_insert_page for mmap-time insertion, while the document "
+                + "profiles offer both calls.",
+            Parameters = ["PageSize"],
+            Requires = Mmu,
+        },
+        new()
+        {
+            Id = "DRV-4",
+            Family = RuleFamily.DRV,
+            Statement = "Once a driver has mapped its memory into a process, user writes appear in the driver's buffer and driver "
+                + "writes appear in the user mapping, with no copying in between.",
+            Source = "seeds 000, 002",
+            Status = RuleStatus.Pending,
+            Check = Pending + "write through the user mapping and read through the kernel address of the same frames, and the "
+                + "other way round, at every offset; the bytes agree at once.",
+            Requires = Mmu,
+        },
+        new()
+        {
+            Id = "DRV-5",
+            Family = RuleFamily.DRV,
+            Statement = "ioremap gives kernel virtual addresses for a range of device (bus) physical memory without allocating "
+                + "any RAM.",
+            Source = "seed 001; arch/x86/mm/ioremap.c",
+            Status = RuleStatus.Pending,
+            Check = Pending + "ioremap of a device range above RAM returns an address outside the direct mapping that keeps the "
+                + "offset within the page, leaves the page allocator's free count unchanged, and iounmap removes the mapping.",
+            Decision = "ioremap of ordinary RAM in use is refused (NULL), as 2.4's i386 ioremap did for non-reserved pages and as "
+                + "today's x86 does with a warning (arch/x86/mm/ioremap.c); its addresses come from the vmalloc window.",
+            Parameters = ["PageSize", "PhysicalMemory", "VmallocStart", "VmallocEnd"],
+            Requires = Mmu,
+        },
+    ];
+}

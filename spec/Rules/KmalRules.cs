@@ -1,0 +1,160 @@
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Spec.Rules;
+
+/// <summary>KMAL: the kmalloc family (kmalloc, kzalloc, krealloc, kfree). Inventory: shared/RULES.md.</summary>
+public static class KmalRules
+{
+    private const string Pending = "Pending: the kmalloc family is issue 3. Planned check: ";
+
+    private static readonly Capability[] Kmalloc = [Capability.Kmalloc, Capability.PageAllocator];
+
+    public static readonly IReadOnlyList<Rule> All =
+    [
+        new()
+        {
+            Id = "KMAL-1",
+            Family = RuleFamily.KMAL,
+            Statement = "A successful kmalloc(size, flags) yields a block of at least size usable bytes that is physically "
+                + "contiguous and lies in direct-mapped low memory; when the request cannot be met it returns NULL instead.",
+            Source = "seeds 000, 002, 004; include/linux/slab.h",
+            Status = RuleStatus.Pending,
+            Check = Pending + "for sizes at every class edge and both GFP_KERNEL and GFP_ATOMIC, each non-NULL kmalloc(n) has "
+                + "ksize >= n, covers consecutive frames that all end below the end of low memory, and its address equals its "
+                + "physical address plus PAGE_OFFSET; exhausting memory yields NULL, never an exception or a HIGHMEM frame.",
+            Decision = "kmalloc(0): on the document profiles (x86-32, linux-2.4, 64-bit-8k) it returns NULL. This is a project "
+                + "choice: the documents are silent, and although 2.4's mm/slab.c really handed out a smallest-class object, NULL "
+                + "is a result every caller already has to handle and no test may use a zero-byte block. On linux-6 it returns "
+                + "ZERO_SIZE_PTR, the distinct non-NULL address 16 that must never be dereferenced and whose ksize is 0 "
+                + "(include/linux/slab.h, mm/slab_common.c); the suite never dereferences it. On every profile kfree of NULL or of "
+                + "that ZERO_SIZE_PTR does nothing (mm/slub.c kfree tests ZERO_OR_NULL_PTR first).",
+            Parameters = ["PageOffset", "HighmemStart", "PhysicalMemory", "KmallocMaxSize"],
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-2",
+            Family = RuleFamily.KMAL,
+            Statement = "The usable size of a kmalloc block is the smallest size class that is not below the requested size, "
+                + "the class table being a per-profile value (powers of two in the documents, which warn it may change).",
+            Source = "seeds 001, 002; mm/slab_common.c",
+            Status = RuleStatus.Pending,
+            Check = Pending + "for n = c - 1, c and c + 1 around every class c up to KmallocMaxSize, ksize(kmalloc(n)) equals the "
+                + "smallest entry of KmallocClasses that is >= n; on linux-6, above the largest slab class, it equals "
+                + "PAGE_SIZE << get_order(n).",
+            Decision = "The class table is a profile parameter, never a constant in a check. x86-32: powers of two from 32 B to "
+                + "4 MiB; linux-2.4: powers of two from 32 B to 128 KiB; 64-bit-8k: powers of two from 32 B to one max-order "
+                + "block; linux-6: slab classes 8, 16, 32, 64, 96, 128, 192, 256 ... 8 KiB (mm/slab_common.c kmalloc_info), and "
+                + "above 8 KiB whole pages in a power-of-two order served directly by the page allocator, at most 4 MiB "
+                + "(mm/slab_common.c kmalloc_size_roundup).",
+            Parameters = ["KmallocClasses", "KmallocMaxSize", "PageSize"],
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-3",
+            Family = RuleFamily.KMAL,
+            Statement = "kmalloc refuses, by returning NULL, every request larger than the profile's maximum kmalloc size.",
+            Source = "seeds 001, 002; include/linux/slab.h (KMALLOC_MAX_SIZE)",
+            Status = RuleStatus.Pending,
+            Check = Pending + "kmalloc(KmallocMaxSize + 1) returns NULL with GFP_KERNEL and GFP_ATOMIC and leaves every free "
+                + "count unchanged, while kmalloc(KmallocMaxSize) succeeds on a freshly booted system that still has a free "
+                + "block of the needed order in low memory.",
+            Decision = "Both document values are kept as profiles: 4 MiB (1024 pages) on x86-32 (seed 002) and 128 KiB on "
+                + "linux-2.4 (seed 001); 64-bit-8k allows one max-order block; linux-6 allows 4 MiB, i.e. PAGE_SIZE << "
+                + "MAX_PAGE_ORDER (include/linux/slab.h). A request of exactly the maximum may still fail for want of a free "
+                + "contiguous block (PAGE-6), so only the over-limit failure is a requirement.",
+            Parameters = ["KmallocMaxSize", "MaxOrder", "PageSize"],
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-4",
+            Family = RuleFamily.KMAL,
+            Statement = "kmalloc makes no promise about the initial contents of the block it returns, while kzalloc returns a "
+                + "block whose requested bytes all read as zero.",
+            Source = "seeds 001, 002; include/linux/slab.h",
+            Status = RuleStatus.Pending,
+            Check = Pending + "dirty a class by writing and freeing blocks, then every one of the n requested bytes of "
+                + "kzalloc(n) reads 0; the contents of a plain kmalloc block are never asserted either way, since the rule only "
+                + "permits garbage.",
+            Decision = "kzalloc must zero at least the requested size; the suite checks only those n bytes and leaves the rest of "
+                + "the size class unspecified. Reason: SLUB normally clears the whole object but, with kmalloc red-zone "
+                + "debugging, clears only the requested size (mm/slub.c slab_post_alloc_hook), so the class tail is not portable.",
+            Parameters = ["KmallocClasses"],
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-5",
+            Family = RuleFamily.KMAL,
+            Statement = "krealloc resizes a kmalloc block, possibly moving it, and keeps its first min(old, new) bytes; given a "
+                + "NULL pointer it behaves exactly like kmalloc.",
+            Source = "seed 002; mm/slab_common.c (krealloc)",
+            Status = RuleStatus.Pending,
+            Check = Pending + "fill kmalloc(a) with a pattern and krealloc it to b for a < b, a > b and a == b across class "
+                + "edges: the first min(a, b) bytes are unchanged and ksize of the result is >= b; krealloc(NULL, n) obeys "
+                + "KMAL-1/2 like kmalloc(n); a failing krealloc returns NULL and leaves the old block live and intact.",
+            Decision = "krealloc(p, 0) frees p and returns ZERO_SIZE_PTR on linux-6 (mm/slab_common.c krealloc) and returns NULL "
+                + "on the document profiles, matching each profile's kmalloc(0) (KMAL-1). The preserved prefix is exactly "
+                + "min(old requested size, new size): the kernel happens to copy the whole old ksize (mm/slab_common.c "
+                + "__do_krealloc), but bytes past the old requested size were never the caller's, so the suite checks only the "
+                + "requested prefix. krealloc appeared only in 2.6.22; the linux-2.4 profile still offers it with these rules.",
+            Parameters = ["KmallocClasses"],
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-6",
+            Family = RuleFamily.KMAL,
+            Statement = "kfree gives a kmalloc block back and does nothing for NULL, whereas freeing a block twice, freeing a "
+                + "pointer kmalloc never returned, or freeing another allocator's memory (such as a vmalloc area) is a caller "
+                + "bug that must be reported.",
+            Source = "seeds 000, 002; mm/slub.c (kfree)",
+            Status = RuleStatus.Pending,
+            Check = Pending + "each misuse (double kfree, an interior or never-returned pointer, a page-allocator page, a vmalloc "
+                + "address) raises KernelBugException naming KMAL-6 and leaves free counts and live blocks unchanged; kfree(NULL) "
+                + "changes nothing. The vmalloc and private-cache cases run only when the implementation also declares Vmalloc "
+                + "or SlabCache.",
+            Decision = "kfree of an object from a private kmem_cache_create cache is accepted on linux-6, where kfree finds the "
+                + "owning cache from the object's slab and frees into it (mm/slub.c kfree; documented as allowed since SLOB's "
+                + "removal in 6.4). On the document profiles it is reported as a KMAL-6 bug, because the documents and the kfree "
+                + "kernel-doc of that era restrict kfree to kmalloc memory. kfree(ZERO_SIZE_PTR) is a no-op on linux-6.",
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-7",
+            Family = RuleFamily.KMAL,
+            Statement = "Blocks that are live at the same time never share a byte, and each one keeps exactly what was last "
+                + "written into it until it is freed.",
+            Source = "seeds 000, 001, 002, 003, 004",
+            Status = RuleStatus.Pending,
+            Check = Pending + "a seeded random mix of kmalloc, kzalloc, krealloc and kfree over all classes keeps a shadow copy of "
+                + "every live block; the ranges [p, p + n) stay pairwise disjoint and each block's n bytes equal its shadow until "
+                + "it is freed.",
+            Decision = "Use after free: a freed kmalloc block stays mapped, because the direct mapping of low memory is never "
+                + "torn down on free (no profile models CONFIG_DEBUG_PAGEALLOC), so touching it does not fault and its contents "
+                + "are unspecified (reused or poisoned). The suite never reads or writes freed kmalloc memory and never expects "
+                + "a fault there. vmalloc differs: see VMAL-6.",
+            Requires = Kmalloc,
+        },
+        new()
+        {
+            Id = "KMAL-8",
+            Family = RuleFamily.KMAL,
+            Statement = "kmalloc is implemented on top of general-purpose slab caches, one for each size class.",
+            Source = "seeds 001, 004; mm/slab_common.c, mm/slab.c",
+            Status = RuleStatus.Pending,
+            Check = Pending + "kmalloc(n) raises by one the active-object count of exactly the general cache of n's class in the "
+                + "slab statistics and kfree lowers it again; no other cache's counts move.",
+            Decision = "The general caches are observable by name through the slab statistics (SLAB-12). Document profiles use "
+                + "the old SLAB names \"size-N\" (e.g. size-32, size-131072, with DMA twins \"size-N(DMA)\"; mm/slab.c). linux-6 "
+                + "uses \"kmalloc-N\" with abbreviated sizes (kmalloc-8 ... kmalloc-96, kmalloc-192, kmalloc-1k, kmalloc-2k, "
+                + "kmalloc-4k, kmalloc-8k; DMA twins dma-kmalloc-N; mm/slab_common.c kmalloc_info); there, requests above 8 KiB "
+                + "bypass the caches and go to the page allocator, so they appear in no cache.",
+            Parameters = ["KmallocClasses"],
+            Requires = [Capability.Kmalloc, Capability.PageAllocator, Capability.SlabCache],
+        },
+    ];
+}
