@@ -33,7 +33,7 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
         int frames = checked((int)profile.TotalPages);
         _pageSize = profile.PageSize;
         _maxOrder = profile.MaxOrder;
-        _map = new MemMap(frames);
+        _map = MemMap.Rent(frames);
         _memory = new PhysicalMemory(frames, profile.PageSize);
         _pages = new PageAlloc(profile, _map, _memory);
         _direct = new DirectMap(profile);
@@ -43,7 +43,15 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
 
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities => Supported;
-    public void Dispose() { }
+    /// <summary>Shuts the machine down; its page map is recycled, so the instance must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _map.Return();
+    }
+
+    private bool _disposed;
 
     // ---- Page allocator ------------------------------------------------------------------
 

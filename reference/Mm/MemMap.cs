@@ -29,12 +29,39 @@ internal sealed class MemMap
     public readonly int[] Next;
     public readonly int[] Prev;
 
-    public MemMap(int frames)
+    /// <summary>
+    /// Maps of machines that were shut down, by size. Booting many short-lived machines (as the
+    /// conformance suite does) would otherwise spend most of its time faulting in fresh memory.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Concurrent.ConcurrentBag<MemMap>> Pool = new();
+
+    /// <summary>A map with every frame in the <see cref="PageState.Tail"/> state, reused when one is pooled.</summary>
+    public static MemMap Rent(int frames)
+    {
+        if (Pool.TryGetValue(frames, out var bag) && bag.TryTake(out var map))
+        {
+            Array.Clear(map.State);
+            Array.Clear(map.Order);
+            return map;
+        }
+        return new MemMap(frames);
+    }
+
+    /// <summary>Gives the map back when its machine shuts down; the caller must not use it again.</summary>
+    public void Return()
+    {
+        var bag = Pool.GetOrAdd(Frames, _ => new());
+        if (bag.Count < 4) bag.Add(this);
+    }
+
+    private MemMap(int frames)
     {
         State = new PageState[frames];
         Order = new byte[frames];
-        Next = new int[frames];
-        Prev = new int[frames];
+        // The links are only read for frames on a free list, which writes them first, so they need
+        // no zeroing: untouched parts of a large machine's map then cost nothing.
+        Next = GC.AllocateUninitializedArray<int>(frames);
+        Prev = GC.AllocateUninitializedArray<int>(frames);
     }
 
     public int Frames => State.Length;

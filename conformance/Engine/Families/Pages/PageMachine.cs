@@ -77,7 +77,7 @@ internal sealed class PageMachine
         }
         if (_ctx is not null)
             _s.That("GFP-5", !_ctx.InAtomic && !_ctx.InInterrupt, () => "a freshly booted CPU reports atomic or interrupt context");
-        _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
+        if (_t.Enabled) _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
     }
 
     private void Step(PageOp op)
@@ -132,14 +132,14 @@ internal sealed class PageMachine
         var flags = kind == GetDmaPages ? gfp | GfpFlags.Dma : gfp;
         if (kind == GetZeroedPage) order = 0;
         string name = _m.NextName();
-        string call = kind switch
+        string call = !_t.Enabled ? kind.ToString() : kind switch
         {
             GetFreePages => $"__get_free_pages({Gfp.Describe(flags)}, {order})",
             GetDmaPages => $"__get_dma_pages({Gfp.Describe(gfp)}, {order})",
             GetZeroedPage => $"get_zeroed_page({Gfp.Describe(flags)})",
             _ => $"alloc_pages({Gfp.Describe(flags)}, {order})",
         };
-        string code = kind switch
+        string code = !_t.Enabled ? "" : kind switch
         {
             GetZeroedPage => $"var {name} = pages.GetZeroedPage({CSharp.Flags(flags)});",
             AllocPages => $"var {name} = pages.AllocPages({CSharp.Flags(flags)}, {order});",
@@ -163,7 +163,7 @@ internal sealed class PageMachine
         });
         Observe(before: false);
         bool ok = thrown is null && (viaDescriptor ? !page.IsNull : addr != 0);
-        _t.Step($"{name} = {call} -> {(thrown is not null ? Describe(thrown) : viaDescriptor ? page.ToString() : $"0x{addr:x}")}", code);
+        if (_t.Enabled) _t.Step($"{name} = {call} -> {(thrown is not null ? Describe(thrown) : viaDescriptor ? page.ToString() : $"0x{addr:x}")}", code);
 
         // Bad input: typed refusal, nothing changed.
         if (!_p.Knows(flags) || order < 0)
@@ -323,13 +323,17 @@ internal sealed class PageMachine
         }
     }
 
+    /// <summary>PAGE-3: a zeroed block reads zero. Large blocks are sampled: first, middle and last page.</summary>
     private void CheckZeroed(LiveBlock block, string call)
     {
-        int length = _pageSize << block.Order;
-        var bytes = ReadBlock(block, 0, block.IsHighmem ? _pageSize : length);
-        if (bytes is null) return;
-        int nonZero = bytes.AsSpan().IndexOfAnyExcept((byte)0);
-        _s.That("PAGE-3", nonZero < 0, () => $"{call}: byte {nonZero} of the zeroed block is 0x{bytes[nonZero]:x2}");
+        int pages = block.IsHighmem ? 1 : 1 << block.Order;
+        foreach (int page in pages <= 3 ? Enumerable.Range(0, pages) : [0, pages / 2, pages - 1])
+        {
+            var bytes = ReadBlock(block, page * _pageSize, _pageSize);
+            if (bytes is null) return;
+            int nonZero = bytes.AsSpan().IndexOfAnyExcept((byte)0);
+            _s.That("PAGE-3", nonZero < 0, () => $"{call}: byte 0x{page * _pageSize + nonZero:x} of the zeroed block is 0x{bytes[nonZero]:x2}");
+        }
     }
 
     // ---- Memory contents ---------------------------------------------------------------------
@@ -373,7 +377,7 @@ internal sealed class PageMachine
         _s.Operations++;
         var e = Try(() => _memory.Write(addr + (ulong)offset, data));
         if (atomicMap) _highmem!.KunmapAtomic(addr);
-        _t.Step($"write {length} bytes to {block.Name}+0x{offset:x} (0x{addr + (ulong)offset:x}) -> {Describe(e)}",
+        if (_t.Enabled) _t.Step($"write {length} bytes to {block.Name}+0x{offset:x} (0x{addr + (ulong)offset:x}) -> {Describe(e)}",
             $"mem.Write({CSharp.AddressOf(block)} + 0x{offset:x}, Bytes({arg}, {length}));");
         _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", e is null, () => $"writing {length} bytes into live block {block.Name} at 0x{addr + (ulong)offset:x}: {Describe(e)}");
         block.Writes.Add((offset, data));
@@ -439,7 +443,7 @@ internal sealed class PageMachine
             else _pages.FreePages(block.Addr, block.Order);
         });
         Observe(before: false);
-        _t.Step($"{call} -> {Describe(e)}", block.ViaDescriptor ? $"pages.FreePagesOf({block.Name}, {block.Order});" : $"pages.FreePages({block.Name}, {block.Order});");
+        if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", block.ViaDescriptor ? $"pages.FreePagesOf({block.Name}, {block.Order});" : $"pages.FreePages({block.Name}, {block.Order});");
         _s.That("PAGE-4", e is null, () => $"{call}, the exact address and order of a live allocation, was refused: {Describe(e)}");
         _m.Live.Remove(block);
         _m.Release(block);
@@ -455,7 +459,7 @@ internal sealed class PageMachine
         Observe(before: true);
         var e = Try(free);
         Observe(before: false);
-        _t.Step($"{call} -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
+        if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
         _s.That("PAGE-4", e is KernelBugException { RuleId: "PAGE-4" }, () => $"{call} must be reported as PAGE-4, got {Describe(e)}");
         ExpectUnchanged("PAGE-4", call);
     }
@@ -552,12 +556,12 @@ internal sealed class PageMachine
             Observe(before: true);
             var bug = Try(() => addr = _highmem.Kmap(block.Page));
             Observe(before: false);
-            _t.Step($"kmap({block.Name}) in atomic context -> {Describe(bug)}", $"Assert.Throws<KernelBugException>(() => hm.Kmap({block.Name}));");
+            if (_t.Enabled) _t.Step($"kmap({block.Name}) in atomic context -> {Describe(bug)}", $"Assert.Throws<KernelBugException>(() => hm.Kmap({block.Name}));");
             _s.That("ZONE-4", bug is KernelBugException { RuleId: "GFP-1" }, () => $"kmap({block.Name}) in atomic context must be reported as GFP-1 (kmap may sleep), got {Describe(bug)}");
             return;
         }
         var e = Try(() => addr = _highmem.Kmap(block.Page));
-        _t.Step($"kmap({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var k_{block.Name} = hm.Kmap({block.Name});");
+        if (_t.Enabled) _t.Step($"kmap({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var k_{block.Name} = hm.Kmap({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0, () => $"kmap({block.Name}) failed: {Describe(e)}");
         ulong current = _pages.PageAddress(block.Page);
         if (block.IsHighmem)
@@ -583,14 +587,14 @@ internal sealed class PageMachine
         Observe(before: true);
         var e = Try(() => _highmem.Kunmap(block.Page));
         Observe(before: false);
-        _t.Step($"kunmap({block.Name}) without kmap -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => hm.Kunmap({block.Name}));");
+        if (_t.Enabled) _t.Step($"kunmap({block.Name}) without kmap -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => hm.Kunmap({block.Name}));");
         _s.That("ZONE-4", e is KernelBugException { RuleId: "ZONE-4" }, () => $"kunmap({block.Name}) of a page that is not kmapped must be reported as ZONE-4, got {Describe(e)}");
     }
 
     private void UnmapOnce(LiveBlock block)
     {
         var e = Try(() => _highmem!.Kunmap(block.Page));
-        _t.Step($"kunmap({block.Name}) -> {Describe(e)}", $"hm.Kunmap({block.Name});");
+        if (_t.Enabled) _t.Step($"kunmap({block.Name}) -> {Describe(e)}", $"hm.Kunmap({block.Name});");
         _s.That("ZONE-4", e is null, () => $"kunmap({block.Name}) after kmap failed: {Describe(e)}");
         block.KmapCount--;
         if (block.KmapCount == 0 && block.IsHighmem)
@@ -607,7 +611,7 @@ internal sealed class PageMachine
         _s.Operations++;
         ulong addr = 0;
         var e = Try(() => addr = _highmem.KmapAtomic(block.Page));
-        _t.Step($"kmap_atomic({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var a_{block.Name} = hm.KmapAtomic({block.Name});");
+        if (_t.Enabled) _t.Step($"kmap_atomic({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var a_{block.Name} = hm.KmapAtomic({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0 && (!block.IsHighmem || !InDirectMap(addr)),
             () => $"kmap_atomic({block.Name}) must return a usable mapping{(block.IsHighmem ? " outside the direct map" : "")}, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
         foreach (var (offset, data) in block.Writes.Where(w => w.Offset + w.Data.Length <= _pageSize))
@@ -618,7 +622,7 @@ internal sealed class PageMachine
                 () => $"kmap_atomic({block.Name}) at 0x{addr:x} does not show the bytes written at offset 0x{offset:x}: {Describe(re)}");
         }
         var ue = Try(() => _highmem.KunmapAtomic(addr));
-        _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic(a_{block.Name});");
+        if (_t.Enabled) _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic(a_{block.Name});");
         _s.That("ZONE-4", ue is null, () => $"kunmap_atomic(0x{addr:x}) of the last kmap_atomic was refused: {Describe(ue)}");
     }
 
@@ -640,12 +644,12 @@ internal sealed class PageMachine
         var e = Try(action);
         if (!entering && depth == 0)
         {
-            _t.Step($"{call} while not entered -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
+            if (_t.Enabled) _t.Step($"{call} while not entered -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
             _s.That("GFP-5", e is KernelBugException { RuleId: "GFP-5" }, () => $"unbalanced {call} must be reported as GFP-5, got {Describe(e)}");
         }
         else
         {
-            _t.Step($"{call} -> {Describe(e)}", code);
+            if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", code);
             _s.That("GFP-5", e is null, () => $"{call} failed: {Describe(e)}");
             int next = depth + (entering ? 1 : -1);
             if (kind is PreemptDisable or PreemptEnable) _m.PreemptDepth = next; else _m.IrqDepth = next;
@@ -665,7 +669,7 @@ internal sealed class PageMachine
         int added = -1;
         var e = Try(() => added = _reclaim.FillPageCache(pages));
         Observe(before: false);
-        _t.Step($"fill page cache with {pages} pages -> {(e is null ? added.ToString() : Describe(e))}", $"rc.FillPageCache({pages});");
+        if (_t.Enabled) _t.Step($"fill page cache with {pages} pages -> {(e is null ? added.ToString() : Describe(e))}", $"rc.FillPageCache({pages});");
         _s.That("ADDR-11", e is null && added >= 0 && added <= pages, () => $"FillPageCache({pages}) returned {added}: {Describe(e)}");
         foreach (var z in Zones.All)
         {
@@ -703,7 +707,7 @@ internal sealed class PageMachine
         _s.Operations++;
         _reclaim?.DropPageCache();
         _pages.DrainCaches();
-        _t.Step("drop page cache; drain caches", "rc?.DropPageCache(); pages.DrainCaches();");
+        if (_t.Enabled) _t.Step("drop page cache; drain caches", "rc?.DropPageCache(); pages.DrainCaches();");
         Observe(before: false);
         foreach (var z in Zones.All)
         {
