@@ -15,9 +15,9 @@ public enum Capability
     Highmem,
     /// <summary><see cref="IReclaim"/>: reclaimable page cache a sleeping allocation may reclaim.</summary>
     Reclaim,
-    /// <summary>kmalloc family (issue: KMAL).</summary>
+    /// <summary><see cref="IKmalloc"/>: kmalloc, kzalloc, krealloc, kfree, ksize.</summary>
     Kmalloc,
-    /// <summary>Slab caches (issue: SLAB).</summary>
+    /// <summary><see cref="ISlab"/>: kmem_cache_* and slab statistics.</summary>
     SlabCache,
     /// <summary>vmalloc (issue: VMAL).</summary>
     Vmalloc,
@@ -36,6 +36,8 @@ public static class Capabilities
         Capability.ExecutionContext => typeof(IExecutionContext),
         Capability.Highmem => typeof(IHighmem),
         Capability.Reclaim => typeof(IReclaim),
+        Capability.Kmalloc => typeof(IKmalloc),
+        Capability.SlabCache => typeof(ISlab),
         _ => null,
     };
 }

@@ -46,6 +46,39 @@ public sealed record Profile
     public required int CacheLine { get; init; }
     /// <summary>Poison byte for free objects (SLAB-8).</summary>
     public byte PoisonFree { get; init; } = 0xa5;
+    /// <summary>Last byte of a poisoned free object, or null when it is PoisonFree too (linux-6: POISON_END 0xa5).</summary>
+    public byte? PoisonEnd { get; init; }
+    /// <summary>Red-zone value while the object is free / allocated (SLAB-9); linux-6 0xbb / 0xcc.</summary>
+    public byte RedZoneInactive { get; init; } = 0x5a;
+    public byte RedZoneActive { get; init; } = 0x5b;
+    /// <summary>Red-zone width in bytes on each side of an object: one word (SLAB-9).</summary>
+    public required int WordSize { get; init; }
+    /// <summary>The largest size served by a general kmalloc cache; larger requests up to KmallocMaxSize come from the page allocator (KMAL-2).</summary>
+    public long KmallocCacheMax => KmallocClasses[^1];
+    /// <summary>kmalloc(0) returns ZERO_SIZE_PTR (16) instead of NULL (linux-6; KMAL-1).</summary>
+    public bool KmallocZeroReturnsZeroSizePtr { get; init; }
+    /// <summary>kfree accepts objects of private caches (linux-6; KMAL-6).</summary>
+    public bool KfreeAcceptsCacheObjects { get; init; }
+    /// <summary>kmem_cache_destroy with live objects reports busy and leaks the cache instead of simply failing (linux-6; SLAB-6).</summary>
+    public bool DestroyBusyLeaksCache { get; init; }
+    /// <summary>Name prefix of the general kmalloc caches: "size-" (document profiles) or "kmalloc-" (linux-6); KMAL-8.</summary>
+    public string KmallocCachePrefix { get; init; } = "size-";
+
+    /// <summary>The /proc/slabinfo name of the general cache of one kmalloc class (KMAL-8): "size-64", "kmalloc-96", "kmalloc-8k".</summary>
+    public string KmallocCacheName(long classSize) =>
+        KmallocCachePrefix == "kmalloc-" && classSize >= 1024 && classSize % 1024 == 0
+            ? $"kmalloc-{classSize / 1024}k"
+            : $"{KmallocCachePrefix}{classSize}";
+
+    /// <summary>The kmalloc class serving a request of this size, or null above the largest cache (KMAL-2).</summary>
+    public long? KmallocClassFor(long size)
+    {
+        foreach (var c in KmallocClasses) if (c >= size) return c;
+        return null;
+    }
+
+    /// <summary>ZERO_SIZE_PTR: the address kmalloc(0) returns where the profile says so.</summary>
+    public const ulong ZeroSizePtr = 16;
 
     /// <summary>Gap between the end of the direct mapping and VMALLOC_START (VMALLOC_OFFSET).</summary>
     public required ulong VmallocOffset { get; init; }

@@ -33,6 +33,7 @@ public static class Profiles
         KmallocClasses = PowersOfTwo(32, 4 * (long)MiB),
         SlabObjectMax = 1024 * 4096,
         CacheLine = 64,
+        WordSize = 4,
         VmallocOffset = 8 * MiB,
         VmallocEnd = 0xFF80_0000,
         PkmapBase = 0xFF80_0000,
@@ -74,12 +75,37 @@ public static class Profiles
         KmallocClasses = PowersOfTwo(32, 8 * (long)MiB),
         SlabObjectMax = 1024 * 8192,
         CacheLine = 64,
+        WordSize = 8,
         VmallocOffset = 1UL << 40,
         VmallocEnd = 0xFFFF_F800_0000_0000 + (2UL << 40),
     };
 
+    /// <summary>
+    /// linux-6 (beyond the documents, from today's kernel source): x86-32 zones and 4 KiB pages
+    /// (the architecture this project picks for it, as 32-bit still has HIGHMEM), MAX_PAGE_ORDER 10
+    /// inclusive, kmalloc caches 8 B..8 KiB including 96 and 192 (mm/slab_common.c kmalloc_info),
+    /// larger requests from the page allocator up to KMALLOC_MAX_SIZE = PAGE_SIZE &lt;&lt; MAX_PAGE_ORDER
+    /// = 4 MiB (include/linux/slab.h), kmalloc(0) = ZERO_SIZE_PTR, poison 0x6b ending 0xa5, red zone
+    /// 0xbb/0xcc (include/linux/poison.h), kfree of any slab object, destroy with live objects leaks.
+    /// </summary>
+    public static readonly Profile Linux6 = X86_32 with
+    {
+        Name = "linux-6",
+        Source = "today's kernel: mm/slab_common.c (kmalloc_info, kmalloc_size_roundup, kmem_cache_destroy), include/linux/slab.h (ZERO_SIZE_PTR, KMALLOC_MAX_SIZE), include/linux/poison.h, include/linux/mmzone.h (MAX_PAGE_ORDER 10); zones as x86-32",
+        KmallocMaxSize = 4 * (long)MiB,
+        KmallocClasses = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192],
+        PoisonFree = 0x6b,
+        PoisonEnd = 0xa5,
+        RedZoneInactive = 0xbb,
+        RedZoneActive = 0xcc,
+        KmallocZeroReturnsZeroSizePtr = true,
+        KfreeAcceptsCacheObjects = true,
+        DestroyBusyLeaksCache = true,
+        KmallocCachePrefix = "kmalloc-",
+    };
+
     /// <summary>Every named profile, default first.</summary>
-    public static readonly IReadOnlyList<Profile> All = [X86_32, Linux2_4, Bit64_8K];
+    public static readonly IReadOnlyList<Profile> All = [X86_32, Linux2_4, Bit64_8K, Linux6];
 
     public static Profile Default => X86_32;
 

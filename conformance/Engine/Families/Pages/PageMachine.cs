@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Families.Shared;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
 using static KernelMm.Conformance.Families.Pages.PageOpKind;
@@ -22,6 +23,7 @@ internal sealed class PageMachine
     private readonly Trace _t;
     private readonly int _pageSize;
     private Snapshot _pre, _post;
+    private readonly ContextDriver _context;
 
     private PageMachine(IMemoryManager mm, CheckScope scope, Trace trace)
     {
@@ -38,6 +40,7 @@ internal sealed class PageMachine
         _pageSize = _p.PageSize;
         _pre = new Snapshot(_p.MaxOrder);
         _post = new Snapshot(_p.MaxOrder);
+        _context = new ContextDriver(_ctx, scope, trace);
     }
 
     public static void Run(IMemoryManager mm, IReadOnlyList<PageOp> ops, CheckScope scope, Trace trace)
@@ -75,8 +78,7 @@ internal sealed class PageMachine
             _m.BootFree[(int)zone] = free;
             _m.BootMaxBlocks[(int)zone] = _pre.BlocksAt(zone, _p.MaxOrder);
         }
-        if (_ctx is not null)
-            _s.That("GFP-5", !_ctx.InAtomic && !_ctx.InInterrupt, () => "a freshly booted CPU reports atomic or interrupt context");
+        _context.CheckBoot();
         if (_t.Enabled) _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
     }
 
@@ -183,18 +185,18 @@ internal sealed class PageMachine
             return null;
         }
         // GFP-1 (and GFP-6/GFP-7 by flags): a sleeping call in atomic context is reported and refused.
-        if (blocking && _ctx is not null && _m.InAtomic)
+        if (blocking && _ctx is not null && _context.InAtomic)
         {
             string rule = SleepRule(flags);
             _s.That(rule, thrown is KernelBugException { RuleId: "GFP-1" },
-                () => $"{call} in atomic context (preempt depth {_m.PreemptDepth}, irq depth {_m.IrqDepth}) must be reported as GFP-1, got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
+                () => $"{call} in atomic context (preempt depth {_context.PreemptDepth}, irq depth {_context.IrqDepth}) must be reported as GFP-1, got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
             ExpectUnchanged(rule, call);
             _s.That(rule, _post.Sleeps == _pre.Sleeps, () => $"{call} slept in atomic context");
             return null;
         }
         if (thrown is not null)
         {
-            string rule = !blocking && _m.InAtomic ? NoSleepRule(flags)
+            string rule = !blocking && _context.InAtomic ? NoSleepRule(flags)
                 : _pre.BlockFor(zones, order) is null ? "PAGE-6" : "PAGE-1";
             _s.Fail(rule, $"{call} raised {Describe(thrown)}; an allocation that cannot be served returns NULL");
         }
@@ -551,7 +553,7 @@ internal sealed class PageMachine
         if (_highmem is null || PickDescriptor(slot) is not { } block) return;
         _s.Operations++;
         ulong addr = 0;
-        if (_ctx is not null && _m.InAtomic)
+        if (_ctx is not null && _context.InAtomic)
         {
             Observe(before: true);
             var bug = Try(() => addr = _highmem.Kmap(block.Page));
@@ -628,36 +630,13 @@ internal sealed class PageMachine
 
     // ---- Context -----------------------------------------------------------------------------
 
-    private void ChangeContext(PageOpKind kind)
+    private void ChangeContext(PageOpKind kind) => _context.Step(kind switch
     {
-        if (_ctx is null) return;
-        bool entering = kind is PreemptDisable or IrqEnter;
-        int depth = kind is PreemptDisable or PreemptEnable ? _m.PreemptDepth : _m.IrqDepth;
-        if (entering && depth >= 3) return;
-        _s.Operations++;
-        string call = kind switch { PreemptDisable => "preempt_disable()", PreemptEnable => "preempt_enable()", IrqEnter => "irq_enter()", _ => "irq_exit()" };
-        string code = kind switch { PreemptDisable => "ctx.PreemptDisable();", PreemptEnable => "ctx.PreemptEnable();", IrqEnter => "ctx.IrqEnter();", _ => "ctx.IrqExit();" };
-        Action action = kind switch
-        {
-            PreemptDisable => _ctx.PreemptDisable, PreemptEnable => _ctx.PreemptEnable, IrqEnter => _ctx.IrqEnter, _ => _ctx.IrqExit,
-        };
-        var e = Try(action);
-        if (!entering && depth == 0)
-        {
-            if (_t.Enabled) _t.Step($"{call} while not entered -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
-            _s.That("GFP-5", e is KernelBugException { RuleId: "GFP-5" }, () => $"unbalanced {call} must be reported as GFP-5, got {Describe(e)}");
-        }
-        else
-        {
-            if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", code);
-            _s.That("GFP-5", e is null, () => $"{call} failed: {Describe(e)}");
-            int next = depth + (entering ? 1 : -1);
-            if (kind is PreemptDisable or PreemptEnable) _m.PreemptDepth = next; else _m.IrqDepth = next;
-        }
-        bool inIrq = _ctx.InInterrupt, inAtomic = _ctx.InAtomic;
-        _s.That("GFP-5", inIrq == _m.IrqDepth > 0 && inAtomic == _m.InAtomic,
-            () => $"after {call} (preempt depth {_m.PreemptDepth}, irq depth {_m.IrqDepth}): in_interrupt() = {inIrq}, in_atomic() = {inAtomic}; expected {_m.IrqDepth > 0} and {_m.InAtomic}");
-    }
+        PreemptDisable => ContextStep.PreemptDisable,
+        PreemptEnable => ContextStep.PreemptEnable,
+        IrqEnter => ContextStep.IrqEnter,
+        _ => ContextStep.IrqExit,
+    });
 
     // ---- Pressure ----------------------------------------------------------------------------
 

@@ -40,9 +40,6 @@ internal sealed class PageModel
     public Profile Profile { get; }
     public List<LiveBlock> Live { get; } = new();
     public List<LiveBlock> Freed { get; } = new();
-    public int PreemptDepth { get; set; }
-    public int IrqDepth { get; set; }
-    public bool InAtomic => PreemptDepth > 0 || IrqDepth > 0;
     public long[] BootFree { get; } = new long[Zones.Count];
     public long[] BootMaxBlocks { get; } = new long[Zones.Count];
 
