@@ -5,7 +5,6 @@ namespace KernelMm.Spec.Rules;
 /// <summary>KMAL: the kmalloc family (kmalloc, kzalloc, krealloc, kfree). Inventory: shared/RULES.md.</summary>
 public static class KmalRules
 {
-    private const string Pending = "Pending: the kmalloc family is issue 3. Planned check: ";
 
     private static readonly Capability[] Kmalloc = [Capability.Kmalloc, Capability.PageAllocator];
 
@@ -18,10 +17,8 @@ public static class KmalRules
             Statement = "A successful kmalloc(size, flags) yields a block of at least size usable bytes that is physically "
                 + "contiguous and lies in direct-mapped low memory; when the request cannot be met it returns NULL instead.",
             Source = "seeds 000, 002, 004; include/linux/slab.h",
-            Status = RuleStatus.Pending,
-            Check = Pending + "for sizes at every class edge and both GFP_KERNEL and GFP_ATOMIC, each non-NULL kmalloc(n) has "
-                + "ksize >= n, covers consecutive frames that all end below the end of low memory, and its address equals its "
-                + "physical address plus PAGE_OFFSET; exhausting memory yields NULL, never an exception or a HIGHMEM frame.",
+            Status = RuleStatus.Encoded,
+            Check = "Every successful kmalloc(n) lies in direct-mapped low memory, is physically contiguous over its ksize, is below MAX_DMA_ADDRESS for GFP_DMA, and has ksize >= n; kmalloc(0) returns NULL or ZERO_SIZE_PTR as the profile says; a negative size is refused with InvalidArgumentException; NULL is otherwise accepted as a failure.",
             Decision = "kmalloc(0): on the document profiles (x86-32, linux-2.4, 64-bit-8k) it returns NULL. This is a project "
                 + "choice: the documents are silent, and although 2.4's mm/slab.c really handed out a smallest-class object, NULL "
                 + "is a result every caller already has to handle and no test may use a zero-byte block. On linux-6 it returns "
@@ -38,10 +35,8 @@ public static class KmalRules
             Statement = "The usable size of a kmalloc block is the smallest size class that is not below the requested size, "
                 + "the class table being a per-profile value (powers of two in the documents, which warn it may change).",
             Source = "seeds 001, 002; mm/slab_common.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "for n = c - 1, c and c + 1 around every class c up to KmallocMaxSize, ksize(kmalloc(n)) equals the "
-                + "smallest entry of KmallocClasses that is >= n; on linux-6, above the largest slab class, it equals "
-                + "PAGE_SIZE << get_order(n).",
+            Status = RuleStatus.Encoded,
+            Check = "ksize(kmalloc(n)) equals the smallest profile class >= n; above the largest general cache it equals PAGE_SIZE << ceil(log2(pages)).",
             Decision = "The class table is a profile parameter, never a constant in a check. x86-32: powers of two from 32 B to "
                 + "4 MiB; linux-2.4: powers of two from 32 B to 128 KiB; 64-bit-8k: powers of two from 32 B to one max-order "
                 + "block; linux-6: slab classes 8, 16, 32, 64, 96, 128, 192, 256 ... 8 KiB (mm/slab_common.c kmalloc_info), and "
@@ -56,10 +51,8 @@ public static class KmalRules
             Family = RuleFamily.KMAL,
             Statement = "kmalloc refuses, by returning NULL, every request larger than the profile's maximum kmalloc size.",
             Source = "seeds 001, 002; include/linux/slab.h (KMALLOC_MAX_SIZE)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "kmalloc(KmallocMaxSize + 1) returns NULL with GFP_KERNEL and GFP_ATOMIC and leaves every free "
-                + "count unchanged, while kmalloc(KmallocMaxSize) succeeds on a freshly booted system that still has a free "
-                + "block of the needed order in low memory.",
+            Status = RuleStatus.Encoded,
+            Check = "kmalloc and krealloc of more than KmallocMaxSize return NULL; a request at the maximum may fail (fragmentation) but is never required to.",
             Decision = "Both document values are kept as profiles: 4 MiB (1024 pages) on x86-32 (seed 002) and 128 KiB on "
                 + "linux-2.4 (seed 001); 64-bit-8k allows one max-order block; linux-6 allows 4 MiB, i.e. PAGE_SIZE << "
                 + "MAX_PAGE_ORDER (include/linux/slab.h). A request of exactly the maximum may still fail for want of a free "
@@ -74,10 +67,8 @@ public static class KmalRules
             Statement = "kmalloc makes no promise about the initial contents of the block it returns, while kzalloc returns a "
                 + "block whose requested bytes all read as zero.",
             Source = "seeds 001, 002; include/linux/slab.h",
-            Status = RuleStatus.Pending,
-            Check = Pending + "dirty a class by writing and freeing blocks, then every one of the n requested bytes of "
-                + "kzalloc(n) reads 0; the contents of a plain kmalloc block are never asserted either way, since the rule only "
-                + "permits garbage.",
+            Status = RuleStatus.Encoded,
+            Check = "Every requested byte of a kzalloc object reads 0 (objects above 8 KiB are sampled: first and last 4 KiB); bytes past the request are never checked.",
             Decision = "kzalloc must zero at least the requested size; the suite checks only those n bytes and leaves the rest of "
                 + "the size class unspecified. Reason: SLUB normally clears the whole object but, with kmalloc red-zone "
                 + "debugging, clears only the requested size (mm/slub.c slab_post_alloc_hook), so the class tail is not portable.",
@@ -91,10 +82,8 @@ public static class KmalRules
             Statement = "krealloc resizes a kmalloc block, possibly moving it, and keeps its first min(old, new) bytes; given a "
                 + "NULL pointer it behaves exactly like kmalloc.",
             Source = "seed 002; mm/slab_common.c (krealloc)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "fill kmalloc(a) with a pattern and krealloc it to b for a < b, a > b and a == b across class "
-                + "edges: the first min(a, b) bytes are unchanged and ksize of the result is >= b; krealloc(NULL, n) obeys "
-                + "KMAL-1/2 like kmalloc(n); a failing krealloc returns NULL and leaves the old block live and intact.",
+            Status = RuleStatus.Encoded,
+            Check = "After krealloc the first min(old requested, new) bytes written read back at the new address and ksize >= new; krealloc(NULL, n) behaves as kmalloc; krealloc(p, 0) frees p and returns the profile's kmalloc(0) value; a failed krealloc leaves p's bytes intact.",
             Decision = "krealloc(p, 0) frees p and returns ZERO_SIZE_PTR on linux-6 (mm/slab_common.c krealloc) and returns NULL "
                 + "on the document profiles, matching each profile's kmalloc(0) (KMAL-1). The preserved prefix is exactly "
                 + "min(old requested size, new size): the kernel happens to copy the whole old ksize (mm/slab_common.c "
@@ -111,11 +100,8 @@ public static class KmalRules
                 + "pointer kmalloc never returned, or freeing another allocator's memory (such as a vmalloc area) is a caller "
                 + "bug that must be reported.",
             Source = "seeds 000, 002; mm/slub.c (kfree)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "each misuse (double kfree, an interior or never-returned pointer, a page-allocator page, a vmalloc "
-                + "address) raises KernelBugException naming KMAL-6 and leaves free counts and live blocks unchanged; kfree(NULL) "
-                + "changes nothing. The vmalloc and private-cache cases run only when the implementation also declares Vmalloc "
-                + "or SlabCache.",
+            Status = RuleStatus.Encoded,
+            Check = "kfree of a freed object, of an interior pointer, of page-allocator memory and (document profiles) of a private cache's object raises KernelBugException naming KMAL-6 and changes no count; kfree(NULL) and kfree(ZERO_SIZE_PTR) do nothing; on linux-6 kfree of a cache object frees it into its cache.",
             Decision = "kfree of an object from a private kmem_cache_create cache is accepted on linux-6, where kfree finds the "
                 + "owning cache from the object's slab and frees into it (mm/slub.c kfree; documented as allowed since SLOB's "
                 + "removal in 6.4). On the document profiles it is reported as a KMAL-6 bug, because the documents and the kfree "
@@ -129,10 +115,8 @@ public static class KmalRules
             Statement = "Blocks that are live at the same time never share a byte, and each one keeps exactly what was last "
                 + "written into it until it is freed.",
             Source = "seeds 000, 001, 002, 003, 004",
-            Status = RuleStatus.Pending,
-            Check = Pending + "a seeded random mix of kmalloc, kzalloc, krealloc and kfree over all classes keeps a shadow copy of "
-                + "every live block; the ranges [p, p + n) stay pairwise disjoint and each block's n bytes equal its shadow until "
-                + "it is freed.",
+            Status = RuleStatus.Encoded,
+            Check = "No live kmalloc object, cache object or page block shares a byte with another, and every byte written into a live object reads back until it is freed.",
             Decision = "Use after free: a freed kmalloc block stays mapped, because the direct mapping of low memory is never "
                 + "torn down on free (no profile models CONFIG_DEBUG_PAGEALLOC), so touching it does not fault and its contents "
                 + "are unspecified (reused or poisoned). The suite never reads or writes freed kmalloc memory and never expects "
@@ -145,9 +129,8 @@ public static class KmalRules
             Family = RuleFamily.KMAL,
             Statement = "kmalloc is implemented on top of general-purpose slab caches, one for each size class.",
             Source = "seeds 001, 004; mm/slab_common.c, mm/slab.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "kmalloc(n) raises by one the active-object count of exactly the general cache of n's class in the "
-                + "slab statistics and kfree lowers it again; no other cache's counts move.",
+            Status = RuleStatus.Encoded,
+            Check = "After a kmalloc of a size served by a general cache, /proc/slabinfo (ISlab.SlabInfo) lists the profile's cache name for that class ('size-N' or 'kmalloc-N') with live objects and an object size >= the class.",
             Decision = "The general caches are observable by name through the slab statistics (SLAB-12). Document profiles use "
                 + "the old SLAB names \"size-N\" (e.g. size-32, size-131072, with DMA twins \"size-N(DMA)\"; mm/slab.c). linux-6 "
                 + "uses \"kmalloc-N\" with abbreviated sizes (kmalloc-8 ... kmalloc-96, kmalloc-192, kmalloc-1k, kmalloc-2k, "

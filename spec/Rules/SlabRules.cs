@@ -5,7 +5,6 @@ namespace KernelMm.Spec.Rules;
 /// <summary>SLAB: object caches (kmem_cache_*). Inventory: shared/RULES.md.</summary>
 public static class SlabRules
 {
-    private const string Pending = "Pending: slab caches are issue 3. Planned check: ";
 
     private static readonly Capability[] Slab = [Capability.SlabCache, Capability.PageAllocator];
 
@@ -18,9 +17,8 @@ public static class SlabRules
             Statement = "kmem_cache_create(name, size, align, flags, ctor) makes a cache whose objects all share one fixed size, "
                 + "and creation fails when that size exceeds the profile's object limit (1024 pages in the documents).",
             Source = "seeds 001, 002, 004; mm/slab_common.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "kmem_cache_size of a new cache equals the requested size; creation at the largest size the decision "
-                + "below allows succeeds, one byte more returns NULL and leaves no cache in the statistics.",
+            Status = RuleStatus.Encoded,
+            Check = "kmem_cache_create with a size above SlabObjectMax (or 0) returns NULL; a size up to a quarter of the limit must give a cache; in between either is accepted.",
             Decision = "Creation succeeds only if the requested size is within SlabObjectMax and one object, as laid out (with "
                 + "alignment and debug red zones), fits in a slab of at most one max-order block; otherwise it returns NULL. On "
                 + "x86-32, 64-bit-8k and linux-6 the 1024-page limit equals one max-order block, so the bounds coincide (linux-6 "
@@ -37,10 +35,8 @@ public static class SlabRules
             Statement = "kmem_cache_alloc returns an object of at least the cache's size that is not handed out to anyone else, "
                 + "and no two live objects overlap.",
             Source = "seeds 002, 004",
-            Status = RuleStatus.Pending,
-            Check = Pending + "many allocations from caches of assorted sizes and alignments give pairwise disjoint ranges "
-                + "[p, p + size), each inside a slab page owned by its own cache, whose contents persist until freed; exhaustion "
-                + "returns NULL.",
+            Status = RuleStatus.Encoded,
+            Check = "Every kmem_cache_alloc object lies in direct-mapped low memory, spans the cache's size contiguously and overlaps no live block.",
             Requires = Slab,
         },
         new()
@@ -50,10 +46,8 @@ public static class SlabRules
             Statement = "A cache's constructor runs on the objects of a slab when that slab is created, not on every "
                 + "kmem_cache_alloc, so an object that is freed and handed out again is not constructed a second time.",
             Source = "seeds 001, 002; mm/slab_common.c (kmem_cache_create)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "a counting constructor is called objects-per-slab times when an allocation grows the cache by a "
-                + "slab and not at all for later allocations served from that slab; a freed and re-allocated object comes back "
-                + "without a new call (callers free objects in their constructed state).",
+            Status = RuleStatus.Encoded,
+            Check = "Between two observations the cache's constructor calls grow by exactly the growth of its total objects (and not at all without a constructor or without growth); a never-used object of a constructor cache reads as the constructor's bytes.",
             Decision = "With both a constructor and SLAB_POISON the constructor wins: an object never allocated before reads as "
                 + "constructed, never as poison. Linux's SLUB switches object poisoning off for caches that have a constructor "
                 + "(mm/slub.c calculate_sizes sets __OBJECT_POISON only without ctor), so any poison would precede the "
@@ -67,10 +61,8 @@ public static class SlabRules
             Statement = "kmem_cache_free puts an object back into the cache it came from; handing it to a different cache or "
                 + "freeing it twice is a caller bug that must be reported.",
             Source = "seed 002",
-            Status = RuleStatus.Pending,
-            Check = Pending + "freeing into another cache, freeing twice, or freeing a pointer that is not the start of an object "
-                + "raises KernelBugException naming SLAB-4 with the statistics unchanged; a correct free lowers the active count "
-                + "by one and the object can be handed out again.",
+            Status = RuleStatus.Encoded,
+            Check = "kmem_cache_free of another cache's object, of a kmalloc object, or a second free raises KernelBugException naming SLAB-4 and changes no count; a valid free is accepted and lowers the active count by one.",
             Decision = "Reported on every profile and refused without side effects. linux-6's SLUB, with hardening or debugging "
                 + "on, also warns about a wrong cache but then frees into the object's true cache (mm/slub.c cache_from_obj); the "
                 + "project refuses instead so that the bug is observable and state stays unchanged.",
@@ -82,10 +74,8 @@ public static class SlabRules
             Family = RuleFamily.SLAB,
             Statement = "kmem_cache_shrink returns every slab that holds no live object to the page allocator.",
             Source = "seed 002",
-            Status = RuleStatus.Pending,
-            Check = Pending + "after allocations and frees that leave some slabs wholly free and others partly used, shrink raises "
-                + "the page allocator's free count by the pages of the wholly free slabs, releases no partly used slab, keeps "
-                + "every live object intact, and leaves the cache usable.",
+            Status = RuleStatus.Encoded,
+            Check = "kmem_cache_shrink reports exactly the pages the free count gains, keeps live objects and their bytes, and leaves no slab in a cache with no live object.",
             Parameters = ["PageSize"],
             Requires = Slab,
         },
@@ -96,9 +86,8 @@ public static class SlabRules
             Statement = "kmem_cache_destroy must not succeed while any object of the cache is still allocated; with no live "
                 + "object it releases the cache and all of its pages.",
             Source = "seed 002; mm/slab_common.c (kmem_cache_destroy)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "destroy after every object is freed succeeds, removes the cache's name from the statistics and "
-                + "restores the page allocator's free count; destroy with a live object behaves as decided below.",
+            Status = RuleStatus.Encoded,
+            Check = "kmem_cache_destroy with live objects returns -EBUSY and changes nothing (linux-6: the cache is then leaked but stays usable); without live objects it returns 0, unlists the cache and gives back all its slab pages.",
             Decision = "Document profiles: destroy with live objects returns a failure code (-EBUSY in the contract; 2.4's "
                 + "mm/slab.c returned non-zero) and changes nothing, so the cache and its objects stay usable and a destroy after "
                 + "freeing them succeeds. linux-6: kmem_cache_destroy returns void, but shutdown finds the objects, yields -EBUSY "
@@ -114,9 +103,8 @@ public static class SlabRules
             Statement = "SLAB_HWCACHE_ALIGN places objects on hardware cache-line boundaries, the line size being a profile "
                 + "parameter.",
             Source = "seeds 001, 002; mm/slab_common.c (calculate_alignment)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "for object sizes 1 to 4 x CacheLine, every object address is a multiple of the alignment given "
-                + "below, and an explicit align argument larger than that still takes precedence.",
+            Status = RuleStatus.Encoded,
+            Check = "Objects are aligned to max(requested align, word size) and, with SLAB_HWCACHE_ALIGN, to the cache line halved while the object fits in half of it.",
             Decision = "For an object of s bytes and a cache line of L bytes the alignment starts at L and is halved while s is "
                 + "at most half of it (mm/slab_common.c calculate_alignment), which gives the smallest power of two not below s, "
                 + "capped at L; the result is then raised to the requested align and to at least the "
@@ -132,9 +120,8 @@ public static class SlabRules
             Statement = "SLAB_POISON fills objects that are free or not yet initialised with a fixed byte pattern, so that reads "
                 + "of uninitialised memory and writes after free stand out.",
             Source = "seed 002; include/linux/poison.h, mm/slub.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "on a SLAB_POISON cache without constructor, a freshly allocated object, and an object freed and "
-                + "allocated again, reads as the profile's pattern; the suite itself never writes freed objects.",
+            Status = RuleStatus.Encoded,
+            Check = "An object handed out by a SLAB_POISON cache without constructor reads as the profile's poison pattern (0xa5..., or 0x6b... ending in 0xa5 on linux-6).",
             Decision = "Pattern per profile: document profiles fill every byte with 0xa5 (PoisonFree, seed 002). linux-6 fills "
                 + "with 0x6b except the last byte, which is 0xa5 (POISON_FREE and POISON_END in include/linux/poison.h), and uses "
                 + "0x5a (POISON_INUSE) for the unused remainder of a slab; SLUB writes and verifies it in mm/slub.c. Caches with a "
@@ -149,10 +136,8 @@ public static class SlabRules
             Statement = "SLAB_RED_ZONE puts guard bytes on both sides of each object, and a write beyond an object's end is "
                 + "detected and reported.",
             Source = "seed 002; include/linux/poison.h, mm/slub.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "write one byte just past the requested size (or just before the start) of an object of a "
-                + "SLAB_RED_ZONE cache, then free it: the free raises KernelBugException naming SLAB-9 and the object stays "
-                + "allocated; an object written only within bounds frees silently.",
+            Status = RuleStatus.Encoded,
+            Check = "After a one-byte write just past an object of a SLAB_RED_ZONE cache, kmem_cache_free raises KernelBugException naming SLAB-9 and the object stays allocated; intact objects free normally.",
             Decision = "Red-zone width is one word (sizeof(void *)) on each side: 4 bytes on x86-32 and linux-2.4, 8 on 64-bit-8k, "
                 + "and the pointer size of the architecture linux-6 models. The zones hold an 'inactive' value while the object "
                 + "is free and an 'active' one while it is allocated (linux-6: 0xbb / 0xcc, include/linux/poison.h). They are "
@@ -168,10 +153,8 @@ public static class SlabRules
             Family = RuleFamily.SLAB,
             Statement = "With SLAB_PANIC, failing to create the cache panics the system instead of returning NULL.",
             Source = "seed 002; mm/slab_common.c (kmem_cache_create)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "kmem_cache_create with SLAB_PANIC and an impossible size (above SLAB-1's limit) ends in the "
-                + "contract's typed panic outcome, neither NULL nor a KernelBugException; allocations from a SLAB_PANIC cache that "
-                + "run out of memory return NULL as usual.",
+            Status = RuleStatus.Encoded,
+            Check = "kmem_cache_create that cannot succeed (size or flags) raises KernelPanicException when SLAB_PANIC is set, instead of returning NULL.",
             Decision = "SLAB_PANIC acts on creation failure only: the kernel calls panic() in the kmem_cache_create path when the "
                 + "flag is set and creation fails (mm/slab_common.c), and kmem_cache_alloc ignores the flag. Seed 002's 'upon "
                 + "allocation failure' is read as the cache's own allocation. The panic is a distinct typed outcome.",
@@ -184,9 +167,8 @@ public static class SlabRules
             Family = RuleFamily.SLAB,
             Statement = "Every object of a SLAB_CACHE_DMA cache lies wholly inside the DMA zone.",
             Source = "seeds 001, 002",
-            Status = RuleStatus.Pending,
-            Check = Pending + "all objects of a SLAB_CACHE_DMA cache, across several slabs, have physical ranges ending at or "
-                + "below DmaLimit; when the DMA zone is exhausted allocation returns NULL and never falls back to another zone.",
+            Status = RuleStatus.Encoded,
+            Check = "Every object of a SLAB_CACHE_DMA cache ends at or below MAX_DMA_ADDRESS.",
             Parameters = ["DmaLimit"],
             Requires = Slab,
         },
@@ -197,10 +179,8 @@ public static class SlabRules
             Statement = "Per-cache statistics, like those in /proc/slabinfo, show each cache's name, its active and total object "
                 + "counts and its object size.",
             Source = "seeds 001, 002; mm/slab_common.c (slabinfo)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "after a known sequence of allocations and frees, the entry with the cache's name reports active "
-                + "objects equal to the live count, total objects >= active, an object size >= the requested size and a "
-                + "laid-out size >= the object size.",
+            Status = RuleStatus.Encoded,
+            Check = "/proc/slabinfo lists every created cache: active objects follow allocations and frees one by one, total = slabs * objects per slab >= active, object size >= the requested size and laid-out size >= object size.",
             Decision = "The statistics carry two sizes: the object size as requested (what kmem_cache_size returns) and, in a "
                 + "separate column, the size as laid out with alignment, red zones and metadata. Linux's own /proc/slabinfo "
                 + "'objsize' column actually prints the laid-out size (mm/slab_common.c cache_show), so the suite checks only "
@@ -215,10 +195,8 @@ public static class SlabRules
             Statement = "When memory runs short the kernel may take wholly free slabs back from caches, except (on 2.4) from "
                 + "caches created with SLAB_NO_REAP.",
             Source = "seeds 001, 002",
-            Status = RuleStatus.Pending,
-            Check = Pending + "under memory pressure that forces reclaim, only slabs with no live object are released and live "
-                + "objects stay intact; on linux-2.4 a SLAB_NO_REAP cache keeps its free slabs; elsewhere SLAB_NO_REAP is an "
-                + "unknown flag and creation with it fails (InvalidArgumentException / NULL).",
+            Status = RuleStatus.Encoded,
+            Check = "Reaping reports exactly the pages the free count gains, never changes live objects or their bytes, and never takes slabs from a SLAB_NO_REAP cache; SLAB_NO_REAP outside linux-2.4 makes kmem_cache_create return NULL.",
             Decision = "Reaping frees only wholly free slabs of caches not marked SLAB_NO_REAP. The flag exists only on linux-2.4 "
                 + "(2.4's mm/slab.c reaper skipped such caches; later kernels dropped the flag, and linux-6 rejects unknown flags "
                 + "in mm/slab_common.c). Whether and when reaping happens is only a permission: the suite checks what reaping may "

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KernelMm.Conformance.Families.Heap;
 using KernelMm.Conformance.Families.Pages;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -37,7 +38,22 @@ public sealed record SuiteResult
     public bool Passed => Results.All(r => r.Outcome is not (RuleOutcome.Failed or RuleOutcome.NotExercised));
     /// <summary>Rules that failed on at least one profile.</summary>
     public IReadOnlySet<string> FailedRuleIds => Failures.Select(r => r.Rule.Id).ToHashSet();
+    /// <summary>Every property run, in order (saved failures first), with its own settings and failures.</summary>
+    public IReadOnlyList<PropertyRun> Properties { get; init; } = [];
 }
+
+/// <summary>One property, fully determined: family, profile name, RAM size and the settings its sequences derive from.</summary>
+public sealed record PropertyKey(string Profile, ulong Memory, string Family, RunSettings Settings)
+{
+    public string Label => $"{Profile}/{Spec.Profiles.Profile.FormatSize(Memory)}";
+}
+
+/// <summary>What one property run found; <paramref name="Rerun"/> when it was a saved failure run first.</summary>
+public sealed record PropertyRun(PropertyKey Key, bool Rerun, IReadOnlyList<Counterexample> Failures, long Operations, int Sequences);
+
+/// <summary>A progress event: a property is starting (<paramref name="Finished"/> false) or done, with the run's counts so far.</summary>
+public sealed record SuiteProgress(string Family, string ProfileLabel, bool Rerun, bool Finished, int Done, int Total,
+    long Checks, long Operations, int Sequences, int Failures);
 
 /// <summary>What to run: profiles, memory sizes, families, rules, effort.</summary>
 public sealed record SuiteOptions
@@ -51,12 +67,16 @@ public sealed record SuiteOptions
     public RunSettings Settings { get; init; } = new();
     /// <summary>Called after each property with a one-line progress note.</summary>
     public Action<string>? Progress { get; init; }
+    /// <summary>Called before and after each property with counts, for live progress displays.</summary>
+    public Action<SuiteProgress>? OnProgress { get; init; }
+    /// <summary>Properties to run before everything else with their own settings (saved failures); those outside the selected profiles, sizes and families are skipped.</summary>
+    public IReadOnlyList<PropertyKey> Reruns { get; init; } = [];
 }
 
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
 public static class SuiteRunner
 {
-    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily()];
+    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
@@ -67,28 +87,63 @@ public static class SuiteRunner
         var families = Families.Where(f => options.Families.Count == 0 || options.Families.Contains(f.Name)).ToList();
         var covered = families.SelectMany(f => f.RuleIds).ToHashSet();
 
+        var properties = new List<PropertyRun>();
+        var early = new Dictionary<string, (Dictionary<string, long> Checks, Dictionary<string, Counterexample> Failures)>();
+        long checksSoFar = 0;
+        int done = 0, failuresSoFar = 0;
+        var reruns = options.Reruns.Distinct()
+            .Where(k => families.Any(f => f.Name == k.Family) && options.Profiles.Any(p => p.Name == k.Profile) && options.MemorySizes.Contains(k.Memory))
+            .ToList();
+        var rerunWithRunSettings = reruns.Where(k => k.Settings == options.Settings).Select(k => (k.Family, k.Label)).ToHashSet();
+        int total = options.Profiles.Count * options.MemorySizes.Count * families.Count + reruns.Count - rerunWithRunSettings.Count;
+
+        IReadOnlySet<Capability>? Probe(Profile profile)
+        {
+            using var probe = factory.Create(profile);
+            if (probe is null) return null;
+            ValidateDeclaration(probe);
+            return probe.Capabilities;
+        }
+        void RunProperty(IConformanceFamily family, Profile profile, RunSettings settings, bool rerun,
+            Dictionary<string, long> checks, Dictionary<string, Counterexample> failures)
+        {
+            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failuresSoFar));
+            var outcome = family.Run(factory, profile, settings, new HashSet<string>());
+            foreach (var (rule, n) in outcome.Checks) { checks[rule] = checks.GetValueOrDefault(rule) + n; checksSoFar += n; }
+            foreach (var (rule, ce) in outcome.Failures) failures.TryAdd(rule, ce);
+            operations += outcome.Operations;
+            sequences += outcome.Sequences;
+            failuresSoFar += outcome.Failures.Count;
+            properties.Add(new PropertyRun(new PropertyKey(profile.Name, profile.PhysicalMemory, family.Name, settings), rerun,
+                outcome.Failures.Values.ToList(), outcome.Operations, outcome.Sequences));
+            options.Progress?.Invoke($"{family.Name} on {profile.Label}{(rerun ? $" (saved failure, seed {settings.Seed})" : "")}: {outcome.Sequences} sequences, {outcome.Operations} operations, {outcome.Failures.Count} failing rule(s)");
+            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, true, ++done, total, checksSoFar, operations, sequences, failuresSoFar));
+        }
+
+        // Saved failures first, each with the settings it failed with; their findings fold into their profile's rows.
+        foreach (var key in reruns)
+        {
+            var profile = options.Profiles.First(p => p.Name == key.Profile).WithMemory(key.Memory);
+            var family = families.First(f => f.Name == key.Family);
+            if (!early.TryGetValue(key.Profile, out var found)) early[key.Profile] = found = (new(), new());
+            if (Probe(profile) is { } caps && caps.Contains(family.Gate)) RunProperty(family, profile, key.Settings, true, found.Checks, found.Failures);
+            else done++;
+        }
+
         foreach (var baseProfile in options.Profiles)
         {
-            var checks = new Dictionary<string, long>();
-            var failures = new Dictionary<string, Counterexample>();
+            var (checks, failures) = early.TryGetValue(baseProfile.Name, out var found) ? found : (new(), new());
             IReadOnlySet<Capability>? declared = null;
             foreach (var memory in options.MemorySizes)
             {
                 var profile = baseProfile.WithMemory(memory);
-                using (var probe = factory.Create(profile))
+                if (Probe(profile) is not { } caps) { done += families.Count(f => !rerunWithRunSettings.Contains((f.Name, profile.Label))); continue; }
+                declared = caps;
+                foreach (var family in families)
                 {
-                    if (probe is null) continue;
-                    declared = probe.Capabilities;
-                    ValidateDeclaration(probe);
-                }
-                foreach (var family in families.Where(f => declared.Contains(f.Gate)))
-                {
-                    var outcome = family.Run(factory, profile, options.Settings, new HashSet<string>());
-                    foreach (var (rule, n) in outcome.Checks) checks[rule] = checks.GetValueOrDefault(rule) + n;
-                    foreach (var (rule, ce) in outcome.Failures) failures.TryAdd(rule, ce);
-                    operations += outcome.Operations;
-                    sequences += outcome.Sequences;
-                    options.Progress?.Invoke($"{family.Name} on {profile.Label}: {outcome.Sequences} sequences, {outcome.Operations} operations, {outcome.Failures.Count} failing rule(s)");
+                    if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
+                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, checks, failures);
+                    else done++;
                 }
             }
             foreach (var rule in RuleCatalogue.All.Where(r => options.Rules.Count == 0 || options.Rules.Contains(r.Id)))
@@ -104,6 +159,7 @@ public static class SuiteRunner
             Operations = operations,
             Sequences = sequences,
             Elapsed = clock.Elapsed,
+            Properties = properties,
         };
     }
 

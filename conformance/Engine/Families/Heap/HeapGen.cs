@@ -36,7 +36,8 @@ public static class HeapGen
     private static readonly SlabFlags[] CacheFlagChoices =
     [
         SlabFlags.None, SlabFlags.HwcacheAlign, SlabFlags.Poison, SlabFlags.RedZone, SlabFlags.RedZone | SlabFlags.Poison,
-        SlabFlags.CacheDma, SlabFlags.HwcacheAlign | SlabFlags.RedZone, SlabFlags.NoReap, SlabFlags.Panic,
+        SlabFlags.CacheDma, SlabFlags.CacheDma | SlabFlags.RedZone, SlabFlags.HwcacheAlign | SlabFlags.RedZone,
+        SlabFlags.NoReap, SlabFlags.Panic, SlabFlags.RedZone | SlabFlags.Panic,
     ];
 
     public static Gen<HeapOp> Op(Profile p)
@@ -60,7 +61,7 @@ public static class HeapGen
             (2, Slotted(HeapOpKind.KfreeCacheObject)),
             (10, Slotted(HeapOpKind.Write)),
             (4, Slotted(HeapOpKind.Verify)),
-            (3, Slotted(HeapOpKind.Overrun)),
+            (6, Slotted(HeapOpKind.Overrun)),
             (4, from s in cacheSize
                 from align in Gen.Elements(0, 0, 8, 16, 64)
                 from f in Gen.Elements(CacheFlagChoices)
