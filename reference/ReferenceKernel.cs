@@ -10,11 +10,13 @@ namespace KernelMm.Reference;
 /// contract to the subsystems in Mm/ (one file per kernel concept) and checks arguments; the
 /// allocators themselves live there.
 /// </summary>
-public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim
+public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim,
+    ISlab, IKmalloc
 {
     private static readonly IReadOnlySet<Capability> Supported = new HashSet<Capability>
     {
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
+        Capability.Kmalloc, Capability.SlabCache,
     };
 
     private readonly MemMap _map;
@@ -26,6 +28,11 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
     private readonly Vmscan _vmscan;
     private readonly int _pageSize;
     private readonly int _maxOrder;
+    // The slab layer is made on first use: most booted machines never touch it.
+    private SlabCommon? _slab;
+    private Mm.Kmalloc? _kmalloc;
+    private SlabCommon Slabs => _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
+    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched);
 
     public ReferenceKernel(Profile profile)
     {
@@ -121,9 +128,12 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
     {
         var state = _map.State[pfn];
         if (state != PageState.Allocated)
-            throw new KernelBugException("PAGE-4", state is PageState.Buddy or PageState.PerCpu
-                ? $"{caller}: double free of pfn 0x{pfn:x}"
-                : $"{caller}: pfn 0x{pfn:x} is not the first page of an allocation (state {state})");
+            throw new KernelBugException("PAGE-4", state switch
+            {
+                PageState.Buddy or PageState.PerCpu => $"{caller}: double free of pfn 0x{pfn:x}",
+                PageState.Slab => $"{caller}: pfn 0x{pfn:x} belongs to the slab allocator (a slab or a kmalloc block)",
+                _ => $"{caller}: pfn 0x{pfn:x} is not the first page of an allocation (state {state})",
+            });
         if (_map.Order[pfn] != order)
             throw new KernelBugException("PAGE-4", $"{caller}: pfn 0x{pfn:x} freed with order {order}, allocated with order {_map.Order[pfn]}");
         if (_highmem.IsMapped(pfn))
@@ -150,7 +160,12 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
 
     public long FreeBlocks(Zone zone, int order) => _pages.FreeBlocks(zone, order);
 
-    public void DrainCaches() => _pages.DrainPcp();
+    public void DrainCaches()
+    {
+        // Empty slabs first (their order-0 pages land on the per-CPU lists), then the per-CPU lists.
+        _slab?.ShrinkAll();
+        _pages.DrainPcp();
+    }
 
     private static PageHandle Handle(int pfn) => new((ulong)pfn + 1);
 
@@ -259,6 +274,75 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
     public long ReclaimablePages(Zone zone) => _vmscan.Reclaimable(zone);
 
     public void DropPageCache() => _vmscan.DropAll();
+
+    // ---- Slab caches ---------------------------------------------------------------------
+
+    public SlabCacheHandle KmemCacheCreate(string name, long size, long align, SlabFlags flags, byte? ctorFill)
+    {
+        if (size < 0) throw new InvalidArgumentException("size", $"kmem_cache_create: negative size {size}");
+        if (align < 0 || (align & (align - 1)) != 0)
+            throw new InvalidArgumentException("align", $"kmem_cache_create: align {align} is not 0 or a power of two");
+        // GFP-1: kmem_cache_create takes slab_mutex and may sleep.
+        _sched.MightSleep($"kmem_cache_create({name})");
+        return Slabs.Create(name, size, align, flags, ctorFill);
+    }
+
+    public ulong KmemCacheAlloc(SlabCacheHandle cache, GfpFlags gfp)
+    {
+        var c = Slabs.CacheOf(cache, "kmem_cache_alloc");
+        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"kmem_cache_alloc: {Gfp.Describe(gfp)} does not exist on {Profile.Name}");
+        if (Gfp.AllowsBlocking(gfp) && _sched.InAtomic) _sched.MightSleep($"kmem_cache_alloc({c.Name}, {Gfp.Describe(gfp)})");
+        ulong obj = c.Alloc(gfp, c.ObjectSize);
+        if (obj != 0 && (gfp & GfpFlags.Zero) != 0) Slabs.Fill(obj, c.ObjectSize, 0);
+        return obj;
+    }
+
+    public void KmemCacheFree(SlabCacheHandle cache, ulong obj)
+    {
+        var c = Slabs.CacheOf(cache, "kmem_cache_free");
+        if (obj == 0) return;
+        // SLAB-4: the exact start of a live object of this very cache, else refused with nothing changed.
+        var slab = _slab!.SlabOf(obj);
+        if (slab is null)
+            throw new KernelBugException("SLAB-4", $"kmem_cache_free({c.Name}, 0x{obj:x}): not a slab object");
+        int index = slab.Cache.IndexOf(slab, obj);
+        if (index < 0)
+            throw new KernelBugException("SLAB-4", $"kmem_cache_free({c.Name}, 0x{obj:x}): not the start of an object of {slab.Cache.Name}");
+        if (slab.Cache != c)
+            throw new KernelBugException("SLAB-4", $"kmem_cache_free({c.Name}, 0x{obj:x}): object belongs to cache {slab.Cache.Name}");
+        if (slab.Allocated[index] == 0)
+            throw new KernelBugException("SLAB-4", $"kmem_cache_free({c.Name}, 0x{obj:x}): double free");
+        c.Free(slab, index);
+    }
+
+    public long KmemCacheShrink(SlabCacheHandle cache) => Slabs.CacheOf(cache, "kmem_cache_shrink").Shrink();
+
+    public int KmemCacheDestroy(SlabCacheHandle cache)
+    {
+        // GFP-1: kmem_cache_destroy takes slab_mutex and may sleep.
+        _sched.MightSleep("kmem_cache_destroy");
+        return Slabs.Destroy(cache);
+    }
+
+    public IReadOnlyList<SlabInfo> SlabInfo()
+    {
+        KmallocCaches.CreateAllGeneral();
+        return Slabs.Info();
+    }
+
+    public long ReapCaches() => _slab?.Reap() ?? 0;
+
+    // ---- kmalloc -------------------------------------------------------------------------
+
+    public ulong Kmalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp);
+
+    public ulong Kzalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp | GfpFlags.Zero);
+
+    public ulong Krealloc(ulong p, long size, GfpFlags gfp) => KmallocCaches.Realloc(p, size, gfp);
+
+    public void Kfree(ulong p) => KmallocCaches.Free(p);
+
+    public long Ksize(ulong p) => KmallocCaches.Ksize(p);
 }
 
 /// <summary>Boots <see cref="ReferenceKernel"/> instances; supports every profile.</summary>

@@ -20,6 +20,11 @@ internal sealed class MemMap
         Allocated = 3,
         /// <summary>A clean page-cache page (reclaimable).</summary>
         PageCache = 4,
+        /// <summary>
+        /// Head of a block owned by the slab layer (PageSlab): a slab, or a large kmalloc block.
+        /// free_pages refuses it; only the slab layer gives it back.
+        /// </summary>
+        Slab = 5,
     }
 
     public readonly PageState[] State;
@@ -65,4 +70,14 @@ internal sealed class MemMap
     }
 
     public int Frames => State.Length;
+
+    /// <summary>
+    /// The slab each frame of a slab belongs to (page->slab), as an id into the slab layer's
+    /// table. Written for every frame when a slab is made and never cleared: a stale or
+    /// uninitialised entry is harmless because the slab layer accepts an id only when that slab
+    /// is live and spans the frame. Created on first use, so machines without slabs pay nothing.
+    /// </summary>
+    public int[] SlabId => _slabId ??= GC.AllocateUninitializedArray<int>(Frames);
+
+    private int[]? _slabId;
 }
