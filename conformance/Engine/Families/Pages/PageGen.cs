@@ -66,7 +66,8 @@ public static class PageGen
             (2, from n in Gen.Choose(1, 64) select new PageOp(PageOpKind.FillPageCache, Arg: n * 16)),
             (1, from f in Flags select new PageOp(PageOpKind.Exhaust, f)),
             (2, from k in Gen.Choose(2, 7) select new PageOp(PageOpKind.Fragment, Gfp.Atomic, Arg: k)),
-            (2, Simple(PageOpKind.FreeAll)));
+            (2, Simple(PageOpKind.FreeAll)),
+            (1, from n in Gen.Choose(1, 32) select new PageOp(PageOpKind.ReclaimUnderPressure, Arg: n * 16)));
     }
 
     /// <summary>A sequence whose length grows with FsCheck's size parameter.</summary>

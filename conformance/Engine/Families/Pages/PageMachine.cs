@@ -79,6 +79,11 @@ internal sealed class PageMachine
             _m.BootMaxBlocks[(int)zone] = _pre.BlocksAt(zone, _p.MaxOrder);
         }
         _context.CheckBoot();
+        // ADDR-10: only RAM that exists is direct-mapped.
+        ulong beyond = _p.PageOffset + _p.LowMemoryEnd;
+        var outside = Try(() => _pages.VirtToPhys(beyond));
+        _s.That("ADDR-10", outside is InvalidArgumentException,
+            () => $"virt_to_phys(0x{beyond:x}), just past the direct mapping of {Profile.FormatSize(_p.LowMemoryEnd)} of low memory, must be refused with InvalidArgumentException, got {Describe(outside)}");
         if (_t.Enabled) _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
     }
 
@@ -103,6 +108,7 @@ internal sealed class PageMachine
             case Exhaust: ExhaustMemory(op.Gfp); break;
             case Fragment: FragmentMemory(op.Gfp, op.Arg); break;
             case FreeAll: FreeEverything(); break;
+            case ReclaimUnderPressure: ReclaimAfterExhaustion(op.Arg); break;
         }
     }
 
@@ -224,10 +230,11 @@ internal sealed class PageMachine
             long left = _post.ReclaimIn(zones);
             var block = _post.BlockFor(zones, order);
             bool usable = block is not null && _post.FreeIn(zones) - (1L << order) >= _p.EmergencyReservePages;
-            _s.That(atMax ?? "GFP-4", left == 0 && !usable,
-                () => left > 0
-                    ? $"{call} returned NULL but {left} reclaimable page-cache pages were left in its zones"
-                    : $"{call} returned NULL although zone {block!.Value.Zone.KernelName()} has a free order-{block.Value.Order} block above the reserve");
+            // A usable block left over is PAGE-2's concern at the largest order (the order itself was
+            // refused) and GFP-4's below it; reclaimable pages left over are GFP-4's at any order.
+            _s.That(atMax ?? "GFP-4", !usable,
+                () => $"{call} returned NULL although zone {block!.Value.Zone.KernelName()} has a free order-{block.Value.Order} block above the reserve");
+            _s.That("GFP-4", left == 0, () => $"{call} returned NULL but {left} reclaimable page-cache pages were left in its zones");
         }
         return null;
     }
@@ -252,7 +259,8 @@ internal sealed class PageMachine
             _s.That("ADDR-10", e is null && pa == addr - _p.PageOffset,
                 () => $"{call}: virt_to_phys(0x{addr:x}) = {(e is null ? $"0x{pa:x}" : Describe(e))}, expected PA = VA - PAGE_OFFSET = 0x{addr - _p.PageOffset:x}");
             pfn = pa >> _p.PageShift;
-            ulong off = (ulong)(name.GetHashCode() & (_pageSize - 1));
+            // A deterministic, non-zero in-page offset (string hashes differ between processes).
+            ulong off = 1 + (ulong)(pfn * 2654435761UL % (ulong)(_pageSize - 1));
             _s.That("ADDR-2", _pages.VirtToPhys(addr + off) == pa + off,
                 () => $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
             ulong last = addr + ((1UL << order) - 1) * (ulong)_pageSize;
@@ -266,16 +274,16 @@ internal sealed class PageMachine
         _s.That("PAGE-1", _m.InRam(pfn, order), () => $"{call}: block pfn 0x{pfn:x} order {order} lies beyond RAM ({_p.TotalPages} frames)");
         _s.That("PAGE-7", pfn % (1UL << order) == 0, () => $"{call}: order-{order} block starts at pfn 0x{pfn:x}, not a multiple of {1UL << order}");
         var zone = _p.ZoneOfPfn(pfn);
-        var lastZone = _p.ZoneOfPfn(pfn + (1UL << order) - 1);
-        var reported = _pages.PageZone(page);
-        _s.That("ZONE-1", reported == zone && lastZone == zone,
-            () => $"{call}: pfn 0x{pfn:x} (PA 0x{pfn << _p.PageShift:x}) lies in zone {zone.KernelName()}{(lastZone != zone ? $" and ends in {lastZone.KernelName()}" : "")}, page_zone says {reported.KernelName()}");
         if ((flags & GfpFlags.Dma) != 0)
         {
             ulong end = (pfn + (1UL << order)) << _p.PageShift;
             _s.That("ZONE-2", end <= _p.DmaLimit,
                 () => $"{call}: block [0x{pfn << _p.PageShift:x}, 0x{end:x}) crosses MAX_DMA_ADDRESS 0x{_p.DmaLimit:x} by 0x{end - _p.DmaLimit:x} bytes");
         }
+        var lastZone = _p.ZoneOfPfn(pfn + (1UL << order) - 1);
+        var reported = _pages.PageZone(page);
+        _s.That("ZONE-1", reported == zone && lastZone == zone,
+            () => $"{call}: pfn 0x{pfn:x} (PA 0x{pfn << _p.PageShift:x}) lies in zone {zone.KernelName()}{(lastZone != zone ? $" and ends in {lastZone.KernelName()}" : "")}, page_zone says {reported.KernelName()}");
         if (!viaDescriptor || (flags & GfpFlags.HighMem) == 0)
             _s.That(LowZoneRule(flags), zone != Zone.HighMem,
                 () => $"{call} returned HIGHMEM pfn 0x{pfn:x}; {(viaDescriptor ? "the flags do not allow __GFP_HIGHMEM" : "an address-returning call must give low memory")}");
@@ -669,6 +677,16 @@ internal sealed class PageMachine
                 if (Allocate(kind, gfp, order) is null) break;
                 if (_m.Live.Count == before) return;
             }
+    }
+
+    /// <summary>GFP-4: with clean cache pages and no free memory, sleeping requests must reclaim before giving up.</summary>
+    private void ReclaimAfterExhaustion(int pages)
+    {
+        if (_reclaim is null) return;
+        FillCache(pages);
+        ExhaustMemory(Gfp.Atomic | GfpFlags.HighMem);
+        Allocate(GetFreePages, Gfp.Kernel, 0);
+        Allocate(AllocPages, Gfp.HighUser, 0);
     }
 
     private void FragmentMemory(GfpFlags gfp, int log2)

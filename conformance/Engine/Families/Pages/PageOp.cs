@@ -16,7 +16,7 @@ public enum PageOpKind
     // Context
     PreemptDisable, PreemptEnable, IrqEnter, IrqExit,
     // Pressure and bulk scenarios
-    FillPageCache, Exhaust, Fragment, FreeAll,
+    FillPageCache, Exhaust, Fragment, FreeAll, ReclaimUnderPressure,
 }
 
 /// <summary>
