@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using KernelMm.Conformance.Reports;
 using KernelMm.Conformance.Running;
 using KernelMm.Reference;
@@ -14,8 +15,10 @@ public static class Program
 {
     private const string Usage = """
         usage:
-          kmm-conformance run [--profile NAME]... [--memory SIZE[,SIZE...]] [--seed N]
+          kmm-conformance run [--profile NAME]... [--memory SIZE[,SIZE...]] [--seed N | --replay N]
                               [--sequences N] [--max-steps N] [--family NAME]... [--rule ID]...
+                              [--junit PATH] [--json PATH] [--html PATH]
+                              [--db PATH | --no-db] [--quiet]
           kmm-conformance rules [--markdown]
           kmm-conformance profiles
 
@@ -26,6 +29,14 @@ public static class Program
           --max-steps  longest generated sequence (default: 60)
           --family     only these families (pages)
           --rule       only report these rule IDs
+          --replay     as --seed, and print a ready-to-paste xunit test under each failure
+          --junit      also write JUnit XML (one testsuite per profile) to PATH
+          --json       also write the result as JSON to PATH
+          --html       also write a self-contained HTML report to PATH
+          --db         failing-seed database: saved failures are re-run first, fixed ones
+                       dropped (default: .kmm-conformance/failures.json)
+          --no-db      neither read nor write the failing-seed database
+          --quiet      no progress display on stderr
         """;
 
     public static int Main(string[] args)
@@ -58,6 +69,9 @@ public static class Program
         var families = new HashSet<string>();
         var rules = new HashSet<string>();
         var settings = new RunSettings();
+        ulong? seed = null, replay = null;
+        string? junit = null, json = null, html = null, db = FailureDatabase.DefaultPath;
+        bool quiet = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -65,7 +79,14 @@ public static class Program
             {
                 case "--profile": profiles.Add(Profiles.Get(Value())); break;
                 case "--memory": memory.AddRange(Value().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(ParseSize)); break;
-                case "--seed": settings = settings with { Seed = ulong.Parse(Value()) }; break;
+                case "--seed": seed = Seed(Value(), "--seed"); break;
+                case "--replay": replay = Seed(Value(), "--replay"); break;
+                case "--junit": junit = OutputPath(Value(), "--junit"); break;
+                case "--json": json = OutputPath(Value(), "--json"); break;
+                case "--html": html = OutputPath(Value(), "--html"); break;
+                case "--db": db = OutputPath(Value(), "--db"); break;
+                case "--no-db": db = null; break;
+                case "--quiet": quiet = true; break;
                 case "--sequences": settings = settings with { Sequences = PositiveInt(Value(), "--sequences") }; break;
                 case "--max-steps": settings = settings with { MaxSteps = PositiveInt(Value(), "--max-steps") }; break;
                 case "--family": families.Add(Value()); break;
@@ -77,10 +98,17 @@ public static class Program
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
+        if (seed is not null && replay is not null && seed != replay)
+            throw new ArgumentException($"--seed {seed} and --replay {replay} disagree; --replay is --seed plus an xunit test per failure");
+        settings = settings with { Seed = replay ?? seed ?? settings.Seed };
         var known = SuiteRunner.Families.Select(f => f.Name).ToHashSet();
         foreach (var f in families.Where(f => !known.Contains(f)))
             throw new ArgumentException($"unknown family '{f}'; known: {string.Join(", ", known)}");
 
+        var factory = new ReferenceFactory();
+        var database = db is null ? null : FailureDatabase.Load(db);
+        if (database?.Warning is { } warning) Console.Error.WriteLine($"kmm-conformance: {warning}");
+        using var progress = quiet ? null : new ProgressDisplay(Console.Error, interactive: !Console.IsErrorRedirected);
         var options = new SuiteOptions
         {
             Profiles = profiles.Count > 0 ? profiles : Profiles.All,
@@ -88,11 +116,64 @@ public static class Program
             Families = families,
             Rules = rules,
             Settings = settings,
-            Progress = note => Console.Error.WriteLine($"  .. {note}"),
+            OnProgress = progress is null ? null : progress.Report,
+            Reruns = database?.RerunsFor(factory.Name) ?? [],
         };
-        var result = SuiteRunner.Run(new ReferenceFactory(), options);
-        Console.Write(ConsoleReport.Render(result));
-        return result.Passed ? 0 : 1;
+        var result = SuiteRunner.Run(factory, options);
+        progress?.Finish();
+
+        var reportOptions = new ReportOptions
+        {
+            FactoryExpression = XunitSnippet.ReferenceFactory,
+            XunitSnippets = replay is not null,
+            GeneratedAt = DateTimeOffset.UtcNow,
+        };
+        Console.Write(ConsoleReport.Render(result, reportOptions));
+        int status = result.Passed ? 0 : 1;
+        try
+        {
+            if (junit is not null) JUnitReport.Write(result, junit, reportOptions);
+            if (json is not null) JsonReport.Write(result, json, reportOptions);
+            if (html is not null) HtmlReport.Write(result, html, reportOptions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"kmm-conformance: could not write a report: {e.Message}");
+            status = 2;
+        }
+        if (database is not null)
+        {
+            var change = database.Record(result);
+            try
+            {
+                if (change.Changed) database.Save();
+                if (!quiet && change.Added + change.Removed > 0)
+                {
+                    static string Properties(int n) => n == 1 ? "1 property" : $"{n} properties";
+                    var parts = new List<string>();
+                    if (change.Added > 0) parts.Add($"{Properties(change.Added)} that failed saved");
+                    if (change.Removed > 0) parts.Add($"{Properties(change.Removed)} that pass now removed");
+                    Console.Error.WriteLine($"failure database {database.Path}: {string.Join(", ", parts)}; {Properties(database.Entries.Count)} to re-run first next time (--no-db to skip)");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"kmm-conformance: could not save the failure database {database.Path}: {e.Message}");
+            }
+        }
+        return status;
+    }
+
+    private static ulong Seed(string s, string option) =>
+        ulong.TryParse(s, out ulong n) ? n : throw new ArgumentException($"{option} takes a whole number from 0 to {ulong.MaxValue}, not '{s}'");
+
+    private static string OutputPath(string s, string option)
+    {
+        if (string.IsNullOrWhiteSpace(s) || s.StartsWith("--")) throw new ArgumentException($"{option} needs a file path, not '{s}'");
+        try { _ = Path.GetFullPath(s); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { throw new ArgumentException($"{option}: not a usable path '{s}'"); }
+        if (Directory.Exists(s)) throw new ArgumentException($"{option} needs a file path; '{s}' is a directory");
+        return s;
     }
 
     private static int Rules(string[] args)
@@ -135,5 +216,99 @@ public static class Program
         ulong unit = s.EndsWith('G') ? 1UL << 30 : s.EndsWith('M') ? 1UL << 20 : s.EndsWith('K') ? 1UL << 10 : 1;
         string digits = unit == 1 ? s : s[..^1];
         return ulong.TryParse(digits, out ulong n) && n > 0 ? n * unit : throw new ArgumentException($"not a memory size: '{s}'");
+    }
+}
+
+/// <summary>
+/// The live progress line on stderr: family, profile/RAM, properties done of total, checks so far,
+/// failing rules, elapsed time. On a terminal one line is redrawn in place with carriage returns
+/// (ticking every half second while a long property runs) and a failing property leaves a
+/// permanent line; redirected, it writes one plain line per finished property.
+/// </summary>
+internal sealed class ProgressDisplay : IDisposable
+{
+    private readonly TextWriter _out;
+    private readonly bool _interactive;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly object _lock = new();
+    private readonly Timer? _timer;
+    private SuiteProgress? _last;
+    private int _width;
+    private int _failures;
+    private bool _finished;
+
+    public ProgressDisplay(TextWriter output, bool interactive)
+    {
+        _out = output;
+        _interactive = interactive;
+        if (interactive) _timer = new Timer(_ => Tick(), null, 500, 500);
+    }
+
+    public void Report(SuiteProgress p)
+    {
+        lock (_lock)
+        {
+            if (_finished) return;
+            _last = p;
+            bool newFailures = p.Finished && p.Failures > _failures;
+            string what = $"{p.Family} on {p.ProfileLabel}{(p.Rerun ? " (saved failure)" : "")}";
+            if (!_interactive)
+            {
+                if (p.Finished)
+                    _out.WriteLine($"  [{p.Done}/{p.Total}] {what}: {p.Sequences:N0} sequences, {p.Checks:N0} checks so far, {p.Failures} failing rule(s) so far, {Elapsed}");
+            }
+            else
+            {
+                if (newFailures) { Clear(); _out.WriteLine($"  ! {what}: {p.Failures - _failures} failing rule(s)"); }
+                Draw();
+            }
+            if (p.Finished) _failures = p.Failures;
+        }
+    }
+
+    public void Finish()
+    {
+        lock (_lock)
+        {
+            if (_finished) return;
+            _finished = true;
+            _timer?.Dispose();
+            if (_interactive) Clear();
+            _out.Flush();
+        }
+    }
+
+    public void Dispose() => Finish();
+
+    private string Elapsed => $"{_clock.Elapsed.TotalSeconds:F1} s";
+
+    private void Tick()
+    {
+        lock (_lock) { if (!_finished && _last is not null) Draw(); }
+    }
+
+    private void Draw()
+    {
+        var p = _last!;
+        string state = p.Finished ? "done" : "running";
+        string line = $"[{p.Done}/{p.Total}] {state} {p.Family} on {p.ProfileLabel}{(p.Rerun ? " (saved failure)" : "")} | {p.Checks:N0} checks | {p.Failures} failing | {Elapsed}";
+        int max = Math.Max(20, ConsoleWidth() - 1);
+        if (line.Length > max) line = line[..(max - 1)] + "…";
+        _out.Write("\r" + line.PadRight(_width));
+        _width = line.Length;
+        _out.Flush();
+    }
+
+    private void Clear()
+    {
+        if (_width == 0) return;
+        _out.Write("\r" + new string(' ', _width) + "\r");
+        _width = 0;
+    }
+
+    private static int ConsoleWidth()
+    {
+        try { return Console.WindowWidth > 0 ? Console.WindowWidth : 100; }
+        catch (Exception e) when (e is IOException or PlatformNotSupportedException or InvalidOperationException) { return 100; }
     }
 }

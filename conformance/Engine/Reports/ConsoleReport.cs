@@ -7,11 +7,15 @@ namespace KernelMm.Conformance.Reports;
 /// <summary>The per-rule table, each failure read like a kernel report, and a one-line summary.</summary>
 public static class ConsoleReport
 {
-    public static string Render(SuiteResult result, string replayPrefix = "dotnet run --project conformance/Cli --")
+    public static string Render(SuiteResult result, string replayPrefix = Replay.DefaultPrefix) =>
+        Render(result, new ReportOptions { ReplayPrefix = replayPrefix });
+
+    /// <summary>As above; with <see cref="ReportOptions.XunitSnippets"/> each failure also gets a ready-to-paste xunit test.</summary>
+    public static string Render(SuiteResult result, ReportOptions options)
     {
         var sb = new StringBuilder();
         var profiles = result.Profiles;
-        sb.AppendLine($"Conformance of '{result.Implementation}' — seed {result.Settings.Seed}, {result.Settings.Sequences} sequences of up to {result.Settings.MaxSteps} steps per family, profile and memory size ({string.Join(", ", result.MemorySizes.Select(Profile.FormatSize))})");
+        sb.AppendLine($"Conformance of '{result.Implementation}' — {ReportText.Headline(result)}");
         sb.AppendLine();
         sb.Append($"{"rule",-8} ");
         foreach (var p in profiles) sb.Append($"{p,-14} ");
@@ -39,10 +43,17 @@ public static class ConsoleReport
             sb.AppendLine($"  observed: {ce.Message}");
             sb.AppendLine("  sequence:");
             for (int i = 0; i < ce.Trace.Count; i++) sb.AppendLine($"    {i + 1,3}. {ce.Trace[i]}");
-            sb.AppendLine("  as C#:");
-            foreach (var line in ce.CSharp) sb.AppendLine($"    {line}");
-            var (name, memory) = SplitLabel(ce.ProfileLabel);
-            sb.AppendLine($"  replay: {replayPrefix} run --profile {name} --memory {memory} --seed {result.Settings.Seed} --sequences {result.Settings.Sequences} --max-steps {result.Settings.MaxSteps} --family {ce.Family}");
+            if (!options.XunitSnippets)
+            {
+                sb.AppendLine("  as C#:");
+                foreach (var line in ce.CSharp) sb.AppendLine($"    {line}");
+            }
+            sb.AppendLine($"  replay: {Replay.Command(result, ce, options.ReplayPrefix)}");
+            if (options.XunitSnippets)
+            {
+                sb.AppendLine("  as an xunit test:");
+                sb.Append(XunitSnippet.Render(ce, options.FactoryFor(result.Implementation), indent: "    "));
+            }
         }
         sb.AppendLine(Summary(result));
         return sb.ToString();
@@ -57,24 +68,7 @@ public static class ConsoleReport
                $"{result.Sequences} sequences, {result.Operations} checked operations in {seconds:F1} s ({result.Operations / seconds:N0} ops/s)";
     }
 
-    private static string Cell(RuleResult? row) => row?.Outcome switch
-    {
-        null => "",
-        RuleOutcome.Passed => $"pass {Compact(row.Checks)}",
-        RuleOutcome.Failed => "FAIL",
-        RuleOutcome.NotApplicable => "n/a",
-        RuleOutcome.Pending => "pending",
-        RuleOutcome.NotExercised => "UNEXERCISED",
-        _ => "?",
-    };
+    private static string Cell(RuleResult? row) => ReportText.Cell(row);
 
-    private static string Compact(long n) => n >= 10_000_000 ? $"{n / 1_000_000}M" : n >= 10_000 ? $"{n / 1000}k" : n.ToString();
-
-    private static string Trim(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
-
-    private static (string Name, string Memory) SplitLabel(string label)
-    {
-        int slash = label.LastIndexOf('/');
-        return slash < 0 ? (label, "") : (label[..slash], label[(slash + 1)..]);
-    }
+    private static string Trim(string s, int max) => ReportText.Trim(s, max);
 }
