@@ -178,18 +178,16 @@ public static class Program
 
     private static int Rules(string[] args)
     {
-        bool markdown = args.Contains("--markdown");
-        if (markdown) Console.WriteLine("| ID | status | statement | source | check | decision |\n|---|---|---|---|---|---|");
+        if (args.Contains("--markdown"))
+        {
+            Console.Write(KernelMm.Conformance.Catalogue.RulesDocument.Render());
+            return 0;
+        }
         foreach (var rule in RuleCatalogue.All)
         {
-            if (markdown)
-                Console.WriteLine($"| {rule.Id} | {rule.Status} | {Cell(rule.Statement)} | {Cell(rule.Source)} | {Cell(rule.Check)} | {Cell(rule.Decision ?? "")} |");
-            else
-            {
-                Console.WriteLine($"{rule.Id,-8} {rule.Status,-10} {rule.Statement}");
-                Console.WriteLine($"{"",-19} source: {rule.Source}");
-                if (rule.Decision is not null) Console.WriteLine($"{"",-19} decision: {rule.Decision}");
-            }
+            Console.WriteLine($"{rule.Id,-8} {rule.Status,-10} {rule.Statement}");
+            Console.WriteLine($"{"",-19} source: {rule.Source}");
+            if (rule.Decision is not null) Console.WriteLine($"{"",-19} decision: {rule.Decision}");
         }
         var byStatus = RuleCatalogue.All.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}");
         Console.WriteLine($"{RuleCatalogue.All.Count} rules: {string.Join(", ", byStatus)}");
@@ -205,7 +203,6 @@ public static class Program
         return 0;
     }
 
-    private static string Cell(string s) => s.Replace("|", "\\|").Replace("\n", " ");
 
     private static int PositiveInt(string s, string option) =>
         int.TryParse(s, out int n) && n > 0 ? n : throw new ArgumentException($"{option} takes a positive whole number, not '{s}'");

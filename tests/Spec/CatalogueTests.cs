@@ -88,3 +88,16 @@ public class CatalogueTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Profiles.X86_32.WithMemory(12345));
     }
 }
+
+public class RulesDocumentTests
+{
+    [Fact]
+    public void CommittedRulesDocument_MatchesCatalogue()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "../../../../docs/rules.md");
+        var expected = KernelMm.Conformance.Catalogue.RulesDocument.Render();
+        Assert.True(File.Exists(path), "docs/rules.md is missing: run `dotnet run --project conformance/Cli -- rules --markdown > docs/rules.md`");
+        Assert.True(File.ReadAllText(path).Replace("\r\n", "\n") == expected,
+            "docs/rules.md is out of date: run `dotnet run --project conformance/Cli -- rules --markdown > docs/rules.md`");
+    }
+}
