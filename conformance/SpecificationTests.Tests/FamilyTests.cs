@@ -1,0 +1,62 @@
+using KernelMm.Conformance.Running;
+using KernelMm.Conformance.Specification;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Rules;
+
+namespace KernelMm.SpecificationTests.Tests;
+
+/// <summary>Which rules each family base reports, and which families the package ships.</summary>
+public sealed class FamilyTests
+{
+    [Fact]
+    public void Page_family_reports_every_rule_its_engine_family_checks_in_catalogue_order()
+    {
+        var family = SpecificationFamily.Of(typeof(ReferencePageAllocatorTests))!;
+        var engine = SuiteRunner.Families.Single(f => f.Name == "pages");
+        Assert.Same(typeof(PageAllocatorSpecificationTests), family.BaseType);
+        Assert.Equal<Capability?>(engine.Gate, family.Gate);
+        Assert.Equal(engine.RuleIds.ToHashSet(), family.Rules.Select(r => r.Id).Where(engine.RuleIds.Contains).ToHashSet());
+        var catalogueOrder = RuleCatalogue.All.Select(r => r.Id).ToList();
+        Assert.Equal(family.Rules.OrderBy(r => catalogueOrder.IndexOf(r.Id)).Select(r => r.Id), family.Rules.Select(r => r.Id));
+        Assert.All(RuleCatalogue.All.Where(r => r.Family is RuleFamily.PAGE or RuleFamily.ZONE or RuleFamily.GFP),
+            r => Assert.Contains(r, family.Rules));
+        Assert.DoesNotContain(family.Rules, r => r.Id == "ADDR-3");
+    }
+
+    [Fact]
+    public void Heap_family_reports_every_kmalloc_and_slab_rule()
+    {
+        var family = SpecificationFamily.Of(typeof(HeapSpecificationTests))!;
+        Assert.Equal("heap", family.Name);
+        Assert.Equal(RuleCatalogue.All.Where(r => r.Family is RuleFamily.KMAL or RuleFamily.SLAB).Select(r => r.Id),
+            family.Rules.Select(r => r.Id));
+    }
+
+    [Fact]
+    public void Package_ships_one_abstract_base_per_engine_family()
+    {
+        Assert.Equal(
+            SuiteRunner.Families.Select(f => f.Name).Order(),
+            SpecificationFamily.Shipped.Select(f => f.Name).Order());
+        Assert.All(SpecificationFamily.Shipped, f =>
+        {
+            Assert.True(f.BaseType.IsAbstract && f.BaseType.IsPublic, $"{f.BaseType.Name} must be public and abstract");
+            Assert.NotNull(f.Engine);
+            Assert.Equal(f.Engine!.Gate, f.Gate);
+        });
+    }
+
+    [Fact]
+    public void Every_encoded_rule_is_reported_by_some_shipped_family()
+    {
+        var reported = SpecificationFamily.Shipped.SelectMany(f => f.Rules).Select(r => r.Id).ToHashSet();
+        Assert.Empty(RuleCatalogue.All.Where(r => r.Status == RuleStatus.Encoded && !reported.Contains(r.Id)).Select(r => r.Id));
+    }
+
+    [Fact]
+    public void Class_outside_any_family_has_none()
+    {
+        Assert.Null(SpecificationFamily.Of(typeof(NoFamilyTests)));
+        Assert.Null(SpecificationFamily.Of(typeof(object)));
+    }
+}

@@ -1,0 +1,37 @@
+using System.Reflection;
+using KernelMm.Conformance.Running;
+using KernelMm.Conformance.Specification;
+using KernelMm.Reference;
+using KernelMm.Spec.Contract;
+using ThirdPartySample;
+
+namespace KernelMm.SpecificationTests.Tests;
+
+// The package's rule tests, run in-process as an implementer would run them. Every profile and
+// memory size is run (the defaults), with a smaller budget than the command line's 100 sequences.
+
+/// <summary>The reference passes every rule of the page family (nothing is skipped: it declares every capability the family uses).</summary>
+public sealed class ReferencePageAllocatorTests : PageAllocatorSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 25 };
+}
+
+/// <summary>The reference passes every rule of the heap family, at the default budget (the heap family is quick).</summary>
+public sealed class ReferenceHeapTests : HeapSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+}
+
+/// <summary>The sample's allocator (declares only PageAllocator): the PAGE rules pass, ZONE-4 and the GFP rules are skipped n/a.</summary>
+public sealed class SampleAllocatorInProcessTests : PageAllocatorSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new SampleFactory();
+    protected override RunSettings Settings => new() { Sequences = 25 };
+}
+
+/// <summary>This assembly tests every family the package ships.</summary>
+public sealed class ThisAssemblyComplianceTests : ComplianceSpecificationTests
+{
+    protected override Assembly TargetAssembly => typeof(ThisAssemblyComplianceTests).Assembly;
+}

@@ -1,0 +1,29 @@
+using System.Reflection;
+using KernelMm.Conformance.Specification;
+using KernelMm.Spec.Contract;
+
+namespace ThirdPartySample;
+
+/// <summary>
+/// The page family against the sample allocator: one test per rule ID. The allocator declares only
+/// PageAllocator, so the ZONE-4 and GFP rules are skipped as n/a with the capability they need.
+/// </summary>
+public sealed class SamplePageAllocatorTests : PageAllocatorSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new SampleFactory();
+
+    // The defaults are the command line's: seed 1, 100 sequences of up to 60 steps for each profile
+    // and memory size (a few seconds here). For a quicker inner loop, lower them:
+    //   protected override RunSettings Settings => new() { Sequences = 30 };
+}
+
+/// <summary>Fails if the package has a family this assembly neither tests nor declares unsupported.</summary>
+public sealed class SampleComplianceTests : ComplianceSpecificationTests
+{
+    protected override Assembly TargetAssembly => typeof(SampleComplianceTests).Assembly;
+
+    protected override IReadOnlySet<string> UnsupportedFamilies => new HashSet<string>
+    {
+        "heap: the sample is a page allocator only; it has no kmalloc and no slab caches",
+    };
+}
