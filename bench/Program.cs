@@ -1,1 +1,23 @@
-﻿Console.WriteLine("Hello, World!");
+using BenchmarkDotNet.Running;
+
+namespace KernelMm.Benchmarks;
+
+/// <summary>
+/// Entry point. Without options: BenchmarkDotNet (e.g. <c>--job short --filter '*PageAllocator*'</c>).
+/// <c>--quick [--seconds N] [--rounds R] [--warmup S] [--filter TEXT]</c>: each workload timed with a plain Stopwatch for about
+/// N (default 2) seconds (R times, best and median shown), one short table, no BenchmarkDotNet.
+/// <c>--phases [--runs N]</c>: where the conformance run spends its time (generation, boot, checks).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Contains("--quick")) return QuickRunner.Run(args);
+        if (args.Contains("--phases")) return PhaseProfiler.Run(args);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    internal static string? Option(string[] args, string name) =>
+        Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}

@@ -147,8 +147,11 @@ public sealed class MixedWorkload
         return new MixedWorkload(steps.ToArray(), slots) { Allocations = allocations };
     }
 
-    /// <summary>Replays the script once on <paramref name="k"/>; returns a checksum of the addresses.</summary>
-    public ulong Run(ReferenceKernel k)
+    /// <summary>Replays the script once on <paramref name="k"/> with GFP_KERNEL; returns a checksum of the addresses.</summary>
+    public ulong Run(ReferenceKernel k) => Run(k, Gfp.Kernel);
+
+    /// <summary>Replays the script once on <paramref name="k"/> with <paramref name="gfp"/>; returns a checksum of the addresses.</summary>
+    public ulong Run(ReferenceKernel k, GfpFlags gfp)
     {
         var steps = _steps;
         var addr = _addr;
@@ -159,7 +162,7 @@ public sealed class MixedWorkload
             var s = steps[i];
             if (s.Order >= 0)
             {
-                ulong a = k.GetFreePages(Gfp.Kernel, s.Order);
+                ulong a = k.GetFreePages(gfp, s.Order);
                 if (a == 0) Failures++;
                 addr[s.Slot] = a;
                 order[s.Slot] = (byte)s.Order;

@@ -86,7 +86,7 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
         if (order > _maxOrder) return -1;
         bool mayBlock = Gfp.AllowsBlocking(gfp);
         // GFP-1: might_sleep_if(gfpflags_allow_blocking(gfp)).
-        if (mayBlock) _sched.MightSleep($"{caller}({Gfp.Describe(gfp)}, order {order})");
+        if (mayBlock && _sched.InAtomic) _sched.MightSleep($"{caller}({Gfp.Describe(gfp)}, order {order})");
 
         var zones = Gfp.AllowedZones(gfp);
         bool reserve = Gfp.MayUseReserve(gfp);
@@ -136,7 +136,7 @@ public sealed class ReferenceKernel : IMemoryManager, IPageAllocator, IKernelMem
             });
         if (_map.Order[pfn] != order)
             throw new KernelBugException("PAGE-4", $"{caller}: pfn 0x{pfn:x} freed with order {order}, allocated with order {_map.Order[pfn]}");
-        if (_highmem.IsMapped(pfn))
+        if (!_direct.IsLowPfn(pfn) && _highmem.IsMapped(pfn))
             throw new KernelBugException("ZONE-4", $"{caller}: pfn 0x{pfn:x} is still kmapped");
         _pages.Free(pfn, order);
     }

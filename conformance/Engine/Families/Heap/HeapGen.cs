@@ -37,7 +37,7 @@ public static class HeapGen
     [
         SlabFlags.None, SlabFlags.HwcacheAlign, SlabFlags.Poison, SlabFlags.RedZone, SlabFlags.RedZone | SlabFlags.Poison,
         SlabFlags.CacheDma, SlabFlags.CacheDma | SlabFlags.RedZone, SlabFlags.HwcacheAlign | SlabFlags.RedZone,
-        SlabFlags.NoReap, SlabFlags.Panic, SlabFlags.RedZone | SlabFlags.Panic,
+        SlabFlags.NoReap, SlabFlags.Panic, SlabFlags.RedZone | SlabFlags.Panic, SlabFlags.Panic | SlabFlags.NoReap,
     ];
 
     public static Gen<HeapOp> Op(Profile p)
@@ -48,7 +48,7 @@ public static class HeapGen
         var cacheSize = Gen.Frequency(
             (10, Gen.Choose(1, 512).Select(i => (long)i)),
             (3, Gen.Choose(513, 3 * p.PageSize).Select(i => (long)i)),
-            (1, Gen.Elements(p.SlabObjectMax + 1, p.SlabObjectMax / 2, p.SlabObjectMax)));
+            (2, Gen.Elements(p.SlabObjectMax + 1, p.SlabObjectMax / 2, p.SlabObjectMax)));
 
         return Gen.Frequency(
             (16, from s in SizeGen(p) from f in Flags select new HeapOp(HeapOpKind.Kmalloc, f, s)),

@@ -1,0 +1,463 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>
+/// One running implementation program: its pipes, the request/answer framing of docs/protocol.md,
+/// and containment. Every failure of the program (exit, signal, hang, garbage, wrong id, memory
+/// growth) becomes an <see cref="ImplementationFaultException"/>, after which the process is dead
+/// (killed if it was not) and <see cref="Fault"/> stays set.
+/// </summary>
+internal sealed class ImplementationProcess : IDisposable
+{
+    private static readonly ConcurrentDictionary<ImplementationProcess, byte> Live = new();
+
+    static ImplementationProcess()
+    {
+        // A runner that exits (or is interrupted) must not leave programs behind, hung ones included.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var p in Live.Keys) p.Kill();
+        };
+    }
+
+    private readonly Process _process;
+    private readonly PipeChannel _channel;
+    private readonly ProcessFactoryOptions _options;
+    private readonly ProcessFactoryStatistics _stats;
+    private readonly string _label;
+    private readonly Queue<string> _stderr = new();
+    private readonly ManualResetEventSlim _stderrClosed = new();
+    private int _stderrChars;
+
+    private long _nextId = 1;
+    private long _deadline;
+    private TimeSpan _timeout;
+    private bool _closing;
+    private long _instanceDeadline = long.MaxValue;
+    private long _sinceMemoryCheck;
+    private string? _killReason;
+    private long _killResident, _killLimit;
+
+    private byte[] _in = new byte[1 << 16];
+    private int _inStart, _inEnd;
+    private readonly Response _response = new();
+
+    // Recent requests: copies of their bytes (clipped), oldest overwritten first.
+    private readonly byte[][] _history;
+    private readonly int[] _historyLength;
+    private readonly long[] _historyId;
+    private int _historyNext;
+    private int _requestStart;
+    private const int HistoryClip = 400;
+    /// <summary>Sends between two resident-memory checks.</summary>
+    private const int MemoryCheckInterval = 32;
+    /// <summary>A read waits at most this long before the memory is checked again.</summary>
+    private static readonly long MemoryCheckSlice = Stopwatch.Frequency / 10;
+
+    public RequestWriter Writer { get; } = new();
+    public ImplementationFaultException? Fault { get; private set; }
+    public int Pid { get; }
+    /// <summary>Resident-memory limit in bytes; 0 or less: none.</summary>
+    public long MemoryLimit { get; set; }
+    public bool Usable => Fault is null && !HasExited;
+
+    private bool HasExited
+    {
+        get
+        {
+            try { return _process.HasExited; }
+            catch (InvalidOperationException) { return true; }
+        }
+    }
+
+    private ImplementationProcess(Process process, ProcessFactoryOptions options, ProcessFactoryStatistics stats, string label)
+    {
+        _process = process;
+        _options = options;
+        _stats = stats;
+        Pid = process.Id;
+        _label = $"{label} (pid {Pid})";
+        int n = Math.Max(1, options.HistoryLength);
+        _history = new byte[n][];
+        _historyLength = new int[n];
+        _historyId = new long[n];
+        for (int i = 0; i < n; i++) _history[i] = new byte[HistoryClip];
+        _channel = PipeChannel.For(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, options.ReadSpin);
+        Live.TryAdd(this, 0);
+    }
+
+    /// <summary>Starts the program. Errors: <see cref="ImplementationStartException"/>.</summary>
+    public static ImplementationProcess Start(string fileName, IReadOnlyList<string> arguments, ProcessFactoryOptions options,
+        ProcessFactoryStatistics stats, string label)
+    {
+        var psi = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = options.WorkingDirectory ?? "",
+        };
+        foreach (var a in arguments) psi.ArgumentList.Add(a);
+        if (options.Environment is { } env)
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi };
+        try
+        {
+            if (!process.Start()) throw new InvalidOperationException("Process.Start returned false");
+        }
+        catch (Exception e) when (e is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            process.Dispose();
+            throw new ImplementationStartException($"could not start the implementation '{fileName}': {e.Message}", e);
+        }
+        stats.ProcessesStarted++;
+        var p = new ImplementationProcess(process, options, stats, label);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) p.OnStandardError(e.Data);
+            else p._stderrClosed.Set();
+        };
+        process.BeginErrorReadLine();
+        return p;
+    }
+
+    private void OnStandardError(string line)
+    {
+        lock (_stderr)
+        {
+            line = Response.Clip(line, 300);
+            _stderr.Enqueue(line);
+            _stderrChars += line.Length;
+            while (_stderr.Count > 20 || _stderrChars > 2000) _stderrChars -= _stderr.Dequeue().Length;
+        }
+    }
+
+    private string StderrTail(bool lastWords = false)
+    {
+        // Let the stderr reader deliver the last words of a program that just died (until the pipe
+        // closes; a descendant still holding it open delays that, hence the bound).
+        if (lastWords) _stderrClosed.Wait(250);
+        lock (_stderr) return string.Join("\n", _stderr);
+    }
+
+    // ---- Requests ------------------------------------------------------------------------
+
+    /// <summary>Starts a request; returns its id. Write fields with <see cref="Writer"/>, then <see cref="End"/>.</summary>
+    public long Begin(ReadOnlySpan<byte> op)
+    {
+        long id = _nextId++;
+        _requestStart = Writer.Length;
+        Writer.Begin(id, op);
+        return id;
+    }
+
+    public void End()
+    {
+        Writer.End();
+        int len = Math.Min(Writer.Length - _requestStart - 1, HistoryClip);
+        Writer.Buffer.AsSpan(_requestStart, len).CopyTo(_history[_historyNext]);
+        _historyLength[_historyNext] = len;
+        _historyId[_historyNext] = _nextId - 1;
+        _historyNext = (_historyNext + 1) % _history.Length;
+        _stats.Requests++;
+    }
+
+    /// <summary>Writes every request begun since the last send; answers are then due within <paramref name="timeout"/>.</summary>
+    public void Send(TimeSpan timeout)
+    {
+        if (Fault is not null) throw Fault;
+        long now = Stopwatch.GetTimestamp();
+        if (now > _instanceDeadline)
+            throw Fail(new ImplementationTimeoutException(
+                $"the booted instance of {_label} ran longer than the per-instance limit of {_options.InstanceTimeout?.TotalSeconds:0.#} s; the process was killed",
+                _options.InstanceTimeout ?? TimeSpan.Zero, RecentRequests(), StderrTail()));
+        _timeout = timeout;
+        _deadline = now + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        // Memory is checked at fixed points of the request stream (so that a leak is found at the
+        // same request on a replay) and while an answer is slow to come (see Receive).
+        if (++_sinceMemoryCheck >= MemoryCheckInterval) { _sinceMemoryCheck = 0; CheckMemory(); }
+        _stats.Exchanges++;
+        int length = Writer.Length;
+        Writer.Clear();
+        bool written;
+        try
+        {
+            written = _channel.Write(Writer.Buffer, 0, length, _deadline);
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            throw Died(_nextId - 1, "receiving");
+        }
+        if (!written)
+            throw Fail(new ImplementationTimeoutException(
+                $"{_label} stopped reading its standard input: request {Describe(_nextId - 1)} could not be written within {timeout.TotalMilliseconds:0} ms; the process was killed",
+                timeout, RecentRequests(), StderrTail()));
+    }
+
+    /// <summary>Reads the next answer, which must carry <paramref name="expectedId"/>. Valid until the next call.</summary>
+    public Response Receive(long expectedId)
+    {
+        if (Fault is not null) throw Fault;
+        while (true)
+        {
+            int nl = _in.AsSpan(_inStart, _inEnd - _inStart).IndexOf((byte)'\n');
+            if (nl >= 0)
+            {
+                int start = _inStart, length = nl;
+                _inStart += nl + 1;
+                while (length > 0 && _in[start + length - 1] is (byte)'\r' or (byte)' ' or (byte)'\t') length--;
+                if (_in.AsSpan(start, length).Trim(" \t"u8).IsEmpty) continue; // blank lines are tolerated
+                string? error = _response.Parse(_in, start, length);
+                if (error is not null)
+                    throw Violation($"the answer to request {Describe(expectedId)} is malformed: {error}; the line was: {_response.Text()}");
+                if (_response.Id != expectedId)
+                    throw Violation($"the answer carries id {_response.Id}, but the answer to request {Describe(expectedId)} was due " +
+                                    $"(answers must come in request order, once each: out of order, stale or duplicated); the line was: {_response.Text()}");
+                return _response;
+            }
+            if (_inStart == _inEnd) _inStart = _inEnd = 0;
+            else if (_inStart > 0 && _inEnd == _in.Length)
+            {
+                Buffer.BlockCopy(_in, _inStart, _in, 0, _inEnd - _inStart);
+                _inEnd -= _inStart;
+                _inStart = 0;
+            }
+            if (_inEnd == _in.Length)
+            {
+                if (_in.Length >= _options.MaxLineBytes)
+                    throw Violation($"the answer to request {Describe(expectedId)} is a line longer than {_options.MaxLineBytes} bytes " +
+                                    $"(it starts: {Response.Clip(Encoding.UTF8.GetString(_in, 0, 120), 120)})");
+                Array.Resize(ref _in, Math.Min(_in.Length * 2, _options.MaxLineBytes));
+            }
+            int n;
+            try
+            {
+                while (true)
+                {
+                    // Wait in slices, checking the memory between them: a leak during a slow answer is caught too.
+                    long slice = Math.Min(_deadline, Stopwatch.GetTimestamp() + MemoryCheckSlice);
+                    n = _channel.Read(_in, _inEnd, _in.Length - _inEnd, slice);
+                    if (n >= 0 || slice >= _deadline) break;
+                    CheckMemory();
+                    if (_killReason is not null) { n = 0; break; }
+                }
+            }
+            catch (IOException)
+            {
+                n = 0;
+            }
+            if (n == 0) throw Died(expectedId, "answering");
+            if (n < 0)
+                throw Fail(new ImplementationTimeoutException(
+                    $"{_label} did not answer request {Describe(expectedId)} within {_timeout.TotalMilliseconds:0} ms (hung or far too slow); the process was killed",
+                    _timeout, RecentRequests(), StderrTail()));
+            _inEnd += n;
+        }
+    }
+
+    /// <summary>Turns a protocol breach into a fault: kills the process and returns the exception to throw.</summary>
+    public ProtocolViolationException Violation(string detail) =>
+        (ProtocolViolationException)Fail(new ProtocolViolationException($"protocol violation by {_label}: {detail}", RecentRequests(), StderrTail()));
+
+    // ---- Boot ----------------------------------------------------------------------------
+
+    /// <summary>Sends "hello" for <paramref name="profile"/> and returns the answer (ok or a refusal).</summary>
+    public Response Hello(Profile profile, TimeSpan timeout, TimeSpan? instanceTimeout)
+    {
+        _instanceDeadline = long.MaxValue;
+        long id = Begin("hello"u8);
+        Writer.Number("protocol"u8, Protocol.Version);
+        Writer.Json("profile"u8, ProfileJson(profile));
+        End();
+        Send(timeout);
+        var r = Receive(id);
+        _instanceDeadline = instanceTimeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        return r;
+    }
+
+    /// <summary>The profile as the hello message carries it (docs/protocol.md).</summary>
+    public static byte[] ProfileJson(Profile p)
+    {
+        var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            static string Hex(ulong v) => $"0x{v:x}";
+            w.WriteStartObject();
+            w.WriteString("name", p.Name);
+            w.WriteString("label", p.Label);
+            w.WriteNumber("pageSize", p.PageSize);
+            w.WriteNumber("pageShift", p.PageShift);
+            w.WriteString("pageOffset", Hex(p.PageOffset));
+            w.WriteString("dmaLimit", Hex(p.DmaLimit));
+            if (p.HighmemStart is { } h) w.WriteString("highmemStart", Hex(h)); else w.WriteNull("highmemStart");
+            w.WriteNumber("maxOrder", p.MaxOrder);
+            w.WriteString("physicalMemory", Hex(p.PhysicalMemory));
+            w.WriteNumber("totalPages", p.TotalPages);
+            w.WriteString("lowMemoryEnd", Hex(p.LowMemoryEnd));
+            w.WriteNumber("emergencyReservePages", p.EmergencyReservePages);
+            w.WriteBoolean("hasGfpBuffer", p.HasGfpBuffer);
+            w.WriteString("pkmapBase", Hex(p.PkmapBase));
+            w.WriteNumber("pkmapSlots", p.PkmapSlots);
+            w.WriteStartObject("zones");
+            foreach (var z in Zones.All)
+            {
+                var (start, end) = p.ZoneSpan(z);
+                w.WriteStartObject(z.KernelName());
+                w.WriteString("start", Hex(start));
+                w.WriteString("end", Hex(end));
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return ms.ToArray();
+    }
+
+    // ---- Containment ---------------------------------------------------------------------
+
+    private void CheckMemory()
+    {
+        long limit = MemoryLimit;
+        if (!OperatingSystem.IsLinux() || limit <= 0 || _killReason is not null || Fault is not null) return;
+        long resident = ResidentBytes();
+        if (resident <= limit) return;
+        _killResident = resident;
+        _killLimit = limit;
+        _killReason = $"its resident memory reached {resident >> 20} MiB, above the limit of {limit >> 20} MiB (a leak?), so the runner killed it";
+        Kill();
+    }
+
+    private long ResidentBytes()
+    {
+        try
+        {
+            var fields = File.ReadAllText($"/proc/{Pid}/statm").Split(' ');
+            return long.Parse(fields[1]) * Environment.SystemPageSize;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The program's end of a pipe is gone: find out how it died and build the fault.</summary>
+    private ImplementationFaultException Died(long id, string doing)
+    {
+        if (_killReason is { } reason)
+            return Fail(new ImplementationMemoryLimitException(
+                $"{_label} exceeded its memory limit: {reason}, while {doing} request {Describe(id)}",
+                _killResident, _killLimit, RecentRequests(), StderrTail()));
+        bool exited;
+        try { exited = _process.WaitForExit(1000); }
+        catch (Exception e) when (e is InvalidOperationException or SystemException) { exited = true; }
+        string how = exited ? DescribeExit() : "closed its standard output but kept running (killed)";
+        string stderr = StderrTail(lastWords: true);
+        string lastWords = stderr.Length == 0 ? "" : $"; its standard error ends: \"{Response.Clip(string.Join(" | ", stderr.Split('\n').TakeLast(2)), 240)}\"";
+        return Fail(new ImplementationCrashedException(
+            $"{_label} crashed: it {how} while {doing} request {Describe(id)}{lastWords}",
+            exited ? SafeExitCode() : null, RecentRequests(), stderr));
+    }
+
+    private int? SafeExitCode()
+    {
+        try { return _process.ExitCode; }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    private string DescribeExit()
+    {
+        if (SafeExitCode() is not { } code) return "exited";
+        if (!OperatingSystem.IsWindows() && code > 128 && code < 128 + 65)
+        {
+            int sig = code - 128;
+            string name = sig switch
+            {
+                4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE", 9 => "SIGKILL", 11 => "SIGSEGV",
+                13 => "SIGPIPE", 15 => "SIGTERM", 24 => "SIGXCPU", 31 => "SIGSYS", _ => $"signal {sig}",
+            };
+            return $"was killed by signal {sig} ({name}) (exit status {code})";
+        }
+        return $"exited with code {code}";
+    }
+
+    private ImplementationFaultException Fail(ImplementationFaultException fault)
+    {
+        Fault ??= fault;
+        if (!_closing)
+        {
+            _stats.Faults++;
+            _stats.LastFault = fault;
+        }
+        Kill();
+        return fault;
+    }
+
+    /// <summary>The request with this id as JSON (from the history), for messages.</summary>
+    private string Describe(long id)
+    {
+        for (int i = 0; i < _history.Length; i++)
+            if (_historyId[i] == id && _historyLength[i] > 0)
+                return $"{id} {Encoding.UTF8.GetString(_history[i], 0, _historyLength[i])}";
+        return id.ToString();
+    }
+
+    public IReadOnlyList<string> RecentRequests()
+    {
+        var list = new List<string>();
+        for (int k = 0; k < _history.Length; k++)
+        {
+            int i = (_historyNext + k) % _history.Length;
+            if (_historyLength[i] > 0) list.Add(Encoding.UTF8.GetString(_history[i], 0, _historyLength[i]));
+        }
+        return list;
+    }
+
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited && !ProcessTree.TryKill(Pid)) _process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or SystemException) { }
+    }
+
+    /// <summary>Asks a healthy program to exit ("shutdown"), then kills whatever is left, and releases everything.</summary>
+    public void Dispose()
+    {
+        if (!Live.TryRemove(this, out _)) return;
+        _closing = true;
+        if (Usable)
+        {
+            try
+            {
+                long id = Begin("shutdown"u8);
+                End();
+                Send(TimeSpan.FromMilliseconds(500));
+                Receive(id);
+                _process.WaitForExit(500);
+            }
+            catch (ImplementationFaultException) { }
+        }
+        Kill();
+        try { _process.WaitForExit(1000); } catch (SystemException) { }
+        _channel.Dispose();
+        try { _process.Dispose(); } catch (Exception e) when (e is IOException or SystemException) { }
+    }
+
+    public override string ToString() => _label;
+}
+
+/// <summary>Protocol constants shared by the adapter and the documentation.</summary>
+public static class Protocol
+{
+    /// <summary>The protocol version the runner speaks (docs/protocol.md).</summary>
+    public const int Version = 1;
+}

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.IO.Pipes;
+using System.Runtime.InteropServices;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>The two pipes to a child process, with deadlines on every read and write.</summary>
+internal abstract class PipeChannel : IDisposable
+{
+    /// <summary>Reads at least one byte; 0 at end of file; -1 when the deadline (Stopwatch ticks) passed first.</summary>
+    public abstract int Read(byte[] buffer, int offset, int count, long deadline);
+
+    /// <summary>Writes everything; false when the deadline passed first. Throws <see cref="EndOfStreamException"/> when the reader is gone.</summary>
+    public abstract bool Write(byte[] buffer, int offset, int count, long deadline);
+
+    public abstract void Dispose();
+
+    protected static int RemainingMs(long deadline)
+    {
+        long ticks = deadline - Stopwatch.GetTimestamp();
+        if (ticks <= 0) return 0;
+        return (int)Math.Min(int.MaxValue, (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+    }
+
+    /// <summary>The fastest channel for the process's redirected streams: poll/read/write on the raw descriptors on Linux, streams elsewhere.</summary>
+    public static PipeChannel For(Stream toChild, Stream fromChild, TimeSpan spin)
+    {
+        if (OperatingSystem.IsLinux() && Descriptor(toChild) is { } wfd && Descriptor(fromChild) is { } rfd)
+            return new UnixPipeChannel(rfd, wfd, (long)(spin.TotalSeconds * Stopwatch.Frequency));
+        return new StreamPipeChannel(toChild, fromChild);
+    }
+
+    private static int? Descriptor(Stream s) => s switch
+    {
+        PipeStream p => (int)p.SafePipeHandle.DangerousGetHandle(),
+        FileStream f => (int)f.SafeFileHandle.DangerousGetHandle(),
+        _ => null,
+    };
+}
+
+/// <summary>
+/// Linux: poll(2) with the deadline, then read(2)/write(2) on the descriptors the Process object
+/// owns (it stays alive, and closes them, after us). The reader spins briefly with zero-timeout
+/// polls before sleeping, which saves the wake-up latency on fast request/answer exchanges.
+/// </summary>
+internal sealed class UnixPipeChannel(int readFd, int writeFd, long spinTicks) : PipeChannel
+{
+    private const short PollIn = 0x1, PollOut = 0x4, PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
+    private const int EIntr = 4, EAgain = 11, EPipe = 32;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern int poll(ref PollFd fds, nuint nfds, int timeout);
+
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern nint read(int fd, ref byte buf, nint count);
+
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern nint write(int fd, ref byte buf, nint count);
+
+    public override int Read(byte[] buffer, int offset, int count, long deadline)
+    {
+        long spinUntil = Stopwatch.GetTimestamp() + spinTicks;
+        while (true)
+        {
+            var pfd = new PollFd { Fd = readFd, Events = PollIn };
+            bool spinning = Stopwatch.GetTimestamp() < spinUntil;
+            int timeout = spinning ? 0 : RemainingMs(deadline);
+            int rc = poll(ref pfd, 1, timeout);
+            if (rc < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EIntr) continue;
+                throw new IOException($"poll on the program's standard output failed (errno {errno})");
+            }
+            if (rc == 0)
+            {
+                if (spinning) { Thread.SpinWait(20); continue; }
+                if (Stopwatch.GetTimestamp() >= deadline) return -1;
+                continue;
+            }
+            if ((pfd.Revents & PollNval) != 0) return 0;
+            nint n = read(readFd, ref buffer[offset], count);
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is EIntr or EAgain) continue;
+                throw new IOException($"read from the program's standard output failed (errno {errno})");
+            }
+            return (int)n;
+        }
+    }
+
+    public override bool Write(byte[] buffer, int offset, int count, long deadline)
+    {
+        while (count > 0)
+        {
+            var pfd = new PollFd { Fd = writeFd, Events = PollOut };
+            int rc = poll(ref pfd, 1, RemainingMs(deadline));
+            if (rc < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EIntr) continue;
+                throw new IOException($"poll on the program's standard input failed (errno {errno})");
+            }
+            if (rc == 0)
+            {
+                if (Stopwatch.GetTimestamp() >= deadline) return false;
+                continue;
+            }
+            if ((pfd.Revents & PollOut) == 0 && (pfd.Revents & (PollErr | PollHup | PollNval)) != 0)
+                throw new EndOfStreamException("the program closed its standard input");
+            // A pipe that polls writable takes at least one page without blocking.
+            nint n = write(writeFd, ref buffer[offset], Math.Min(count, 4096));
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is EIntr or EAgain) continue;
+                if (errno == EPipe) throw new EndOfStreamException("the program closed its standard input");
+                throw new IOException($"write to the program's standard input failed (errno {errno})");
+            }
+            offset += (int)n;
+            count -= (int)n;
+        }
+        return true;
+    }
+
+    public override void Dispose() { }
+}
+
+/// <summary>Portable fallback: stream reads with a timed wait (a timed-out read is abandoned; the process is killed anyway).</summary>
+internal sealed class StreamPipeChannel(Stream toChild, Stream fromChild) : PipeChannel
+{
+    private Task<int>? _pending;
+    private byte[]? _pendingBuffer;
+
+    public override int Read(byte[] buffer, int offset, int count, long deadline)
+    {
+        if (_pending is null || _pendingBuffer != buffer)
+        {
+            _pendingBuffer = buffer;
+            _pending = fromChild.ReadAsync(buffer, offset, count);
+        }
+        try
+        {
+            if (!_pending.Wait(RemainingMs(deadline))) return -1;
+        }
+        catch (AggregateException e) { throw new IOException("read from the program's standard output failed", e.InnerException); }
+        int n = _pending.Result;
+        _pending = null;
+        return n;
+    }
+
+    public override bool Write(byte[] buffer, int offset, int count, long deadline)
+    {
+        try
+        {
+            var task = toChild.WriteAsync(buffer, offset, count).ContinueWith(_ => toChild.Flush(), TaskContinuationOptions.OnlyOnRanToCompletion);
+            if (!task.Wait(RemainingMs(deadline))) return false;
+            return true;
+        }
+        catch (AggregateException e) when (e.InnerException is IOException) { throw new EndOfStreamException("the program closed its standard input"); }
+    }
+
+    public override void Dispose() { }
+}
+
+/// <summary>
+/// Linux: kills a process and all its descendants with SIGKILL, finding them through
+/// /proc/PID/task/TID/children (much cheaper than scanning every process, as Process.Kill(true) does).
+/// </summary>
+internal static class ProcessTree
+{
+    private const int SigKill = 9;
+
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    /// <summary>False when the tree cannot be found this way (not Linux, no children files): use Process.Kill(true).</summary>
+    public static bool TryKill(int pid)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        var pids = new List<int>();
+        if (!Collect(pid, pids, 0)) return false;
+        foreach (int p in pids) kill(p, SigKill);
+        return true;
+    }
+
+    private static bool Collect(int pid, List<int> into, int depth)
+    {
+        into.Add(pid);
+        if (depth > 32) return true;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                string file = Path.Combine(task, "children");
+                if (!File.Exists(file)) return false;
+                foreach (var word in File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(word, out int child) && !Collect(child, into, depth + 1)) return false;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return true;
+    }
+}

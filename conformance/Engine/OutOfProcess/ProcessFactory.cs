@@ -1,0 +1,230 @@
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>Counters of one <see cref="ProcessFactory"/>, for throughput analysis and tests.</summary>
+public sealed class ProcessFactoryStatistics
+{
+    /// <summary>Processes started (the first one and every restart after a fault).</summary>
+    public long ProcessesStarted { get; internal set; }
+    /// <summary>Successful "hello" handshakes (one per booted instance).</summary>
+    public long Boots { get; internal set; }
+    /// <summary>Profiles the program refused.</summary>
+    public long Refusals { get; internal set; }
+    /// <summary>Request lines written.</summary>
+    public long Requests { get; internal set; }
+    /// <summary>Writes of one or more pipelined requests, each followed by reading their answers (round trips).</summary>
+    public long Exchanges { get; internal set; }
+    /// <summary>Implementation faults (crash, timeout, protocol violation, memory limit, failed start).</summary>
+    public long Faults { get; internal set; }
+    /// <summary>The latest fault, if any.</summary>
+    public ImplementationFaultException? LastFault { get; internal set; }
+
+    public override string ToString() =>
+        $"{ProcessesStarted} process(es), {Boots} boot(s), {Requests} requests in {Exchanges} round trips, {Faults} fault(s)";
+}
+
+/// <summary>
+/// Runs an implementation in another process, in any language, through the newline-delimited JSON
+/// protocol of docs/protocol.md on its standard input and output. One process is kept and reset
+/// with a new "hello" for every boot (<see cref="ProcessFactoryOptions.ReuseProcess"/>); a process
+/// that crashes, hangs, breaks the protocol or outgrows its memory limit is killed, the call that
+/// found it raises an <see cref="ImplementationFaultException"/> (the suite reports a failure of the
+/// rule being checked), and the next boot starts a fresh process. Dispose the factory to stop it.
+/// </summary>
+public sealed class ProcessFactory : IImplementationFactory, IDisposable
+{
+    private static readonly IReadOnlySet<Capability> Minimal = new HashSet<Capability> { Capability.PageAllocator };
+    /// <summary>Capabilities this adapter can carry: those whose contract interfaces <see cref="RemoteMachine"/> implements.</summary>
+    private static readonly IReadOnlySet<Capability> Carried = new HashSet<Capability>
+    {
+        Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
+    };
+
+    private readonly string _fileName;
+    private readonly IReadOnlyList<string> _arguments;
+    private readonly ProcessFactoryOptions _options;
+    private readonly string _defaultName;
+    private readonly Stack<ImplementationProcess> _idle = new();
+    private readonly HashSet<string> _accepted = new();
+    private readonly Dictionary<string, string> _refusals = new();
+    private readonly object _lock = new();
+    private string? _declaredName;
+    private IReadOnlySet<Capability>? _lastCapabilities;
+    private ImplementationFaultException? _lastBootFault;
+    private int _bootFailuresInARow;
+    private bool _disposed;
+
+    /// <summary>
+    /// <paramref name="commandLine"/> is split like a POSIX shell would split words (quotes and
+    /// backslashes; no variables, globs or pipes: use <c>sh -c '...'</c> for those). Errors:
+    /// <see cref="ArgumentException"/> for an empty command or an executable that cannot be found.
+    /// </summary>
+    public ProcessFactory(string commandLine, ProcessFactoryOptions? options = null)
+        : this(SplitOrThrow(commandLine), options)
+    {
+    }
+
+    /// <summary>The program and its arguments, already split.</summary>
+    public ProcessFactory(IReadOnlyList<string> command, ProcessFactoryOptions? options = null)
+    {
+        if (command.Count == 0 || string.IsNullOrWhiteSpace(command[0])) throw new ArgumentException("the implementation command is empty");
+        _options = options ?? new ProcessFactoryOptions();
+        if (_options.OperationTimeout <= TimeSpan.Zero || _options.BootTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("timeouts must be positive");
+        if (_options.WorkingDirectory is { } wd && !Directory.Exists(wd))
+            throw new ArgumentException($"the implementation's working directory '{wd}' does not exist");
+        _fileName = Resolve(command[0]);
+        _arguments = command.Skip(1).ToArray();
+        _defaultName = Path.GetFileName(command[0]);
+        CommandLine = string.Join(" ", command.Select(CommandLineWords.Quote));
+    }
+
+    /// <summary>The command as it is run, for reports and replay instructions.</summary>
+    public string CommandLine { get; }
+
+    /// <summary>The options name, else the name from the program's hello answer, else the executable's file name.</summary>
+    public string Name => _options.Name ?? _declaredName ?? _defaultName;
+
+    public ProcessFactoryStatistics Statistics { get; } = new();
+
+    /// <summary>Why the program refused a profile (by label, e.g. "x86-32/64M"), from its hello answer.</summary>
+    public IReadOnlyDictionary<string, string> Refusals => _refusals;
+
+    public IMemoryManager? Create(Profile profile)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_bootFailuresInARow >= Math.Max(1, _options.MaxConsecutiveBootFailures) && _lastBootFault is not null)
+            return Faulted(profile, _lastBootFault);
+        ImplementationProcess? p = null;
+        try
+        {
+            p = TakeIdle() ?? ImplementationProcess.Start(_fileName, _arguments, _options, Statistics, _defaultName);
+            p.MemoryLimit = _options.MemoryLimitBytes ?? (1L << 30) + 2L * (long)Math.Min(profile.PhysicalMemory, long.MaxValue / 4);
+            var hello = p.Hello(profile, _options.BootTimeout, _options.InstanceTimeout);
+            if (!hello.Ok)
+            {
+                string why = hello.ErrorMessage ?? hello.ErrorKind ?? "refused";
+                if (_accepted.Contains(profile.Label))
+                    throw p.Violation($"the program refused profile {profile.Label} ({why}) after accepting it earlier");
+                _refusals[profile.Label] = why;
+                Statistics.Refusals++;
+                Return(p);
+                return null;
+            }
+            if (hello.Protocol != Protocol.Version)
+                throw p.Violation($"the hello answer must say \"protocol\":{Protocol.Version}, it says {hello.Protocol?.ToString() ?? "nothing"}");
+            if (hello.Capabilities is null) throw p.Violation("the hello answer has no \"capabilities\" array");
+            var caps = new HashSet<Capability>();
+            foreach (var name in hello.Capabilities)
+            {
+                if (!Enum.TryParse(name, ignoreCase: false, out Capability c) || !Enum.IsDefined(c) || char.IsDigit(name[0]))
+                    throw p.Violation($"the hello answer declares an unknown capability \"{name}\" (known: {string.Join(", ", Enum.GetNames<Capability>())})");
+                if (!Carried.Contains(c))
+                    throw p.Violation($"the hello answer declares {c}, which protocol {Protocol.Version} does not carry yet (it carries {string.Join(", ", Carried)})");
+                caps.Add(c);
+            }
+            bool snapshot = hello.Features?.Contains("snapshot") == true;
+            _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
+            _lastCapabilities = caps;
+            _accepted.Add(profile.Label);
+            _bootFailuresInARow = 0;
+            Statistics.Boots++;
+            return new RemoteMachine(this, p, profile, caps, snapshot, _options);
+        }
+        catch (ImplementationFaultException fault)
+        {
+            p?.Dispose();
+            Statistics.LastFault = fault;
+            if (fault is ImplementationStartException) Statistics.Faults++;
+            _bootFailuresInARow++;
+            string message = fault is ImplementationStartException ? fault.Message : $"boot failed: {fault.Message}";
+            if (_bootFailuresInARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
+                message += $" ({_bootFailuresInARow} boots in a row failed: the runner stops restarting the program for this run)";
+            var boot = Rephrase(fault, message);
+            _lastBootFault = boot;
+            return Faulted(profile, boot);
+        }
+    }
+
+    /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
+    private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>
+        new(this, null, profile, _lastCapabilities ?? Minimal, false, _options, fault);
+
+    private static ImplementationFaultException Rephrase(ImplementationFaultException f, string m) =>
+        f switch
+        {
+            ImplementationCrashedException c => new ImplementationCrashedException(m, c.ExitCode, f.RecentRequests, f.StandardErrorTail, f),
+            ImplementationTimeoutException t => new ImplementationTimeoutException(m, t.Limit, f.RecentRequests, f.StandardErrorTail),
+            ImplementationMemoryLimitException l => new ImplementationMemoryLimitException(m, l.ResidentBytes, l.LimitBytes, f.RecentRequests, f.StandardErrorTail),
+            ImplementationStartException => new ImplementationStartException(m, f.InnerException),
+            _ => new ProtocolViolationException(m, f.RecentRequests, f.StandardErrorTail, f),
+        };
+
+    private ImplementationProcess? TakeIdle()
+    {
+        lock (_lock)
+        {
+            while (_idle.Count > 0)
+            {
+                var p = _idle.Pop();
+                if (p.Usable) return p;
+                p.Dispose();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A booted instance is done with its process: keep it for the next boot if healthy, else stop it.</summary>
+    internal void Return(ImplementationProcess p)
+    {
+        if (_options.ReuseProcess && p.Usable && !_disposed)
+        {
+            lock (_lock)
+            {
+                if (_idle.Count < 2)
+                {
+                    _idle.Push(p);
+                    return;
+                }
+            }
+        }
+        p.Dispose();
+    }
+
+    /// <summary>Stops every idle process ("shutdown", then kill).</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        lock (_lock)
+        {
+            while (_idle.Count > 0) _idle.Pop().Dispose();
+        }
+    }
+
+    private static IReadOnlyList<string> SplitOrThrow(string commandLine)
+    {
+        var words = CommandLineWords.Split(commandLine);
+        if (words.Count == 0) throw new ArgumentException("the implementation command is empty");
+        return words;
+    }
+
+    /// <summary>The executable as a full path: a name with a slash is taken relative to the current directory, a bare name is looked up on PATH.</summary>
+    private static string Resolve(string file)
+    {
+        if (OperatingSystem.IsWindows()) return file;
+        if (file.Contains('/'))
+        {
+            string full = Path.GetFullPath(file);
+            if (!File.Exists(full)) throw new ArgumentException($"the implementation program '{file}' does not exist");
+            return full;
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, file);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new ArgumentException($"the implementation program '{file}' was not found on PATH");
+    }
+}

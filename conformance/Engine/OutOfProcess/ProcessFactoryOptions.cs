@@ -1,0 +1,69 @@
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>How <see cref="ProcessFactory"/> starts, talks to and contains an implementation program.</summary>
+public sealed record ProcessFactoryOptions
+{
+    /// <summary>Working directory of the program; null: the runner's.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Extra environment variables for the program.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>Name for reports; null: the "name" the program gives in its hello answer, else the executable's file name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Longest wait for the answer to one operation (including any requests pipelined with it).</summary>
+    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest wait for a boot: starting the process (when needed) and the answer to "hello".</summary>
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest life of one booted instance (one generated sequence), wall clock; null: unlimited.</summary>
+    public TimeSpan? InstanceTimeout { get; init; }
+
+    /// <summary>
+    /// Keep one process across boots and reset it with a new "hello" (fast); false starts a fresh
+    /// process for every boot (for programs that cannot reset themselves).
+    /// </summary>
+    public bool ReuseProcess { get; init; } = true;
+
+    /// <summary>
+    /// Resident memory (RSS) above which the program is killed as leaking (Linux, /proc/PID/statm of
+    /// the program itself, not its children). Checked before every 32nd request, so that a leak is
+    /// found at the same request when the sequence is replayed, and every 100 ms while an answer is
+    /// awaited. Null: 1 GiB plus twice the booted profile's RAM. 0 or less: no limit.
+    /// </summary>
+    public long? MemoryLimitBytes { get; init; }
+
+    /// <summary>
+    /// Answer buddyinfo, page-cache, sleep and context queries from one bulk query per state change
+    /// ("snapshot" when the program offers it, else one pipelined burst of single queries) instead
+    /// of one round trip each. False sends every contract call as its own request.
+    /// </summary>
+    public bool UseBulkQueries { get; init; } = true;
+
+    /// <summary>Use the "snapshot" request when the program offers it (only with <see cref="UseBulkQueries"/>).</summary>
+    public bool UseSnapshotFeature { get; init; } = true;
+
+    /// <summary>
+    /// On the first snapshot after each boot, also ask every single query and check that both
+    /// agree (a "snapshot" that disagrees with freeBlocks is a protocol violation).
+    /// </summary>
+    public bool CrossCheckSnapshot { get; init; } = true;
+
+    /// <summary>
+    /// How long the runner busy-polls for an answer before it sleeps in poll(2) (Linux). Answers
+    /// usually come within microseconds, and the spin saves a scheduler wake-up per round trip;
+    /// zero never spins (kinder to a machine running several suites at once).
+    /// </summary>
+    public TimeSpan ReadSpin { get; init; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>Requests kept for fault reports.</summary>
+    public int HistoryLength { get; init; } = 16;
+
+    /// <summary>After this many boots in a row fail, stop restarting: later boots fail at once with the last boot fault.</summary>
+    public int MaxConsecutiveBootFailures { get; init; } = 3;
+
+    /// <summary>Longest response line accepted; longer is a protocol violation.</summary>
+    public int MaxLineBytes { get; init; } = 4 << 20;
+}

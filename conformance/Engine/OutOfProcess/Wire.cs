@@ -1,0 +1,366 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>
+/// Builds request lines (docs/protocol.md) straight into a byte buffer: no intermediate strings on
+/// the hot path. 64-bit quantities are written as "0x..." strings, small integers as numbers.
+/// </summary>
+internal sealed class RequestWriter
+{
+    private byte[] _buf = new byte[4096];
+    public int Length { get; private set; }
+    public byte[] Buffer => _buf;
+
+    public void Clear() => Length = 0;
+
+    private Span<byte> Room(int n)
+    {
+        if (Length + n > _buf.Length) Array.Resize(ref _buf, Math.Max(_buf.Length * 2, Length + n));
+        return _buf.AsSpan(Length);
+    }
+
+    public void Raw(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Room(bytes.Length));
+        Length += bytes.Length;
+    }
+
+    private void Key(ReadOnlySpan<byte> key)
+    {
+        var s = Room(key.Length + 4);
+        s[0] = (byte)',';
+        s[1] = (byte)'"';
+        key.CopyTo(s[2..]);
+        s[2 + key.Length] = (byte)'"';
+        s[3 + key.Length] = (byte)':';
+        Length += key.Length + 4;
+    }
+
+    /// <summary>Starts <c>{"id":N,"op":"name"</c>.</summary>
+    public void Begin(long id, ReadOnlySpan<byte> op)
+    {
+        Raw("{\"id\":"u8);
+        Utf8Formatter.TryFormat(id, Room(20), out int n);
+        Length += n;
+        Raw(",\"op\":\""u8);
+        Raw(op);
+        Raw("\""u8);
+    }
+
+    public void Number(ReadOnlySpan<byte> key, long value)
+    {
+        Key(key);
+        Utf8Formatter.TryFormat(value, Room(20), out int n);
+        Length += n;
+    }
+
+    public void Hex(ReadOnlySpan<byte> key, ulong value)
+    {
+        Key(key);
+        var s = Room(20);
+        s[0] = (byte)'"';
+        s[1] = (byte)'0';
+        s[2] = (byte)'x';
+        Utf8Formatter.TryFormat(value, s[3..], out int n, new System.Buffers.StandardFormat('x'));
+        s[3 + n] = (byte)'"';
+        Length += n + 4;
+    }
+
+    public void Bool(ReadOnlySpan<byte> key, bool value)
+    {
+        Key(key);
+        Raw(value ? "true"u8 : "false"u8);
+    }
+
+    public void Null(ReadOnlySpan<byte> key)
+    {
+        Key(key);
+        Raw("null"u8);
+    }
+
+    public void String(ReadOnlySpan<byte> key, string value)
+    {
+        Key(key);
+        Raw(JsonSerializer.SerializeToUtf8Bytes(value));
+    }
+
+    /// <summary>A string known to need no escaping (zone names).</summary>
+    public void Ascii(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        Key(key);
+        Raw("\""u8);
+        Raw(value);
+        Raw("\""u8);
+    }
+
+    public static ReadOnlySpan<byte> ZoneName(Spec.Contract.Zone zone) => zone switch
+    {
+        Spec.Contract.Zone.Dma => "DMA"u8,
+        Spec.Contract.Zone.Normal => "Normal"u8,
+        _ => "HighMem"u8,
+    };
+
+    /// <summary>Bytes as one lowercase hex string, two digits per byte.</summary>
+    public void HexBytes(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data)
+    {
+        Key(key);
+        var s = Room(data.Length * 2 + 2);
+        s[0] = (byte)'"';
+        for (int i = 0; i < data.Length; i++)
+        {
+            s[1 + 2 * i] = Digits[data[i] >> 4];
+            s[2 + 2 * i] = Digits[data[i] & 0xf];
+        }
+        s[1 + 2 * data.Length] = (byte)'"';
+        Length += data.Length * 2 + 2;
+    }
+
+    /// <summary>A raw JSON value (already encoded).</summary>
+    public void Json(ReadOnlySpan<byte> key, ReadOnlySpan<byte> json)
+    {
+        Key(key);
+        Raw(json);
+    }
+
+    public void End() => Raw("}\n"u8);
+
+    private static ReadOnlySpan<byte> Digits => "0123456789abcdef"u8;
+}
+
+/// <summary>
+/// One parsed response line. The value is kept as a byte range of the line and decoded on demand;
+/// everything else the adapter needs (id, ok, error fields, hello fields) is parsed eagerly.
+/// Valid until the next line is read.
+/// </summary>
+internal sealed class Response
+{
+    public long Id;
+    public bool Ok;
+    public byte[] Line = [];
+    public int LineStart, LineLength;
+    public int ValueStart, ValueEnd;
+    public JsonTokenType ValueType;
+    public string? ErrorKind, ErrorRule, ErrorMessage, ErrorParameter, ErrorAddress;
+    // Hello answer
+    public long? Protocol;
+    public string? Name;
+    public List<string>? Capabilities, Features;
+
+    public ReadOnlySpan<byte> Value => Line.AsSpan(ValueStart, ValueEnd - ValueStart);
+    public bool HasValue => ValueType != JsonTokenType.None;
+
+    /// <summary>Parses one line; returns an error description, or null when the line is a well-formed response object.</summary>
+    public string? Parse(byte[] buffer, int start, int length)
+    {
+        Line = buffer;
+        LineStart = start;
+        LineLength = length;
+        Id = -1;
+        Ok = false;
+        ValueType = JsonTokenType.None;
+        ValueStart = ValueEnd = 0;
+        ErrorKind = ErrorRule = ErrorMessage = ErrorParameter = ErrorAddress = null;
+        Protocol = null;
+        Name = null;
+        Capabilities = Features = null;
+        bool sawOk = false, sawId = false;
+        try
+        {
+            var reader = new Utf8JsonReader(buffer.AsSpan(start, length), new JsonReaderOptions { MaxDepth = 16 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return "not a JSON object";
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out Id)) return "\"id\" is not an integer";
+                    sawId = true;
+                }
+                else if (reader.ValueTextEquals("ok"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False)) return "\"ok\" is not true or false";
+                    Ok = reader.TokenType == JsonTokenType.True;
+                    sawOk = true;
+                }
+                else if (reader.ValueTextEquals("value"u8))
+                {
+                    reader.Read();
+                    ValueType = reader.TokenType;
+                    ValueStart = start + (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    ValueEnd = start + (int)reader.BytesConsumed;
+                }
+                else if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject) return "\"error\" is not an object";
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        string name = reader.GetString()!;
+                        reader.Read();
+                        string? text = reader.TokenType switch
+                        {
+                            JsonTokenType.String => reader.GetString(),
+                            JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                            JsonTokenType.Null => null,
+                            _ => null,
+                        };
+                        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+                        switch (name)
+                        {
+                            case "kind": ErrorKind = text; break;
+                            case "rule": ErrorRule = text; break;
+                            case "message": ErrorMessage = text; break;
+                            case "parameter": ErrorParameter = text; break;
+                            case "address": ErrorAddress = text; break;
+                        }
+                    }
+                }
+                else if (reader.ValueTextEquals("protocol"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long p)) Protocol = p;
+                    else return "\"protocol\" is not an integer";
+                }
+                else if (reader.ValueTextEquals("name"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String) Name = reader.GetString();
+                    else reader.Skip();
+                }
+                else if (reader.ValueTextEquals("capabilities"u8) || reader.ValueTextEquals("features"u8))
+                {
+                    bool caps = reader.ValueTextEquals("capabilities"u8);
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray) return caps ? "\"capabilities\" is not an array" : "\"features\" is not an array";
+                    var list = new List<string>();
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType != JsonTokenType.String) return "capabilities and features must be strings";
+                        list.Add(reader.GetString()!);
+                    }
+                    if (caps) Capabilities = list; else Features = list;
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject) return "malformed object";
+            if (reader.Read()) return "text after the response object";
+        }
+        catch (JsonException e)
+        {
+            return $"not valid JSON ({e.Message.Split(" LineNumber")[0]})";
+        }
+        if (!sawId) return "no \"id\"";
+        if (!sawOk) return "no \"ok\"";
+        if (!Ok && ErrorKind is null) return "\"ok\":false without an \"error\" object with a \"kind\"";
+        return null;
+    }
+
+    // ---- Value decoding: each returns false when the value has the wrong type ---------------
+
+    /// <summary>An address, pfn or handle: "0x..." or decimal string, or a JSON integer; null is 0 (NULL).</summary>
+    public bool TryU64(out ulong value)
+    {
+        value = 0;
+        switch (ValueType)
+        {
+            case JsonTokenType.Null: return true;
+            case JsonTokenType.Number: return Utf8Parser.TryParse(Value, out value, out int n) && n == Value.Length;
+            case JsonTokenType.String: return TryParseU64(Value[1..^1], out value);
+            default: return false;
+        }
+    }
+
+    /// <summary>A count: JSON integer, or a decimal/"0x" string.</summary>
+    public bool TryI64(out long value)
+    {
+        value = 0;
+        switch (ValueType)
+        {
+            case JsonTokenType.Number: return Utf8Parser.TryParse(Value, out value, out int n) && n == Value.Length;
+            case JsonTokenType.String:
+                if (TryParseU64(Value[1..^1], out ulong u) && u <= long.MaxValue) { value = (long)u; return true; }
+                return false;
+            default: return false;
+        }
+    }
+
+    public bool TryBool(out bool value)
+    {
+        value = ValueType == JsonTokenType.True;
+        return ValueType is JsonTokenType.True or JsonTokenType.False;
+    }
+
+    /// <summary>Hex-encoded bytes of exactly the destination's length.</summary>
+    public bool TryHexBytes(Span<byte> destination)
+    {
+        if (ValueType != JsonTokenType.String) return false;
+        var hex = Value[1..^1];
+        if (hex.Length != destination.Length * 2) return false;
+        for (int i = 0; i < destination.Length; i++)
+        {
+            int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
+            if ((hi | lo) < 0) return false;
+            destination[i] = (byte)(hi << 4 | lo);
+        }
+        return true;
+    }
+
+    public bool TryZone(out Spec.Contract.Zone zone)
+    {
+        zone = default;
+        if (ValueType == JsonTokenType.Number && TryI64(out long n) && n is >= 0 and <= 2) { zone = (Spec.Contract.Zone)n; return true; }
+        if (ValueType != JsonTokenType.String) return false;
+        var s = Value[1..^1];
+        if (Ascii.EqualsIgnoreCase(s, "DMA"u8)) zone = Spec.Contract.Zone.Dma;
+        else if (Ascii.EqualsIgnoreCase(s, "Normal"u8)) zone = Spec.Contract.Zone.Normal;
+        else if (Ascii.EqualsIgnoreCase(s, "HighMem"u8)) zone = Spec.Contract.Zone.HighMem;
+        else return false;
+        return true;
+    }
+
+    public static bool TryParseU64(ReadOnlySpan<byte> s, out ulong value)
+    {
+        value = 0;
+        if (s.Length > 2 && s[0] == '0' && (s[1] | 0x20) == 'x')
+        {
+            s = s[2..];
+            if (s.Length is 0 or > 16) return false;
+            foreach (byte c in s)
+            {
+                int d = HexDigit(c);
+                if (d < 0) return false;
+                value = value << 4 | (uint)d;
+            }
+            return true;
+        }
+        return s.Length > 0 && Utf8Parser.TryParse(s, out value, out int n) && n == s.Length;
+    }
+
+    public static bool TryParseU64(string? s, out ulong value)
+    {
+        value = 0;
+        return s is not null && TryParseU64(Encoding.UTF8.GetBytes(s), out value);
+    }
+
+    private static int HexDigit(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    /// <summary>The line as text for messages, cut to <paramref name="max"/> characters.</summary>
+    public string Text(int max = 200) => Clip(Encoding.UTF8.GetString(Line, LineStart, LineLength), max);
+
+    public static string Clip(string s, int max) => s.Length <= max ? s : s[..max] + $"... ({s.Length} characters)";
+}
