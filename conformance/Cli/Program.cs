@@ -1,3 +1,5 @@
+using KernelMm.Conformance.OutOfProcess;
+using KernelMm.Spec.Contract;
 using System.Diagnostics;
 using KernelMm.Conformance.Reports;
 using KernelMm.Conformance.Running;
@@ -19,15 +21,16 @@ public static class Program
                               [--sequences N] [--max-steps N] [--family NAME]... [--rule ID]...
                               [--junit PATH] [--json PATH] [--html PATH]
                               [--db PATH | --no-db] [--quiet]
+                              [--impl-command "PROGRAM ARGS" | --impl-assembly PATH [--impl-type NAME]]
           kmm-conformance rules [--markdown]
           kmm-conformance profiles
 
-          --profile    x86-32, linux-2.4, 64-bit-8k (default: all)
+          --profile    x86-32, linux-2.4, 64-bit-8k, linux-6 (default: all)
           --memory     RAM sizes such as 64M,512M,1G,2G (default: all four)
           --seed       run seed; a failure prints the command that replays it (default: 1)
           --sequences  generated sequences per family, profile and memory size (default: 100)
           --max-steps  longest generated sequence (default: 60)
-          --family     only these families (pages)
+          --family     only these families (pages, heap)
           --rule       only report these rule IDs
           --replay     as --seed, and print a ready-to-paste xunit test under each failure
           --junit      also write JUnit XML (one testsuite per profile) to PATH
@@ -37,6 +40,10 @@ public static class Program
                        dropped (default: .kmm-conformance/failures.json)
           --no-db      neither read nor write the failing-seed database
           --quiet      no progress display on stderr
+          --impl-command   judge a program speaking docs/protocol.md on stdin/stdout
+          --impl-assembly  judge a .NET assembly's public IImplementationFactory
+          --impl-type      which factory type, when the assembly has several
+          (default: the reference implementation)
         """;
 
     public static int Main(string[] args)
@@ -72,6 +79,7 @@ public static class Program
         ulong? seed = null, replay = null;
         string? junit = null, json = null, html = null, db = FailureDatabase.DefaultPath;
         bool quiet = false;
+        string? implCommand = null, implAssembly = null, implType = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -87,6 +95,9 @@ public static class Program
                 case "--db": db = OutputPath(Value(), "--db"); break;
                 case "--no-db": db = null; break;
                 case "--quiet": quiet = true; break;
+                case "--impl-command": implCommand = Value(); break;
+                case "--impl-assembly": implAssembly = Value(); break;
+                case "--impl-type": implType = Value(); break;
                 case "--sequences": settings = settings with { Sequences = PositiveInt(Value(), "--sequences") }; break;
                 case "--max-steps": settings = settings with { MaxSteps = PositiveInt(Value(), "--max-steps") }; break;
                 case "--family": families.Add(Value()); break;
@@ -105,7 +116,32 @@ public static class Program
         foreach (var f in families.Where(f => !known.Contains(f)))
             throw new ArgumentException($"unknown family '{f}'; known: {string.Join(", ", known)}");
 
-        var factory = new ReferenceFactory();
+        if (implCommand is not null && implAssembly is not null)
+            throw new ArgumentException("--impl-command and --impl-assembly exclude each other");
+        IImplementationFactory factory =
+            implCommand is not null ? new ProcessFactory(implCommand, new ProcessFactoryOptions())
+            : implAssembly is not null ? AssemblyFactory.Load(implAssembly, implType)
+            : new ReferenceFactory();
+        string implArguments =
+            implCommand is not null ? $"--impl-command {Quote(implCommand)}"
+            : implAssembly is not null ? $"--impl-assembly {Quote(implAssembly)}{(implType is null ? "" : $" --impl-type {implType}")}"
+            : "";
+        try
+        {
+            return RunWith(factory, implArguments, profiles, memory, families, rules, settings, replay, junit, json, html, db, quiet);
+        }
+        finally
+        {
+            (factory as IDisposable)?.Dispose(); // stops an out-of-process implementation
+        }
+    }
+
+    private static string Quote(string s) => s.Contains(' ') || s.Contains('"') ? $"\"{s.Replace("\"", "\\\"")}\"" : s;
+
+    private static int RunWith(IImplementationFactory factory, string implArguments, List<Profile> profiles, List<ulong> memory,
+        HashSet<string> families, HashSet<string> rules, RunSettings settings, ulong? replay, string? junit, string? json, string? html,
+        string? db, bool quiet)
+    {
         var database = db is null ? null : FailureDatabase.Load(db);
         if (database?.Warning is { } warning) Console.Error.WriteLine($"kmm-conformance: {warning}");
         using var progress = quiet ? null : new ProgressDisplay(Console.Error, interactive: !Console.IsErrorRedirected);
@@ -119,12 +155,12 @@ public static class Program
             OnProgress = progress is null ? null : progress.Report,
             Reruns = database?.RerunsFor(factory.Name) ?? [],
         };
-        var result = SuiteRunner.Run(factory, options);
+        var result = SuiteRunner.Run(factory, options) with { ImplementationArguments = implArguments };
         progress?.Finish();
 
         var reportOptions = new ReportOptions
         {
-            FactoryExpression = XunitSnippet.ReferenceFactory,
+            FactoryExpression = factory is ProcessFactory pf ? $"new ProcessFactory({System.Text.Json.JsonSerializer.Serialize(pf.CommandLine)})" : XunitSnippet.ReferenceFactory,
             XunitSnippets = replay is not null,
             GeneratedAt = DateTimeOffset.UtcNow,
         };

@@ -89,7 +89,7 @@ internal sealed class ImplementationProcess : IDisposable
         _historyLength = new int[n];
         _historyId = new long[n];
         for (int i = 0; i < n; i++) _history[i] = new byte[HistoryClip];
-        _channel = PipeChannel.For(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, options.ReadSpin);
+        _channel = PipeChannel.For(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, options.ReadSpin, options.PortablePipes);
         Live.TryAdd(this, 0);
     }
 
@@ -144,7 +144,7 @@ internal sealed class ImplementationProcess : IDisposable
     {
         // Let the stderr reader deliver the last words of a program that just died (until the pipe
         // closes; a descendant still holding it open delays that, hence the bound).
-        if (lastWords) _stderrClosed.Wait(250);
+        if (lastWords) _stderrClosed.Wait(500);
         lock (_stderr) return string.Join("\n", _stderr);
     }
 
@@ -331,22 +331,33 @@ internal sealed class ImplementationProcess : IDisposable
         if (resident <= limit) return;
         _killResident = resident;
         _killLimit = limit;
-        _killReason = $"its resident memory reached {resident >> 20} MiB, above the limit of {limit >> 20} MiB (a leak?), so the runner killed it";
+        _killReason = $"its resident memory reached {resident / 1048576.0:0.0} MiB, above the limit of {limit / 1048576.0:0.#} MiB (a leak?), so the runner killed it";
         Kill();
     }
 
+    /// <summary>RSS from /proc/PID/statm ("size resident ..." in pages), re-read through one open handle.</summary>
     private long ResidentBytes()
     {
         try
         {
-            var fields = File.ReadAllText($"/proc/{Pid}/statm").Split(' ');
-            return long.Parse(fields[1]) * Environment.SystemPageSize;
+            _statm ??= File.OpenHandle($"/proc/{Pid}/statm");
+            Span<byte> text = stackalloc byte[128];
+            int n = RandomAccess.Read(_statm, text, 0);
+            var fields = text[..n];
+            int space = fields.IndexOf((byte)' ');
+            if (space < 0) return 0;
+            fields = fields[(space + 1)..];
+            int end = fields.IndexOfAny((byte)' ', (byte)'\n');
+            return System.Buffers.Text.Utf8Parser.TryParse(end < 0 ? fields : fields[..end], out long pages, out _)
+                ? pages * Environment.SystemPageSize : 0;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return 0;
         }
     }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _statm;
 
     /// <summary>The program's end of a pipe is gone: find out how it died and build the fault.</summary>
     private ImplementationFaultException Died(long id, string doing)
@@ -448,6 +459,7 @@ internal sealed class ImplementationProcess : IDisposable
         }
         Kill();
         try { _process.WaitForExit(1000); } catch (SystemException) { }
+        _statm?.Dispose();
         _channel.Dispose();
         try { _process.Dispose(); } catch (Exception e) when (e is IOException or SystemException) { }
     }

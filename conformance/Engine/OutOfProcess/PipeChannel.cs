@@ -23,9 +23,9 @@ internal abstract class PipeChannel : IDisposable
     }
 
     /// <summary>The fastest channel for the process's redirected streams: poll/read/write on the raw descriptors on Linux, streams elsewhere.</summary>
-    public static PipeChannel For(Stream toChild, Stream fromChild, TimeSpan spin)
+    public static PipeChannel For(Stream toChild, Stream fromChild, TimeSpan spin, bool portable = false)
     {
-        if (OperatingSystem.IsLinux() && Descriptor(toChild) is { } wfd && Descriptor(fromChild) is { } rfd)
+        if (!portable && OperatingSystem.IsLinux() && Descriptor(toChild) is { } wfd && Descriptor(fromChild) is { } rfd)
             return new UnixPipeChannel(rfd, wfd, (long)(spin.TotalSeconds * Stopwatch.Frequency));
         return new StreamPipeChannel(toChild, fromChild);
     }
@@ -39,14 +39,29 @@ internal abstract class PipeChannel : IDisposable
 }
 
 /// <summary>
-/// Linux: poll(2) with the deadline, then read(2)/write(2) on the descriptors the Process object
-/// owns (it stays alive, and closes them, after us). The reader spins briefly with zero-timeout
-/// polls before sleeping, which saves the wake-up latency on fast request/answer exchanges.
+/// Linux: read(2)/write(2) on the descriptors the Process object owns (it stays alive, and closes
+/// them, after us), poll(2) for the deadlines. Our end of the answer pipe is non-blocking: a read
+/// first tries to take what is there (one system call when the answer is already in), spins
+/// briefly while nothing is, then sleeps in poll until the deadline. The spin saves the scheduler
+/// wake-up on fast exchanges.
 /// </summary>
-internal sealed class UnixPipeChannel(int readFd, int writeFd, long spinTicks) : PipeChannel
+internal sealed class UnixPipeChannel : PipeChannel
 {
     private const short PollIn = 0x1, PollOut = 0x4, PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
     private const int EIntr = 4, EAgain = 11, EPipe = 32;
+    private const int FGetFl = 3, FSetFl = 4, ONonBlock = 0x800;
+    private readonly int readFd, writeFd;
+    private readonly long spinTicks;
+    private readonly bool _nonBlocking;
+
+    public UnixPipeChannel(int readFd, int writeFd, long spinTicks)
+    {
+        this.readFd = readFd;
+        this.writeFd = writeFd;
+        this.spinTicks = spinTicks;
+        int flags = fcntl(readFd, FGetFl, 0);
+        _nonBlocking = flags >= 0 && fcntl(readFd, FSetFl, flags | ONonBlock) == 0;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
@@ -65,15 +80,25 @@ internal sealed class UnixPipeChannel(int readFd, int writeFd, long spinTicks) :
     [DllImport("libc.so.6", SetLastError = true)]
     private static extern nint write(int fd, ref byte buf, nint count);
 
+    [DllImport("libc.so.6", SetLastError = true)]
+    private static extern int fcntl(int fd, int cmd, int arg);
+
     public override int Read(byte[] buffer, int offset, int count, long deadline)
     {
         long spinUntil = Stopwatch.GetTimestamp() + spinTicks;
         while (true)
         {
+            if (_nonBlocking)
+            {
+                nint n = read(readFd, ref buffer[offset], count);
+                if (n >= 0) return (int)n;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EIntr) continue;
+                if (errno != EAgain) throw new IOException($"read from the program's standard output failed (errno {errno})");
+            }
             var pfd = new PollFd { Fd = readFd, Events = PollIn };
             bool spinning = Stopwatch.GetTimestamp() < spinUntil;
-            int timeout = spinning ? 0 : RemainingMs(deadline);
-            int rc = poll(ref pfd, 1, timeout);
+            int rc = poll(ref pfd, 1, spinning ? 0 : RemainingMs(deadline));
             if (rc < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -87,14 +112,14 @@ internal sealed class UnixPipeChannel(int readFd, int writeFd, long spinTicks) :
                 continue;
             }
             if ((pfd.Revents & PollNval) != 0) return 0;
-            nint n = read(readFd, ref buffer[offset], count);
-            if (n < 0)
+            if (!_nonBlocking)
             {
+                nint n = read(readFd, ref buffer[offset], count);
+                if (n >= 0) return (int)n;
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno is EIntr or EAgain) continue;
                 throw new IOException($"read from the program's standard output failed (errno {errno})");
             }
-            return (int)n;
         }
     }
 
@@ -135,38 +160,44 @@ internal sealed class UnixPipeChannel(int readFd, int writeFd, long spinTicks) :
     public override void Dispose() { }
 }
 
-/// <summary>Portable fallback: stream reads with a timed wait (a timed-out read is abandoned; the process is killed anyway).</summary>
+/// <summary>Portable fallback: stream reads and writes with timed waits (a timed-out one is abandoned; the process is killed anyway).</summary>
 internal sealed class StreamPipeChannel(Stream toChild, Stream fromChild) : PipeChannel
 {
     private Task<int>? _pending;
-    private byte[]? _pendingBuffer;
+    private (byte[] Buffer, int Offset) _pendingTarget;
 
     public override int Read(byte[] buffer, int offset, int count, long deadline)
     {
-        if (_pending is null || _pendingBuffer != buffer)
+        if (_pending is null || _pendingTarget != (buffer, offset))
         {
-            _pendingBuffer = buffer;
+            _pendingTarget = (buffer, offset);
             _pending = fromChild.ReadAsync(buffer, offset, count);
         }
         try
         {
             if (!_pending.Wait(RemainingMs(deadline))) return -1;
+            return _pending.Result;
         }
         catch (AggregateException e) { throw new IOException("read from the program's standard output failed", e.InnerException); }
-        int n = _pending.Result;
-        _pending = null;
-        return n;
+        finally
+        {
+            if (_pending.IsCompleted) _pending = null;
+        }
     }
 
     public override bool Write(byte[] buffer, int offset, int count, long deadline)
     {
+        var data = buffer.AsMemory(offset, count).ToArray();
+        var task = Task.Run(() =>
+        {
+            toChild.Write(data);
+            toChild.Flush();
+        });
         try
         {
-            var task = toChild.WriteAsync(buffer, offset, count).ContinueWith(_ => toChild.Flush(), TaskContinuationOptions.OnlyOnRanToCompletion);
-            if (!task.Wait(RemainingMs(deadline))) return false;
-            return true;
+            return task.Wait(RemainingMs(deadline));
         }
-        catch (AggregateException e) when (e.InnerException is IOException) { throw new EndOfStreamException("the program closed its standard input"); }
+        catch (AggregateException e) { throw new EndOfStreamException("the program closed its standard input", e.InnerException); }
     }
 
     public override void Dispose() { }

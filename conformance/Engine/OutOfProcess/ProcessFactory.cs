@@ -52,8 +52,9 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     private readonly object _lock = new();
     private string? _declaredName;
     private IReadOnlySet<Capability>? _lastCapabilities;
-    private ImplementationFaultException? _lastBootFault;
-    private int _bootFailuresInARow;
+    /// <summary>Boot failures in a row and the last one: per profile label once any boot has succeeded, else for the whole program ("").</summary>
+    private readonly Dictionary<string, (int InARow, ImplementationFaultException Last)> _bootFailures = new();
+    private bool _everBooted;
     private bool _disposed;
 
     /// <summary>
@@ -84,8 +85,14 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     /// <summary>The command as it is run, for reports and replay instructions.</summary>
     public string CommandLine { get; }
 
-    /// <summary>The options name, else the name from the program's hello answer, else the executable's file name.</summary>
-    public string Name => _options.Name ?? _declaredName ?? _defaultName;
+    /// <summary>
+    /// The name in reports: <see cref="ProcessFactoryOptions.Name"/>, else the executable's file name.
+    /// Stable from construction on (a failure database is keyed by it), unlike <see cref="DeclaredName"/>.
+    /// </summary>
+    public string Name => _options.Name ?? _defaultName;
+
+    /// <summary>The "name" of the program's first accepted hello answer, once it has booted.</summary>
+    public string? DeclaredName => _declaredName;
 
     public ProcessFactoryStatistics Statistics { get; } = new();
 
@@ -95,8 +102,9 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     public IMemoryManager? Create(Profile profile)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_bootFailuresInARow >= Math.Max(1, _options.MaxConsecutiveBootFailures) && _lastBootFault is not null)
-            return Faulted(profile, _lastBootFault);
+        string breaker = _everBooted ? profile.Label : "";
+        if (_bootFailures.TryGetValue(breaker, out var failed) && failed.InARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
+            return Faulted(profile, failed.Last);
         ImplementationProcess? p = null;
         try
         {
@@ -129,7 +137,9 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
             _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
             _lastCapabilities = caps;
             _accepted.Add(profile.Label);
-            _bootFailuresInARow = 0;
+            _everBooted = true;
+            _bootFailures.Remove(profile.Label);
+            _bootFailures.Remove("");
             Statistics.Boots++;
             return new RemoteMachine(this, p, profile, caps, snapshot, _options);
         }
@@ -138,12 +148,14 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
             p?.Dispose();
             Statistics.LastFault = fault;
             if (fault is ImplementationStartException) Statistics.Faults++;
-            _bootFailuresInARow++;
+            int inARow = (_bootFailures.TryGetValue(breaker, out var before) ? before.InARow : 0) + 1;
             string message = fault is ImplementationStartException ? fault.Message : $"boot failed: {fault.Message}";
-            if (_bootFailuresInARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
-                message += $" ({_bootFailuresInARow} boots in a row failed: the runner stops restarting the program for this run)";
+            if (inARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
+                message += _everBooted
+                    ? $" ({inARow} boots of {profile.Label} in a row failed: the runner stops booting it for this run)"
+                    : $" ({inARow} boots in a row failed: the runner stops restarting the program for this run)";
             var boot = Rephrase(fault, message);
-            _lastBootFault = boot;
+            _bootFailures[breaker] = (inARow, boot);
             return Faulted(profile, boot);
         }
     }

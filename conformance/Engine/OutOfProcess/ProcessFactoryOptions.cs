@@ -1,3 +1,5 @@
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("KernelMm.Tests")]
+
 namespace KernelMm.Conformance.OutOfProcess;
 
 /// <summary>How <see cref="ProcessFactory"/> starts, talks to and contains an implementation program.</summary>
@@ -9,7 +11,7 @@ public sealed record ProcessFactoryOptions
     /// <summary>Extra environment variables for the program.</summary>
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
 
-    /// <summary>Name for reports; null: the "name" the program gives in its hello answer, else the executable's file name.</summary>
+    /// <summary>Name for reports (<see cref="ProcessFactory.Name"/>); null: the executable's file name.</summary>
     public string? Name { get; init; }
 
     /// <summary>Longest wait for the answer to one operation (including any requests pipelined with it).</summary>
@@ -61,9 +63,16 @@ public sealed record ProcessFactoryOptions
     /// <summary>Requests kept for fault reports.</summary>
     public int HistoryLength { get; init; } = 16;
 
-    /// <summary>After this many boots in a row fail, stop restarting: later boots fail at once with the last boot fault.</summary>
+    /// <summary>
+    /// After this many boots in a row fail, stop trying: later boots fail at once with the last boot
+    /// fault. Counted per profile and RAM size once the program has booted at least once (so one
+    /// size it cannot handle does not stop the others), for the whole program before that.
+    /// </summary>
     public int MaxConsecutiveBootFailures { get; init; } = 3;
 
     /// <summary>Longest response line accepted; longer is a protocol violation.</summary>
     public int MaxLineBytes { get; init; } = 4 << 20;
+
+    /// <summary>Use the portable stream-based pipes even on Linux (tests of the fallback).</summary>
+    internal bool PortablePipes { get; init; }
 }

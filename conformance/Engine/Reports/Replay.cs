@@ -23,7 +23,8 @@ public static class Replay
     {
         var s = SettingsFor(result, ce);
         var (name, memory) = ReportText.SplitLabel(ce.ProfileLabel);
-        return $"run --profile {name}{(memory.Length > 0 ? $" --memory {memory}" : "")} --replay {s.Seed} --sequences {s.Sequences} --max-steps {s.MaxSteps} --family {ce.Family}";
+        string impl = result.ImplementationArguments.Length > 0 ? $" {result.ImplementationArguments}" : "";
+        return $"run{impl} --profile {name}{(memory.Length > 0 ? $" --memory {memory}" : "")} --replay {s.Seed} --sequences {s.Sequences} --max-steps {s.MaxSteps} --family {ce.Family}";
     }
 
     public static string Command(SuiteResult result, Counterexample ce, string prefix = DefaultPrefix) =>

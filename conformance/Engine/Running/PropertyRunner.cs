@@ -109,9 +109,10 @@ public static class PropertyRunner
     private static RuleViolation? Execute<TOp>(ConformanceFamily<TOp> family, IImplementationFactory factory, Profile profile,
         TOp[] ops, CheckScope scope, Trace trace) where TOp : notnull
     {
-        using var mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
+        IMemoryManager? mm = null;
         try
         {
+            mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
             family.Execute(mm, ops, scope, trace);
             return null;
         }
@@ -120,8 +121,17 @@ public static class PropertyRunner
         catch (Exception e)
         {
             if (scope.IsMasked(family.PrimaryRule)) return null;
-            trace.Step($"implementation crashed: {e.GetType().Name}: {e.Message}", "// crash");
-            return new RuleViolation(family.PrimaryRule, $"the implementation raised {e.GetType().Name} outside any documented error: {e.Message}");
+            // A crashed, hung or garbled implementation process is reported once, against the family's
+            // primary rule, with what the adapter saw.
+            string what = e is OutOfProcess.ImplementationFaultException
+                ? $"the implementation process failed: {e.Message}"
+                : $"the implementation raised {e.GetType().Name} outside any documented error: {e.Message}";
+            trace.Step($"implementation failed: {e.GetType().Name}: {e.Message}", "// implementation failed here");
+            return new RuleViolation(family.PrimaryRule, what);
+        }
+        finally
+        {
+            mm?.Dispose();
         }
     }
 

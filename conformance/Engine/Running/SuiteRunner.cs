@@ -33,6 +33,8 @@ public sealed record SuiteResult
     public required long Operations { get; init; }
     public required int Sequences { get; init; }
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>The CLI arguments that select the implementation (e.g. <c>--impl-command "./buddy"</c>); empty for the reference. Replay commands carry them.</summary>
+    public string ImplementationArguments { get; init; } = "";
 
     public IEnumerable<RuleResult> Failures => Results.Where(r => r.Outcome == RuleOutcome.Failed);
     public bool Passed => Results.All(r => r.Outcome is not (RuleOutcome.Failed or RuleOutcome.NotExercised));

@@ -125,7 +125,7 @@ internal sealed class PageMachine
     private static Exception? Try(Action action)
     {
         try { action(); return null; }
-        catch (Exception e) when (e is not RuleViolation and not MaskedDivergence) { return e; }
+        catch (Exception e) when (e is not RuleViolation and not MaskedDivergence and not OutOfProcess.ImplementationFaultException) { return e; }
     }
 
     private static string Describe(Exception? e) => e is null ? "no error" : $"{e.GetType().Name}: {e.Message}";

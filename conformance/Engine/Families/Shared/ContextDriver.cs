@@ -37,7 +37,7 @@ internal sealed class ContextDriver(IExecutionContext? ctx, CheckScope scope, Tr
         };
         Exception? e = null;
         try { action(); }
-        catch (Exception ex) when (ex is not RuleViolation and not MaskedDivergence) { e = ex; }
+        catch (Exception ex) when (ex is not RuleViolation and not MaskedDivergence and not OutOfProcess.ImplementationFaultException) { e = ex; }
         string outcome = e is null ? "no error" : $"{e.GetType().Name}: {e.Message}";
         if (!entering && depth == 0)
         {
