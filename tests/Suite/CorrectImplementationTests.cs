@@ -41,3 +41,26 @@ public class CorrectImplementationTests
         Assert.True(result.Results.Any(r => r.Outcome == RuleOutcome.Passed), "no rule ran at all");
     }
 }
+
+public class ObservedRuleClassificationTests
+{
+    /// <summary>
+    /// A rule checked by a family that does not list it (the heap family frees pages and so checks
+    /// PAGE-4) is still classified from what was observed, never dropped as "not selected".
+    /// </summary>
+    [Fact]
+    public void HeapFamilyAlone_ReportsThePageRulesItChecksOnTheWay()
+    {
+        var result = KernelMm.Conformance.Running.SuiteRunner.Run(new KernelMm.Reference.ReferenceFactory(), new KernelMm.Conformance.Running.SuiteOptions
+        {
+            Profiles = [KernelMm.Spec.Profiles.Profiles.X86_32],
+            MemorySizes = [64UL << 20],
+            Families = new HashSet<string> { "heap" },
+            Settings = new KernelMm.Conformance.Running.RunSettings { Seed = 3, Sequences = 40, MaxSteps = 60 },
+        });
+        var pageFree = result.Results.Single(r => r.Rule.Id == "PAGE-4");
+        Assert.Equal(KernelMm.Conformance.Running.RuleOutcome.Passed, pageFree.Outcome);
+        Assert.True(pageFree.Checks > 0);
+        Assert.Equal(KernelMm.Conformance.Running.RuleOutcome.NotApplicable, result.Results.Single(r => r.Rule.Id == "PAGE-8").Outcome);
+    }
+}
