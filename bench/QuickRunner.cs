@@ -26,6 +26,8 @@ internal static class QuickRunner
         var mixed = MixedWorkload.Create(PageAllocatorBenchmarks.MixedSeed, PageAllocatorBenchmarks.MixedOperations);
         const int pairs = PageAllocatorBenchmarks.Pairs;
         var conformance = Workloads.ConformanceSettings();
+        var cache = HeapWorkloads.CreateCache(kernel);
+        var heapMixed = new HeapWorkloads.Mixed(0x5EED_0002, 200_000);
         var workloads = new List<Workload>
         {
             new("(a)  __get_free_pages+free_pages, order 0, GFP_KERNEL", "pairs/s", 25e6,
@@ -38,6 +40,14 @@ internal static class QuickRunner
                 () => { mixed.Run(kernel, Gfp.Kernel); return mixed.Operations; }),
             new("(c') mixed orders 0..5, ~1000 live, GFP_ATOMIC", "ops/s", 0,
                 () => { mixed.Run(kernel, Gfp.Atomic); return mixed.Operations; }),
+            new("(f)  kmalloc(64)+kfree, GFP_KERNEL", "pairs/s", 20e6,
+                () => { HeapWorkloads.KmallocPairs(kernel, 64, pairs); return pairs; }),
+            new("(g)  kmalloc(4096)+kfree, GFP_KERNEL", "pairs/s", 0,
+                () => { HeapWorkloads.KmallocPairs(kernel, 4096, pairs); return pairs; }),
+            new("(h)  kmem_cache_alloc+kmem_cache_free, 192 B", "pairs/s", 0,
+                () => { HeapWorkloads.CachePairs(kernel, cache, pairs); return pairs; }),
+            new("(i)  mixed heap script, ~1000 live, kmalloc/cache/krealloc", "steps/s", 0,
+                () => heapMixed.Run(kernel, cache)),
             new($"(d)  conformance: PropertyRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
                 () => CheckedRun(conformance), Warmup: 4),
             new($"(e)  conformance: SuiteRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
