@@ -107,6 +107,9 @@ public sealed record Profile
     /// at least 16 pages.
     /// </summary>
     public long EmergencyReservePages => Math.Max(16L, (long)(TotalPages / 256));
+    /// <summary>Whether a kernel address lies in the direct mapping of existing low memory (ADDR-10).</summary>
+    public bool IsDirectMapped(ulong addr) => addr >= PageOffset && addr - PageOffset < LowMemoryEnd;
+
     /// <summary>Whether the profile has a HIGHMEM zone at this memory size.</summary>
     public bool HasHighmem => HighmemStart is { } h && PhysicalMemory > h;
 

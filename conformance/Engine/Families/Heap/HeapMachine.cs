@@ -1,5 +1,6 @@
 using KernelMm.Conformance.Checking;
 using KernelMm.Conformance.Families.Shared;
+using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
 using static KernelMm.Conformance.Families.Heap.HeapOpKind;
@@ -100,15 +101,7 @@ internal sealed class HeapMachine
         return null;
     }
 
-    private static Exception? Try(Action action)
-    {
-        try { action(); return null; }
-        catch (Exception e) when (e is not RuleViolation and not MaskedDivergence and not OutOfProcess.ImplementationFaultException) { return e; }
-    }
-
-    private static string Describe(Exception? e) => e is null ? "no error" : $"{e.GetType().Name}: {e.Message}";
-
-    private bool InDirectMap(ulong addr) => addr >= _p.PageOffset && addr - _p.PageOffset < _p.LowMemoryEnd;
+    private bool InDirectMap(ulong addr) => _p.IsDirectMapped(addr);
 
     private bool SleepsInAtomic(GfpFlags gfp) => Gfp.AllowsBlocking(gfp) && _context.InAtomic;
 

@@ -35,10 +35,8 @@ internal sealed class ContextDriver(IExecutionContext? ctx, CheckScope scope, Tr
             ContextStep.IrqEnter => ("irq_enter()", "ctx.IrqEnter();", ctx.IrqEnter),
             _ => ("irq_exit()", "ctx.IrqExit();", ctx.IrqExit),
         };
-        Exception? e = null;
-        try { action(); }
-        catch (Exception ex) when (ex is not RuleViolation and not MaskedDivergence and not OutOfProcess.ImplementationFaultException) { e = ex; }
-        string outcome = e is null ? "no error" : $"{e.GetType().Name}: {e.Message}";
+        var e = Calls.Try(action);
+        string outcome = Calls.Describe(e);
         if (!entering && depth == 0)
         {
             if (trace.Enabled) trace.Step($"{call} while not entered -> {outcome}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
