@@ -1,0 +1,20 @@
+using KernelMm.Reference.Mm;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+using static KernelMm.Reference.Mm.MemMap;
+
+namespace KernelMm.Reference;
+
+/// <summary>IKmalloc: kmalloc on the general caches (Mm/Kmalloc).</summary>
+public sealed partial class ReferenceKernel : IKmalloc
+{
+    public ulong Kmalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp);
+
+    public ulong Kzalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp | GfpFlags.Zero);
+
+    public ulong Krealloc(ulong p, long size, GfpFlags gfp) => KmallocCaches.Realloc(p, size, gfp);
+
+    public void Kfree(ulong p) => KmallocCaches.Free(p);
+
+    public long Ksize(ulong p) => KmallocCaches.Ksize(p);
+}

@@ -1,0 +1,126 @@
+using KernelMm.Reference.Mm;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+using static KernelMm.Reference.Mm.MemMap;
+
+namespace KernelMm.Reference;
+
+/// <summary>IPageAllocator: the buddy page allocator (mm/page_alloc.c): checks arguments and the calling context, then asks Mm/PageAlloc.</summary>
+public sealed partial class ReferenceKernel : IPageAllocator
+{
+    public ulong GetFreePages(GfpFlags gfp, int order)
+    {
+        // ZONE-3: an address-returning call strips __GFP_HIGHMEM, as __get_free_pages does.
+        int pfn = AllocPagesPfn(gfp & ~GfpFlags.HighMem, order, "__get_free_pages");
+        return pfn < 0 ? 0 : _direct.PfnToVirt(pfn);
+    }
+
+    public ulong GetZeroedPage(GfpFlags gfp) => GetFreePages(gfp | GfpFlags.Zero, 0);
+
+    public PageHandle AllocPages(GfpFlags gfp, int order)
+    {
+        int pfn = AllocPagesPfn(gfp, order, "alloc_pages");
+        return pfn < 0 ? PageHandle.Null : Handle(pfn);
+    }
+
+    /// <summary>__alloc_pages: checks, fast path, then the slow path (reclaim, drain) for what allows it.</summary>
+    private int AllocPagesPfn(GfpFlags gfp, int order, string caller)
+    {
+        if (order < 0) throw new InvalidArgumentException("order", $"{caller}: negative order {order}");
+        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"{caller}: {Gfp.Describe(gfp)} does not exist on {Profile.Name}");
+        // PAGE-2: an order above the maximum fails before anything else (WARN and NULL in the kernel).
+        if (order > _maxOrder) return -1;
+        bool mayBlock = Gfp.AllowsBlocking(gfp);
+        // GFP-1: might_sleep_if(gfpflags_allow_blocking(gfp)).
+        if (mayBlock && _sched.InAtomic) _sched.MightSleep($"{caller}({Gfp.Describe(gfp)}, order {order})");
+
+        var zones = Gfp.AllowedZones(gfp);
+        bool reserve = Gfp.MayUseReserve(gfp);
+        int pfn = _pages.GetPageFromFreelist(zones, order, reserve);
+        if (pfn < 0 && mayBlock)
+        {
+            // GFP-4: a sleeping request reclaims until it succeeds or nothing reclaimable is left.
+            while (pfn < 0 && _vmscan.Reclaim(zones) > 0)
+                pfn = _pages.GetPageFromFreelist(zones, order, reserve);
+        }
+        if (pfn < 0)
+        {
+            // Last resort: per-CPU pages back to the buddy lists, where they may coalesce.
+            _pages.DrainPcp();
+            pfn = _pages.GetPageFromFreelist(zones, order, reserve);
+        }
+        if (pfn >= 0 && (gfp & GfpFlags.Zero) != 0) _pages.Zero(pfn, order);
+        return pfn;
+    }
+
+    public void FreePages(ulong addr, int order)
+    {
+        if (addr == 0) return;
+        // PAGE-4: only the exact address and order of a live allocation may be freed.
+        if (!_direct.Contains(addr) || (addr & (ulong)(_pageSize - 1)) != 0)
+            throw new KernelBugException("PAGE-4", $"free_pages(0x{addr:x}, {order}): not the address of a page allocation");
+        FreeChecked((int)(_direct.VirtToPhys(addr) >> _direct.PageShift), order, "free_pages");
+    }
+
+    public void FreePagesOf(PageHandle page, int order)
+    {
+        if (page.IsNull) return;
+        if (!TryPfn(page, out int pfn))
+            throw new KernelBugException("PAGE-4", $"__free_pages({page}, {order}): not a page descriptor");
+        FreeChecked(pfn, order, "__free_pages");
+    }
+
+    private void FreeChecked(int pfn, int order, string caller)
+    {
+        var state = _map.State[pfn];
+        if (state != PageState.Allocated)
+            throw new KernelBugException("PAGE-4", state switch
+            {
+                PageState.Buddy or PageState.PerCpu => $"{caller}: double free of pfn 0x{pfn:x}",
+                PageState.Slab => $"{caller}: pfn 0x{pfn:x} belongs to the slab allocator (a slab or a kmalloc block)",
+                _ => $"{caller}: pfn 0x{pfn:x} is not the first page of an allocation (state {state})",
+            });
+        if (_map.Order[pfn] != order)
+            throw new KernelBugException("PAGE-4", $"{caller}: pfn 0x{pfn:x} freed with order {order}, allocated with order {_map.Order[pfn]}");
+        if (!_direct.IsLowPfn(pfn) && _highmem.IsMapped(pfn))
+            throw new KernelBugException("ZONE-4", $"{caller}: pfn 0x{pfn:x} is still kmapped");
+        _pages.Free(pfn, order);
+    }
+
+    public ulong PageToPfn(PageHandle page) => (ulong)PfnOf(page);
+
+    public PageHandle PfnToPage(ulong pfn) =>
+        pfn < (ulong)_map.Frames ? Handle((int)pfn) : throw new InvalidArgumentException("pfn", $"pfn 0x{pfn:x} is beyond RAM");
+
+    public ulong PageAddress(PageHandle page)
+    {
+        int pfn = PfnOf(page);
+        return _direct.IsLowPfn(pfn) ? _direct.PfnToVirt(pfn) : _highmem.AddressOf(pfn);
+    }
+
+    public Zone PageZone(PageHandle page) => _pages.ZoneOf(PfnOf(page)).Id;
+
+    public ulong VirtToPhys(ulong addr) =>
+        _direct.Contains(addr) ? _direct.VirtToPhys(addr)
+        : throw new InvalidArgumentException("addr", $"virt_to_phys(0x{addr:x}): not a direct-mapped address");
+
+    public long FreeBlocks(Zone zone, int order) => _pages.FreeBlocks(zone, order);
+
+    public void DrainCaches()
+    {
+        // Empty slabs first (their order-0 pages land on the per-CPU lists), then the per-CPU lists.
+        _slab?.ShrinkAll();
+        _pages.DrainPcp();
+    }
+
+    private static PageHandle Handle(int pfn) => new((ulong)pfn + 1);
+
+    private bool TryPfn(PageHandle page, out int pfn)
+    {
+        pfn = (int)Math.Min(page.Value - 1, int.MaxValue);
+        return !page.IsNull && page.Value <= (ulong)_map.Frames;
+    }
+
+    private int PfnOf(PageHandle page) =>
+        TryPfn(page, out int pfn) ? pfn : throw new InvalidArgumentException("page", $"{page} is not a page descriptor");
+}

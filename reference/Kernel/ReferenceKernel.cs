@@ -1,0 +1,62 @@
+using KernelMm.Reference.Mm;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+using static KernelMm.Reference.Mm.MemMap;
+
+namespace KernelMm.Reference;
+
+/// <summary>
+/// The reference implementation: one simulated machine booted with a profile. It only wires the
+/// contract to the subsystems in Mm/ (one file per kernel concept) and checks arguments; the
+/// allocators themselves live there. Each capability's wiring is its own file,
+/// ReferenceKernel.&lt;Capability&gt;.cs; this one holds the machine's parts and its lifetime.
+/// </summary>
+public sealed partial class ReferenceKernel : IMemoryManager
+{
+    private static readonly IReadOnlySet<Capability> Supported = new HashSet<Capability>
+    {
+        Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
+        Capability.Kmalloc, Capability.SlabCache,
+    };
+
+    private readonly MemMap _map;
+    private readonly PhysicalMemory _memory;
+    private readonly PageAlloc _pages;
+    private readonly Sched _sched = new();
+    private readonly DirectMap _direct;
+    private readonly Highmem _highmem;
+    private readonly Vmscan _vmscan;
+    private readonly int _pageSize;
+    private readonly int _maxOrder;
+    // The slab layer is made on first use: most booted machines never touch it.
+    private SlabCommon? _slab;
+    private Mm.Kmalloc? _kmalloc;
+    private SlabCommon Slabs => _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
+    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched);
+
+    public ReferenceKernel(Profile profile)
+    {
+        Profile = profile;
+        int frames = checked((int)profile.TotalPages);
+        _pageSize = profile.PageSize;
+        _maxOrder = profile.MaxOrder;
+        _map = MemMap.Rent(frames);
+        _memory = new PhysicalMemory(frames, profile.PageSize);
+        _pages = new PageAlloc(profile, _map, _memory);
+        _direct = new DirectMap(profile);
+        _highmem = new Highmem(profile);
+        _vmscan = new Vmscan(_pages, _map, _sched);
+    }
+
+    public Profile Profile { get; }
+    public IReadOnlySet<Capability> Capabilities => Supported;
+    /// <summary>Shuts the machine down; its page map is recycled, so the instance must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _map.Return();
+    }
+
+    private bool _disposed;
+}
