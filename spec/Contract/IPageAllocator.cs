@@ -50,7 +50,9 @@ public interface IPageAllocator
 
     /// <summary>
     /// virt_to_phys(addr) for a direct-mapped kernel address.
-    /// Errors: <see cref="InvalidArgumentException"/> for an address outside the direct mapping.
+    /// Errors: <see cref="KernelBugException"/> (VMAL-5) for an address in the vmalloc window, where
+    /// memory has no single physical address (an implementation declaring <see cref="Capability.Vmalloc"/>);
+    /// <see cref="InvalidArgumentException"/> for any other address outside the direct mapping.
     /// </summary>
     ulong VirtToPhys(ulong addr);
 
