@@ -1,21 +1,28 @@
 using KernelMm.Reference.Mm;
 using KernelMm.Spec.Contract;
-using KernelMm.Spec.Profiles;
-using static KernelMm.Reference.Mm.MemMap;
 
 namespace KernelMm.Reference;
 
-/// <summary>IKernelMemory: byte access to kernel virtual addresses (direct map and kmap windows).</summary>
+/// <summary>
+/// IKernelMemory: byte access to kernel virtual addresses, as kernel code dereferencing a pointer.
+/// The direct mapping is translated by its formula (it is fixed at boot, so no translation of it
+/// can go stale); every other address (vmalloc, ioremap, kmap windows) goes through the MMU: the
+/// TLB, then the kernel's page tables. A frame of RAM reads and writes RAM; a frame above it, bus
+/// memory (ioremap's devices).
+/// </summary>
 public sealed partial class ReferenceKernel : IKernelMemory
 {
     public void Read(ulong addr, Span<byte> destination)
     {
-        CheckMapped(addr, destination.Length);
+        CheckMapped(addr, destination.Length, Access.KernelRead);
         for (int done = 0; done < destination.Length;)
         {
-            TryTranslate(addr + (ulong)done, out int pfn, out int offset);
+            ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelRead);
+            int offset = (int)(pa & (ulong)(_pageSize - 1));
             int len = Math.Min(destination.Length - done, _pageSize - offset);
-            _memory.Read(pfn, offset, destination.Slice(done, len));
+            ulong pfn = pa >> _direct.PageShift;
+            if (pfn < (ulong)_map.Frames) _memory.Read((int)pfn, offset, destination.Slice(done, len));
+            else Device.Read(pfn, offset, destination.Slice(done, len));
             done += len;
         }
     }
@@ -23,36 +30,35 @@ public sealed partial class ReferenceKernel : IKernelMemory
     public void Write(ulong addr, ReadOnlySpan<byte> source)
     {
         // The whole range is checked first, so a faulting write changes nothing.
-        CheckMapped(addr, source.Length);
+        CheckMapped(addr, source.Length, Access.KernelWrite);
         for (int done = 0; done < source.Length;)
         {
-            TryTranslate(addr + (ulong)done, out int pfn, out int offset);
+            ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelWrite);
+            int offset = (int)(pa & (ulong)(_pageSize - 1));
             int len = Math.Min(source.Length - done, _pageSize - offset);
-            _memory.Write(pfn, offset, source.Slice(done, len));
+            ulong pfn = pa >> _direct.PageShift;
+            if (pfn < (ulong)_map.Frames) _memory.Write((int)pfn, offset, source.Slice(done, len));
+            else Device.Write(pfn, offset, source.Slice(done, len));
             done += len;
         }
     }
 
-    private void CheckMapped(ulong addr, int length)
+    /// <summary>ADDR-6: an access to a page with no mapping is a kernel page fault ("unable to handle kernel paging request"), before any byte moves.</summary>
+    private void CheckMapped(ulong addr, int length, Access access)
     {
         for (int done = 0; done < length;)
         {
             ulong at = addr + (ulong)done;
-            if (!TryTranslate(at, out _, out int offset))
-                throw new KernelPageFaultException(at, "no kernel mapping");
-            done += _pageSize - offset;
+            if (!_direct.Contains(at))
+            {
+                var t = Kpt.Mmu.Translate(at, access);
+                if (!t.IsMapped) throw new KernelPageFaultException(at, t.Fault == TranslationFault.NotPresent ? "no kernel mapping" : $"{t.Fault} fault");
+            }
+            done += _pageSize - (int)(at & (ulong)(_pageSize - 1));
         }
     }
 
-    private bool TryTranslate(ulong addr, out int pfn, out int offset)
-    {
-        if (_direct.Contains(addr))
-        {
-            ulong pa = _direct.VirtToPhys(addr);
-            pfn = (int)(pa >> _direct.PageShift);
-            offset = (int)(pa & (ulong)(_pageSize - 1));
-            return true;
-        }
-        return _highmem.TryTranslate(addr, out pfn, out offset);
-    }
+    /// <summary>The physical address of a kernel address already checked to be mapped.</summary>
+    private ulong TranslateForAccess(ulong addr, Access access) =>
+        _direct.Contains(addr) ? _direct.VirtToPhys(addr) : Kpt.Mmu.Translate(addr, access).PhysicalAddress;
 }

@@ -1,0 +1,47 @@
+using KernelMm.Reference.Mm;
+using KernelMm.Spec.Contract;
+using static KernelMm.Reference.Mm.MemMap;
+
+namespace KernelMm.Reference;
+
+/// <summary>
+/// IKernelPageTables: the kernel's page tables (Mm/KernelPageTables, Mm/PageTable), ioremap
+/// (Mm/Ioremap), and the translation every kernel memory access goes through.
+/// </summary>
+public sealed partial class ReferenceKernel : IKernelPageTables
+{
+    private static readonly Zone[] LowZones = [Zone.Normal, Zone.Dma];
+
+    /// <summary>init_mm, made on first use.</summary>
+    private KernelPageTables Kpt => _kpt ??= new KernelPageTables(Profile, _layout, TableFrames, _tlbEntries, _tlbWays);
+
+    /// <summary>Page-table pages from the page allocator, shared by every page table of this machine (PageTables in /proc/meminfo).</summary>
+    private PageAllocatorTableFrames TableFrames => _tableFrames ??= new PageAllocatorTableFrames(_map, _pages, _memory,
+        () => AllocPagesPfn(Gfp.Kernel | GfpFlags.Zero, 0, "pte_alloc_kernel"));
+    private PageAllocatorTableFrames? _tableFrames;
+
+    private VmapAreas VmapAreas => _vmapAreas ??= new VmapAreas(_layout.VmallocStart, _layout.VmallocEnd, _layout.PageShift);
+    private Mm.Ioremap Ioremaps => _ioremap ??= new Mm.Ioremap(_layout, VmapAreas, () => Kpt, _sched, _map.Frames);
+    private DeviceMemory Device => _device ??= new DeviceMemory(_pageSize);
+
+    public Translation Translate(ulong addr, Access access) => Kpt.Mmu.Walk(addr, access);
+
+    public ulong Ioremap(ulong physAddr, long size) => Ioremaps.Map(physAddr, size);
+
+    public void Iounmap(ulong addr) => Ioremaps.Unmap(addr);
+
+    public long PageTablePages => _tableFrames?.InUse ?? 0;
+
+    /// <summary>The PKMAP and atomic-kmap windows' entries, in the kernel's tables (through the MMU, so the TLB stays coherent).</summary>
+    private sealed class KmapTables(ReferenceKernel kernel) : IKmapPageTable
+    {
+        public void Map(ulong va, int pfn)
+        {
+            // The windows' page tables are made at boot, so this never needs a table page.
+            if (!kernel.Kpt.Mmu.MapKernel(va, (ulong)pfn, PteFlags.Kernel))
+                throw new InvalidOperationException($"the kmap window at 0x{va:x} has no page table");
+        }
+
+        public void Unmap(ulong va) => kernel.Kpt.Mmu.UnmapKernel(va);
+    }
+}

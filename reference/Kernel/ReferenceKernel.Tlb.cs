@@ -1,0 +1,20 @@
+using KernelMm.Reference.Mm;
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Reference;
+
+/// <summary>ITlb: the simulated CPU's TLB (Mm/Tlb) as the MMU (Mm/Mmu) uses it.</summary>
+public sealed partial class ReferenceKernel : ITlb
+{
+    public Translation TlbTranslate(ulong addr, Access access) => Kpt.Mmu.Translate(addr, access);
+
+    public long TlbHits => _kpt?.Tlb.Hits ?? 0;
+
+    public long TlbMisses => _kpt?.Tlb.Misses ?? 0;
+
+    public int TlbEntries => _tlbEntries;
+
+    public void FlushTlbKernelRange(ulong start, ulong end) => _kpt?.Tlb.FlushKernelRange(start, end);
+
+    public void FlushTlbAll() => _kpt?.Tlb.FlushAll();
+}
