@@ -32,7 +32,7 @@ internal sealed class Ioremap(KernelLayout layout, VmapAreas areas, Func<KernelP
         if (area is null) return 0;
         for (int i = 0; i < pages; i++)
         {
-            if (!tables.Mmu.MapKernel(area.Start + ((ulong)i << _pageShift), firstPfn + (ulong)i, PteFlags.Kernel))
+            if (!tables.Mmu.MapKernelFresh(area.Start + ((ulong)i << _pageShift), firstPfn + (ulong)i, PteFlags.Kernel))
             {
                 tables.Mmu.UnmapKernelRange(area.Start, area.Start + ((ulong)pages << _pageShift), freeTables: true);
                 areas.Release(area);

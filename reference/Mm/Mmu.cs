@@ -76,6 +76,12 @@ internal sealed class Mmu(PageTable kernel, Tlb tlb, ulong userLimit)
         return true;
     }
 
+    /// <summary>
+    /// Maps one page of a kernel range known to be unmapped (a fresh vmalloc or ioremap range:
+    /// its last user unmapped and flushed it), skipping the look for an entry to replace.
+    /// </summary>
+    public bool MapKernelFresh(ulong va, ulong pfn, PteFlags flags) => Kernel.Map(va, pfn, flags);
+
     /// <summary>Unmaps one kernel page and flushes it; returns the old entry (0 when none).</summary>
     public ulong UnmapKernel(ulong va)
     {

@@ -70,7 +70,7 @@ internal sealed class Vmalloc
         var mmu = _kpt().Mmu;
         for (int i = 0; i < pages; i++)
         {
-            if (!mmu.MapKernel(area.Start + ((ulong)i << _pageShift), (ulong)frames[i], PteFlags.Kernel))
+            if (!mmu.MapKernelFresh(area.Start + ((ulong)i << _pageShift), (ulong)frames[i], PteFlags.Kernel))
             {
                 Undo(area, (int)pages, mapping: true);
                 return 0;
