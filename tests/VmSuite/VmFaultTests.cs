@@ -1,0 +1,47 @@
+using KernelMm.Conformance.Families.Vm;
+using KernelMm.Spec.Profiles;
+using KernelMm.Tests.VmVariants;
+
+namespace KernelMm.Tests.VmSuite;
+
+/// <summary>
+/// Each deliberately broken <see cref="HashedVmKernel"/> must be caught by the vm family and
+/// attributed to exactly the one rule it breaks: no other rule, in or outside the family's list,
+/// may fail.
+/// </summary>
+public class VmFaultTests
+{
+    public static TheoryData<VmFault> EveryFault => new(Enum.GetValues<VmFault>().Where(f => f != VmFault.None));
+
+    internal sealed record FaultPlan(Profile[] Profiles, ulong[] Memory, int Sequences, int MaxSteps = 60);
+
+    [Theory]
+    [MemberData(nameof(EveryFault))]
+    public void The_vm_family_reports_exactly_the_broken_rule(VmFault fault)
+    {
+        var plan = Plan(fault);
+        var result = VmRuns.Run(new HashedVmFactory(fault), plan.Profiles, plan.Memory, plan.Sequences, plan.MaxSteps);
+
+        string rule = VmFaults.RuleOf(fault);
+        var failed = VmRuns.EveryFailedRule(result);
+        Assert.True(failed.SetEquals([rule]) && result.FailedRuleIds.SetEquals([rule]),
+            $"{fault}: expected exactly [{rule}], the suite reported [{string.Join(", ", result.FailedRuleIds.Order())}] "
+            + $"(all counterexamples: [{string.Join(", ", failed.Order())}])\n{VmRuns.Explain(result)}");
+    }
+
+    [Fact]
+    public void Every_vm_family_rule_has_a_fault()
+    {
+        var covered = Enum.GetValues<VmFault>().Where(f => f != VmFault.None).Select(VmFaults.RuleOf).ToHashSet();
+        Assert.Empty(new VmFamily().RuleIds.Except(covered));
+    }
+
+    /// <summary>Where each fault can show and how hard to look, kept small for speed.</summary>
+    internal static FaultPlan Plan(VmFault fault) => fault switch
+    {
+        // Only a machine with HIGHMEM and a PKMAP window can run out of slots.
+        VmFault.KunmapKeepsMapping => new([Profiles.X86_32], [1UL << 30], 40, 100),
+        // Deferred vfree in interrupt context exists only on linux-6; the others need no particular profile.
+        _ => new([Profiles.X86_32, Profiles.Bit64_8K], VmRuns.Small, 30),
+    };
+}
