@@ -23,6 +23,13 @@ public sealed class ReferenceHeapTests : HeapSpecificationTests
     protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
 }
 
+/// <summary>The reference passes every rule of the kernel virtual memory family (a small budget: the family's sequences are heavier).</summary>
+public sealed class ReferenceKernelVirtualMemoryTests : KernelVirtualMemorySpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 8 };
+}
+
 /// <summary>The sample's allocator (declares only PageAllocator): the PAGE rules pass, ZONE-4 and the GFP rules are skipped n/a.</summary>
 public sealed class SampleAllocatorInProcessTests : PageAllocatorSpecificationTests
 {
