@@ -21,10 +21,21 @@ public sealed partial class ReferenceKernel : IKernelPageTables
     private PageAllocatorTableFrames? _tableFrames;
 
     private VmapAreas VmapAreas => _vmapAreas ??= new VmapAreas(_layout.VmallocStart, _layout.VmallocEnd, _layout.PageShift);
-    private Mm.Ioremap Ioremaps => _ioremap ??= new Mm.Ioremap(_layout, VmapAreas, () => Kpt, _sched, _map.Frames);
+    private Mm.Ioremap Ioremaps => _ioremap ??= new Mm.Ioremap(_layout, VmapAreas, () => Kpt, _sched, _map.Frames,
+        () => Spec.Contract.Zones.All.Sum(z => _pages.Zones[(int)z].FreePages));
     private DeviceMemory Device => _device ??= new DeviceMemory(_pageSize);
 
-    public Translation Translate(ulong addr, Access access) => Kpt.Mmu.Walk(addr, access);
+    public Translation Translate(ulong addr, Access access)
+    {
+        CheckAccess(access, "translate");
+        return Kpt.Mmu.Walk(addr, access);
+    }
+
+    /// <summary>An access the contract defines; anything else (an out-of-range enum value) is -EINVAL.</summary>
+    private static void CheckAccess(Access access, string caller)
+    {
+        if ((uint)access > (uint)Access.UserWrite) throw new InvalidArgumentException("access", $"{caller}: {(int)access} is not an access");
+    }
 
     public ulong Ioremap(ulong physAddr, long size) => Ioremaps.Map(physAddr, size);
 

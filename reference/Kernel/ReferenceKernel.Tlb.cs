@@ -6,7 +6,11 @@ namespace KernelMm.Reference;
 /// <summary>ITlb: the simulated CPU's TLB (Mm/Tlb) as the MMU (Mm/Mmu) uses it.</summary>
 public sealed partial class ReferenceKernel : ITlb
 {
-    public Translation TlbTranslate(ulong addr, Access access) => Kpt.Mmu.Translate(addr, access);
+    public Translation TlbTranslate(ulong addr, Access access)
+    {
+        CheckAccess(access, "tlb_translate");
+        return Kpt.Mmu.Translate(addr, access);
+    }
 
     public long TlbHits => _kpt?.Tlb.Hits ?? 0;
 

@@ -7,7 +7,8 @@ namespace KernelMm.Reference.Mm;
 /// of the vmalloc window, without allocating any RAM for it (DRV-5): only page-table pages may be
 /// taken. Ordinary RAM is refused, as today's x86 refuses it (and 2.4 refused RAM in use).
 /// </summary>
-internal sealed class Ioremap(KernelLayout layout, VmapAreas areas, Func<KernelPageTables> kpt, Sched sched, long ramFrames)
+/// <param name="freePages">Free pages now: a range whose page tables could never fit is refused at once, as the kernel would fail with -ENOMEM after trying.</param>
+internal sealed class Ioremap(KernelLayout layout, VmapAreas areas, Func<KernelPageTables> kpt, Sched sched, long ramFrames, Func<long> freePages)
 {
     private readonly int _pageShift = layout.PageShift;
 
@@ -25,9 +26,12 @@ internal sealed class Ioremap(KernelLayout layout, VmapAreas areas, Func<KernelP
         ulong firstPfn = phys >> _pageShift, lastPfn = last >> _pageShift;
         // DRV-5 decision: RAM is not device memory, and neither is the kernel image.
         if (lastPfn > tables.Format.MaxPfn || firstPfn < (ulong)ramFrames) return 0;
-        for (ulong pfn = firstPfn; pfn <= lastPfn; pfn++)
-            if (tables.Image.Contains(pfn)) return 0;
-        int pages = checked((int)(lastPfn - firstPfn + 1));
+        ulong imageFirst = (ulong)tables.Image.FirstPfn, imageLast = imageFirst + (ulong)tables.Image.Count - 1;
+        if (firstPfn <= imageLast && imageFirst <= lastPfn) return 0;
+        ulong span = lastPfn - firstPfn + 1;
+        if (span > (layout.VmallocEnd - layout.VmallocStart) >> _pageShift) return 0; // larger than the window
+        int pages = (int)span;
+        if ((long)(span / (ulong)tables.Format.EntriesPerTable(tables.Format.PteLevel)) > freePages()) return 0;
         var area = areas.Reserve(pages, start => new VmArea { Kind = VmAreaKind.Ioremap, Start = start, Pages = pages, Size = size, PhysBase = firstPfn << _pageShift });
         if (area is null) return 0;
         for (int i = 0; i < pages; i++)

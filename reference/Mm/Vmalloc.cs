@@ -53,8 +53,8 @@ internal sealed class Vmalloc
                 + $"(in_interrupt: {(_sched.InInterrupt ? 1 : 0)}, in_atomic: 1)");
         RunDeferred();
         // VMAL-1: vmalloc(0) returns NULL, as __vmalloc_node_range does; so does a size above all of RAM.
+        if (size == 0 || (ulong)size > (ulong)_totalPages << _pageShift) return 0;
         long pages = (size + (1L << _pageShift) - 1) >> _pageShift;
-        if (size == 0 || pages > _totalPages) return 0;
 
         var frames = new int[pages];
         var area = _areas.Reserve((int)pages, start => new VmArea { Kind = VmAreaKind.Vmalloc, Start = start, Pages = (int)pages, Size = size, Frames = frames });

@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Families.Vm;
+using KernelMm.Conformance.Running;
 using KernelMm.Spec.Profiles;
 using KernelMm.Tests.VmVariants;
 
@@ -27,6 +28,24 @@ public class VmFaultTests
         Assert.True(failed.SetEquals([rule]) && result.FailedRuleIds.SetEquals([rule]),
             $"{fault}: expected exactly [{rule}], the suite reported [{string.Join(", ", result.FailedRuleIds.Order())}] "
             + $"(all counterexamples: [{string.Join(", ", failed.Order())}])\n{VmRuns.Explain(result)}");
+    }
+
+    [Fact]
+    public void A_vm_failure_is_shrunk_and_replays_identically_with_the_same_seed()
+    {
+        SuiteResult Run() => VmRuns.Run(new HashedVmFactory(VmFault.DoubleVfreeSilent), [Profiles.X86_32], VmRuns.Small, 30);
+
+        var first = Run();
+        var ce = Assert.Single(first.Failures).Counterexample!;
+        Assert.Equal("VMAL-6", ce.RuleId);
+        Assert.InRange(ce.ShrunkSteps, 1, ce.OriginalSteps);
+        Assert.Equal(ce.Trace.Count, ce.CSharp.Count);
+        Assert.Contains(ce.CSharp, l => l.Contains("vm.Vfree("));
+        Assert.Contains(ce.CSharp, l => l.StartsWith("Assert.Throws<KernelBugException>(() => vm.Vfree(", StringComparison.Ordinal));
+
+        var again = Assert.Single(Run().Failures).Counterexample!;
+        Assert.Equal((ce.Seed, ce.ShrunkSteps, ce.Message), (again.Seed, again.ShrunkSteps, again.Message));
+        Assert.Equal(ce.CSharp, again.CSharp);
     }
 
     [Fact]

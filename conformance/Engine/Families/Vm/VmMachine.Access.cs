@@ -128,7 +128,7 @@ internal sealed partial class VmMachine
         _s.Operations++;
         ulong off = OffsetFor((ulong)arg);
         var walk = _kpt.Translate(target.Va + off, Access.KernelRead);
-        if (_t.Enabled) _t.Step($"translate({target.What} + 0x{off:x} = 0x{target.Va + off:x}) -> {walk}", $"var t = kpt.Translate(0x{target.Va + off:x}, Access.KernelRead);");
+        if (_t.Enabled) _t.Step($"translate({target.What} + 0x{off:x} = 0x{target.Va + off:x}) -> {walk}", $"_ = kpt.Translate(0x{target.Va + off:x}, Access.KernelRead);");
         if (_m.Areas.FirstOrDefault(a => target.Va >= a.Addr && target.Va < a.End(_shift)) is { } area)
         {
             ulong pfn = 0;

@@ -95,7 +95,7 @@ internal sealed partial class VmMachine
         _s.Operations++;
         ulong addr = 0;
         var e = Try(() => addr = _hm!.Kmap(block.Page));
-        if (_t.Enabled) _t.Step($"kmap({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"var k_{block.Name} = hm.Kmap({block.Name});");
+        if (_t.Enabled) _t.Step($"kmap({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"hm.Kmap({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0, () => $"kmap({block.Name}) with {_m.LiveKmaps} page(s) kmapped failed: {Describe(e)}");
         CheckKmapAddress(block, addr, "kmap");
         block.KmapCount++;
@@ -144,15 +144,16 @@ internal sealed partial class VmMachine
     {
         if (_hm is null || _kpt is null || _m.Pick(_m.Blocks, slot) is not { } block) return;
         _s.Operations++;
+        string name = _m.NextName("a");
         ulong addr = 0;
         var e = Try(() => addr = _hm.KmapAtomic(block.Page));
-        if (_t.Enabled) _t.Step($"kmap_atomic({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"var a_{block.Name} = hm.KmapAtomic({block.Name});");
+        if (_t.Enabled) _t.Step($"{name} = kmap_atomic({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"var {name} = hm.KmapAtomic({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0, () => $"kmap_atomic({block.Name}) failed: {Describe(e)}");
         ulong? pa = CheckPageSplit(addr, $"the kmap_atomic of {block.Name}", "ZONE-4");
         _s.That("ZONE-4", pa == block.Pfn << _shift, () => $"kmap_atomic({block.Name}) at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
         CheckTlb(addr, $"the kmap_atomic of {block.Name}");
         var ue = Try(() => _hm.KunmapAtomic(addr));
-        if (_t.Enabled) _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic(a_{block.Name});");
+        if (_t.Enabled) _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic({name});");
         _s.That("ZONE-4", ue is null, () => $"kunmap_atomic of the last kmap_atomic failed: {Describe(ue)}");
         CheckTlb(addr, $"the released kmap_atomic of {block.Name}");
     }
@@ -186,7 +187,7 @@ internal sealed partial class VmMachine
                     if (e is not null || addr == 0 || done % 97 == 0 || done == want - 1)
                     {
                         if (_t.Enabled) _t.Step($"kmap(page {i} of {b.Name}) [{done + 1} of {want} distinct pages, one at a time] -> {(e is null ? Hex(addr) : Describe(e))}",
-                            $"var c{done} = hm.Kmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i})); hm.Kunmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i}));");
+                            $"hm.Kmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i})); hm.Kunmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i}));");
                         int n = done;
                         _s.That("ZONE-4", e is null && addr != 0,
                             () => $"kmap of the {n + 1}th distinct HIGHMEM page (each earlier one already kunmapped, {_m.LiveKmaps} other kmap(s) live) failed with {(e is null ? "NULL" : Describe(e))}: "
