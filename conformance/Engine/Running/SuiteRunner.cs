@@ -78,7 +78,12 @@ public sealed record SuiteOptions
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
 public static class SuiteRunner
 {
-    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily()];
+    /// <summary>
+    /// Every family; the parallel ones (atomic, smp: conformance/Engine/Parallel) run for implementations
+    /// declaring AtomicT or Smp, in-process only.
+    /// </summary>
+    public static readonly IReadOnlyList<IConformanceFamily> Families =
+        [new PageFamily(), new HeapFamily(), new Parallel.Atomic.AtomicFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
