@@ -10,7 +10,7 @@ namespace KernelMm.Conformance.Parallel;
 /// </summary>
 public static class InterleavingDiagram
 {
-    private const int MaxColumn = 44;
+    private const int MaxColumn = 64;
 
     public static IReadOnlyList<string> Render(IReadOnlyList<TimedCall> calls, int maxRows = 120)
     {

@@ -65,7 +65,7 @@ public static class ParallelPropertyRunner
                 for (int r = 0; r < Repeats; r++)
                 {
                     var scope = new CheckScope(mask);
-                    var violation = runner.Once(program, scope, explain: false, out _, out var cpuScopes);
+                    var violation = runner.Once(program, scope, explain: false, out var trace, out var cpuScopes);
                     runs++;
                     if (violation is null)
                     {
@@ -76,7 +76,7 @@ public static class ParallelPropertyRunner
                         }
                         continue;
                     }
-                    var ce = runner.Shrink(program, violation, mask, seed, i);
+                    var ce = runner.Shrink(program, violation, trace, mask, seed, i);
                     failures[ce.RuleId] = ce;
                     mask.Add(ce.RuleId);
                     break;
@@ -135,7 +135,8 @@ public static class ParallelPropertyRunner
         }
 
         /// <summary>Shrinks a failing program, then re-runs the result to draw it and to count how often it fails.</summary>
-        public Counterexample Shrink(ParallelProgram<TOp> original, RuleViolation first, IReadOnlySet<string> mask, ulong propertySeed, int index)
+        public Counterexample Shrink(ParallelProgram<TOp> original, RuleViolation first, IReadOnlyList<string> firstTrace, IReadOnlySet<string> mask,
+            ulong propertySeed, int index)
         {
             string rule = first.RuleId;
             var clock = Stopwatch.StartNew();
@@ -167,18 +168,17 @@ public static class ParallelPropertyRunner
                 failed++;
                 if (shown is null) { shown = v; trace = t; }
             }
+            string rate = $"{failed} of {ReproductionRuns} re-runs of the shrunk case failed";
             if (shown is null)
             {
-                // The shrunk program did not fail again: show the original failure instead.
+                // The shrunk program did not fail again (a rare interleaving): show the run that failed first, and its program.
+                rate = current == original
+                    ? $"the failing interleaving did not come back in {ReproductionRuns} re-runs: it is rare; the run shown is the one that failed"
+                    : $"the shrunk case did not fail in {ReproductionRuns} re-runs: the original run and program are shown";
                 current = original;
-                for (int r = 0; r < ReproductionRuns && shown is null; r++)
-                {
-                    var v = Once(current, new CheckScope(mask), explain: true, out var t);
-                    if (v?.RuleId == rule) { shown = v; trace = t; failed = 1; }
-                }
-                shown ??= first;
+                shown = first;
+                trace = firstTrace;
             }
-            string rate = $"{failed} of {ReproductionRuns} re-runs of the shrunk case failed";
             return new Counterexample
             {
                 RuleId = rule,

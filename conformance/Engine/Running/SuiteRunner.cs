@@ -83,7 +83,7 @@ public static class SuiteRunner
     /// declaring AtomicT or Smp, in-process only.
     /// </summary>
     public static readonly IReadOnlyList<IConformanceFamily> Families =
-        [new PageFamily(), new HeapFamily(), new Parallel.Atomic.AtomicFamily()];
+        [new PageFamily(), new HeapFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {

@@ -108,7 +108,7 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
             }
             var violation = new RuleViolation("ATOM-1", Explain(group.Key, history, result));
             if (scope.IsMasked("ATOM-1")) return new(null, [], [], Diverged: true);
-            return new(violation, explain ? Draw(history) : [], []);
+            return new(violation, Draw(history), []);
         }
         return new(null, [], []);
     }
