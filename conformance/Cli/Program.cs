@@ -30,7 +30,8 @@ public static class Program
           --seed       run seed; a failure prints the command that replays it (default: 1)
           --sequences  generated sequences per family, profile and memory size (default: 100)
           --max-steps  longest generated sequence (default: 60)
-          --family     only these families (pages, heap)
+          --family     only these families (pages, heap, atomic, smp; atomic and smp run
+                       in parallel, in-process only)
           --rule       only report these rule IDs
           --replay     as --seed, and print a ready-to-paste xunit test under each failure
           --junit      also write JUnit XML (one testsuite per profile) to PATH

@@ -183,7 +183,8 @@ public static class SuiteRunner
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
         var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
         if (missing.Count > 0)
-            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}");
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}"
+                + (missing.Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
         if (!covered.Contains(rule.Id))
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
         long n = checks.GetValueOrDefault(rule.Id);
