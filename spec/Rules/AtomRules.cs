@@ -16,7 +16,8 @@ public static class AtomRules
                 + "same counter.",
             Source = "seed 002; include/linux/atomic.h, Documentation/atomic_t.txt",
             Status = RuleStatus.Encoded,
-            Check = "Parallel mode (family 'atomic'): generated programs (a prefix run by one CPU, then 2 to 4 branches started together "
+            Check = "Parallel mode (family 'atomic'): generated programs (a quarter of --sequences per property, each run 3 times on a fresh "
+                + "machine; a prefix run by one CPU, then 2 to 4 branches started together "
                 + "on a barrier, one per CPU, with pauses the harness injects between steps) call all fourteen operations on up to 3 counters; "
                 + "every call's result is recorded with tickets taken before the call and after the return, each counter is read after the "
                 + "join, and each counter's history must be linearizable against the sequential model: some order of the calls, consistent with "

@@ -8,7 +8,7 @@ namespace KernelMm.Tests.Parallel;
 /// <summary>
 /// Runs a parallel family on one small machine. Races show in some runs only, and fewer of them on a
 /// busy machine, so a test that must see a broken variant caught runs property after property (a new
-/// seed each) until it is, within a cap; each attempt is one default-sized property (60 programs, 3
+/// seed each) until it is, within a cap; each attempt is one property of 120 sequences (30 programs, 3
 /// runs each). A correct implementation must pass every attempt it is given.
 /// </summary>
 internal static class ParallelRuns
@@ -27,7 +27,7 @@ internal static class ParallelRuns
     {
         for (int a = 1; a <= attempts; a++)
         {
-            var result = Run(factory, family, (ulong)a);
+            var result = Run(factory, family, (ulong)a, sequences: 120);
             if (result.FailedRuleIds.Count > 0) return (result, a);
         }
         return (null, attempts);

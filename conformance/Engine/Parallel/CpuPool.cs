@@ -118,7 +118,9 @@ public sealed class CpuPool : IDisposable
                     if (now - Volatile.Read(ref _heartbeat[j * HeartbeatStride]) < fresh) onCore++;
                 if (onCore >= needed || now > giveUp) { Volatile.Write(ref _go, 1); break; }
             }
-            if (i % SpinsPerYield == 0) Thread.Yield();
+            // With no more threads than cores, never give the core up: a yield on a busy machine loses it
+            // for a whole time slice, and the point is to be on a core when the others are.
+            if (_count > Environment.ProcessorCount && i % SpinsPerYield == 0) Thread.Yield();
             else Thread.SpinWait(8);
         }
     }

@@ -87,15 +87,20 @@ public static class Linearizability
         var cache = new HashSet<Configuration<TState>>(new ConfigurationComparer<TState>());
         var stack = new Stack<(Node Call, TState State)>();
         var state = initial;
-        var longest = new List<int>();
+        // The deepest configuration reached, for the report; its order is copied only when the search
+        // leaves it (so a search that goes straight through copies nothing).
+        IReadOnlyList<int> longest = [];
+        int maxDepth = 0;
         var longestState = initial;
+        bool dirty = false;
         var stuck = new List<int>();
         long steps = 0;
+        List<int> Order() => stack.Select(e => e.Call.Op).Reverse().ToList();
 
         var entry = head.Next;
         while (head.Next is not null)
         {
-            if (++steps > maxSteps) return new(false, true, longest, longestState, [], steps);
+            if (++steps > maxSteps) return new(false, true, dirty ? Order() : longest, longestState, [], steps);
             if (entry!.IsCall)
             {
                 var op = history[entry.Op];
@@ -112,23 +117,25 @@ public static class Linearizability
                         hash ^= zobrist[id];
                         Lift(entry);
                         entry = head.Next;
-                        if (stack.Count > longest.Count)
+                        if (stack.Count > maxDepth)
                         {
-                            longest = stack.Select(s => s.Call.Op).Reverse().ToList();
+                            maxDepth = stack.Count;
                             longestState = state;
+                            dirty = true;
                             stuck.Clear();
                         }
                         continue;
                     }
                     linearized[id >> 6] &= ~(1UL << (id & 63));
                 }
-                else if (stack.Count == longest.Count && !stuck.Contains(entry.Op) && state.Equals(longestState)) stuck.Add(entry.Op);
+                else if (stack.Count == maxDepth && !stuck.Contains(entry.Op) && state.Equals(longestState)) stuck.Add(entry.Op);
                 entry = entry.Next;
             }
             else
             {
                 // A return whose call was not linearized: undo the last choice.
                 if (stack.Count == 0) return new(false, false, longest, longestState, stuck, steps);
+                if (dirty && stack.Count == maxDepth) { longest = Order(); dirty = false; }
                 var (call, before) = stack.Pop();
                 state = before;
                 hash ^= zobrist[call.Op];
@@ -137,7 +144,7 @@ public static class Linearizability
                 entry = call.Next;
             }
         }
-        return new(true, false, longest, longestState, [], steps);
+        return new(true, false, dirty ? Order() : longest, longestState, [], steps);
     }
 
     private static void Lift(Node call)

@@ -27,6 +27,16 @@ public static class ParallelPropertyRunner
 {
     /// <summary>Runs of each generated program (each on a fresh machine).</summary>
     public const int Repeats = 3;
+    /// <summary>
+    /// A property generates a quarter of <see cref="RunSettings.Sequences"/> programs (at least one), each
+    /// run <see cref="Repeats"/> times: a parallel run costs more than a sequence, atomic_t and the
+    /// allocators' locking do not depend on the profile, and a default run gives every fault 16
+    /// properties (4 profiles x 4 RAM sizes) to show in.
+    /// </summary>
+    public const int SequencesPerProgram = 4;
+
+    /// <summary>Programs a property generates for <paramref name="settings"/>.</summary>
+    public static int Programs(RunSettings settings) => Math.Max(1, (settings.Sequences + SequencesPerProgram - 1) / SequencesPerProgram);
     /// <summary>Runs of each shrink candidate before it is judged passing.</summary>
     public const int CandidateRuns = 24;
     /// <summary>At most this many runs are spent shrinking one failure...</summary>
@@ -57,7 +67,8 @@ public static class ParallelPropertyRunner
         var runner = new Runner<TOp>(family, factory, profile);
         try
         {
-            for (int i = 0; i < settings.Sequences && failures.Count < settings.MaxFailuresPerProperty; i++)
+            int programs = Programs(settings);
+            for (int i = 0; i < programs && failures.Count < settings.MaxFailuresPerProperty; i++)
             {
                 ulong programSeed = PropertyRunner.DeriveSeed(seed, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 var program = family.Generate(new Random(unchecked((int)programSeed ^ (int)(programSeed >> 32))), profile, settings, declared)
