@@ -10,7 +10,7 @@ namespace KernelMm.Tests.Parallel;
 /// </summary>
 public class SmpFamilyTests
 {
-    [Theory]
+    [SkippableTheoryIfNotMeasuring]
     [InlineData("pages", "PAGE-1", "ADDR-11", "PAGE-8")]
     // The kmalloc per-CPU cache shared without a lock is not here: caught too rarely for CI (bench/README.md,
     // "Parallel mode"); it is measured with KMM_MEASURE=1 instead. When caught, a lost or doubled object can
