@@ -142,7 +142,7 @@ public sealed class ContractFuzzTests
             {
                 string? name = (c.Pick % 7) switch { 0 => null, 1 => "", 2 => new string('n', 300), _ => $"fuzz{c.Pick}" };
                 var flags = (SlabFlags)(uint)(c.Pick % 2 == 0 ? c.C & 0x7f0f : c.C);
-                var h = mm.KmemCacheCreate(name!, c.Pick % 3 == 0 ? c.A : c.A % 5000, c.Pick % 4 == 0 ? c.B : 1L << (int)(Math.Abs(c.B) % 64), flags, c.Pick % 2 == 0 ? null : (byte)c.Pick);
+                var h = mm.KmemCacheCreate(name!, c.Pick % 3 == 0 ? c.A : c.A % 5000, c.Pick % 4 == 0 ? c.B : 1L << (int)((ulong)c.B % 64), flags, c.Pick % 2 == 0 ? null : (byte)c.Pick);
                 if (!h.IsNull) live.Caches.Add(h);
                 break;
             }
