@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
+using System.Reflection;
 using KernelMm.Conformance.Cli.Commands;
 
 namespace KernelMm.Conformance.Cli;
@@ -58,6 +59,8 @@ public static class KmmConformance
         foreach (var command in commands) root.Subcommands.Add(command.Build());
         foreach (var help in root.Options.OfType<HelpOption>())
             if (help.Action is HelpAction action) help.Action = new HelpWithEpilog(action, RootEpilog);
+        // This tool's own version, also when it is hosted by another program (a test host).
+        foreach (var version in root.Options.OfType<VersionOption>()) version.Action = new PrintVersion();
         return root;
     }
 
@@ -131,6 +134,22 @@ public static class KmmConformance
         {
             error.WriteLine($"{Name}: internal error, please report it with the command line: {e}");
             return ExitCodes.Internal;
+        }
+    }
+
+    /// <summary>The informational version of kmm-conformance (e.g. 0.1.0+commit).</summary>
+    public static string Version =>
+        typeof(KmmConformance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(KmmConformance).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(Version);
+            return ExitCodes.Passed;
         }
     }
 
