@@ -65,7 +65,9 @@ public static class KmmConformance
     }
 
     /// <summary>Parses only (no command runs): what tests and fuzzers feed garbage to.</summary>
-    public static ParseResult Parse(IReadOnlyList<string> args) => BuildRoot().Parse(args);
+    public static ParseResult Parse(IReadOnlyList<string> args) => BuildRoot().Parse(args, Parser);
+
+    private static readonly ParserConfiguration Parser = new() { ResponseFileTokenReplacer = Options.ResponseFiles.TryReplace };
 
     /// <summary>
     /// Everything that is checked before work starts, without doing any: the parse, and for <c>run</c>
@@ -76,7 +78,7 @@ public static class KmmConformance
     public static CommandLineCheck Check(IReadOnlyList<string> args)
     {
         var run = new RunCommand();
-        var parse = BuildRoot([run, new RulesCommand(), new ProfilesCommand()]).Parse(args);
+        var parse = BuildRoot([run, new RulesCommand(), new ProfilesCommand()]).Parse(args, Parser);
         if (parse.Errors.Count > 0) return new CommandLineCheck(parse, parse.Errors.Select(e => e.Message).ToList(), null);
         // Help, --version or a directive instead of the command's own action; or another command.
         if (!ReferenceEquals(parse.Action, parse.CommandResult.Command.Action) || parse.CommandResult.Command.Name != "run")

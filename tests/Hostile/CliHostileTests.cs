@@ -141,4 +141,33 @@ public sealed class CliHostileTests : IDisposable
         Assert.Contains("neither used nor changed", error);
         Assert.Equal(0, new FileInfo(db).Length);
     }
+
+    /// <summary>A response file that never ends (a device) or is huge is refused, never read forever.</summary>
+    [Theory]
+    [InlineData("/dev/zero", "not a regular file")]
+    [InlineData("/dev/urandom", "not a regular file")]
+    [InlineData("/no/such/file.rsp", "not found")]
+    public async Task ResponseFilesThatCannotBeRead_AreRefused(string path, string expected)
+    {
+        var work = Task.Run(() => Invoke("run", "@" + path));
+        Assert.True(await Task.WhenAny(work, Task.Delay(TimeSpan.FromSeconds(30))) == work, $"@{path} was read without end");
+        var (code, output, error) = await work;
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("", output);
+        Assert.Contains(expected, error);
+    }
+
+    [Fact]
+    public void ResponseFiles_AreReadWithShellQuoting_AndCheckedLikeTheCommandLine()
+    {
+        string rsp = Path.Combine(_dir, "args.rsp");
+        File.WriteAllText(rsp, "# a comment\n--profile 'x86-32'\n\n--sequences 0\n");
+        var (code, _, error) = Invoke("run", "@" + rsp);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--sequences 0 is outside", error);
+
+        string huge = Path.Combine(_dir, "huge.rsp");
+        using (var f = new FileStream(huge, FileMode.Create)) f.SetLength(Conformance.Cli.Options.ResponseFiles.MaxBytes + 1);
+        Assert.Contains("larger than", Invoke("run", "@" + huge).Err);
+    }
 }
