@@ -93,47 +93,32 @@ public sealed class ContractHostileTests
     }
 
     /// <summary>
-    /// The preempt count must never wrap to "not atomic". Nesting as deep as the hardware field
-    /// allows works; beyond, the call is refused (GFP-5) and the CPU stays atomic. Before the fix the
-    /// loop ran 2^31 times and the count wrapped negative, so in_atomic() turned false.
+    /// The preempt and hard-irq counts must never wrap to "not atomic". Nesting as deep as Linux's
+    /// fields allow works; beyond, the call is refused (GFP-5) and the CPU stays atomic. Before the
+    /// fix the loop ran 2^31 times and the count wrapped negative, so in_atomic() turned false.
     /// </summary>
-    [Fact]
-    public void PreemptDisable_NestedWithoutEnd_NeverWrapsAndIsRefusedAsGfp5()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void NestingWithoutEnd_NeverWraps_AndIsRefusedAsGfp5(bool preempt)
     {
         var mm = Boot();
+        Action enter = preempt ? mm.PreemptDisable : mm.IrqEnter, exit = preempt ? mm.PreemptEnable : mm.IrqExit;
+        Func<bool> inside = preempt ? () => mm.InAtomic : () => mm.InInterrupt;
         long depth = 0;
         KernelBugException? refused = null;
         for (long i = 0; i <= (long)int.MaxValue + 1 && refused is null; i++)
         {
-            try { mm.PreemptDisable(); depth++; }
+            try { enter(); depth++; }
             catch (KernelBugException e) { refused = e; }
-            if (!mm.InAtomic) Assert.Fail($"in_atomic() is false after {depth} nested preempt_disable() calls");
+            if (!inside()) Assert.Fail($"the CPU left {(preempt ? "atomic" : "interrupt")} context after {depth} nested entries");
         }
-        Assert.NotNull(refused);
         Assert.Equal("GFP-5", refused!.RuleId);
         Assert.True(depth >= 8, "ordinary nesting must work");
-        // The refused call changed nothing: exactly depth enables balance it.
-        for (long i = 0; i < depth; i++) mm.PreemptEnable();
+        // The refused call changed nothing: exactly depth exits balance it.
+        for (long i = 0; i < depth; i++) exit();
         Assert.False(mm.InAtomic);
-        Assert.Equal("GFP-5", Assert.Throws<KernelBugException>(mm.PreemptEnable).RuleId);
-    }
-
-    [Fact]
-    public void IrqEnter_NestedWithoutEnd_NeverWrapsAndIsRefusedAsGfp5()
-    {
-        var mm = Boot();
-        long depth = 0;
-        KernelBugException? refused = null;
-        for (long i = 0; i <= (long)int.MaxValue + 1 && refused is null; i++)
-        {
-            try { mm.IrqEnter(); depth++; }
-            catch (KernelBugException e) { refused = e; }
-            if (!mm.InInterrupt) Assert.Fail($"in_interrupt() is false after {depth} nested irq_enter() calls");
-        }
-        Assert.Equal("GFP-5", refused!.RuleId);
-        for (long i = 0; i < depth; i++) mm.IrqExit();
-        Assert.False(mm.InInterrupt);
-        Assert.False(mm.InAtomic);
+        Assert.Equal("GFP-5", Assert.Throws<KernelBugException>(() => exit()).RuleId);
     }
 
     /// <summary>
