@@ -68,13 +68,13 @@ public sealed class VerdictTests
     [Fact]
     public void Every_rule_is_skipped_when_the_implementation_does_not_declare_the_family()
     {
-        var run = Run(new DeclaringOnlyFactory(Capability.AtomicT));
+        var run = Run(new AtomicOnlyFactory());
         Assert.Null(run.Result);
         foreach (var rule in Pages.Rules)
         {
             var verdict = run.Judge(rule);
             Assert.Equal(VerdictKind.Skipped, verdict.Kind);
-            Assert.Equal("n/a: family 'pages' is not supported: 'declares-AtomicT' does not declare Capability.PageAllocator", verdict.Message);
+            Assert.Equal("n/a: family 'pages' is not supported: 'atomic-only' does not declare Capability.PageAllocator", verdict.Message);
         }
     }
 
@@ -107,10 +107,10 @@ public sealed class VerdictTests
     [Fact]
     public void Family_without_an_engine_reports_every_rule_pending_with_the_catalogue_reason()
     {
-        var draft = SpecificationFamily.Of(typeof(DraftAtomicSpecificationTests))!;
+        var draft = SpecificationFamily.Of(typeof(DraftSwapSpecificationTests))!;
         Assert.Null(draft.Engine);
-        Assert.Equal(["ATOM-1"], draft.Rules.Select(r => r.Id));
-        var verdict = Judge(Run(new ReferenceFactory(), draft), "ATOM-1");
+        Assert.Equal(["SWAP-1", "SWAP-2"], draft.Rules.Select(r => r.Id));
+        var verdict = Judge(Run(new ReferenceFactory(), draft), "SWAP-1");
         Assert.Equal(VerdictKind.Skipped, verdict.Kind);
         Assert.StartsWith("pending: ", verdict.Message);
         Assert.DoesNotContain("Pending:", verdict.Message);

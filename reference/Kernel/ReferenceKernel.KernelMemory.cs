@@ -6,39 +6,80 @@ namespace KernelMm.Reference;
 /// <summary>
 /// IKernelMemory: byte access to kernel virtual addresses, as kernel code dereferencing a pointer.
 /// The direct mapping is translated by its formula (it is fixed at boot, so no translation of it
-/// can go stale); every other address (vmalloc, ioremap, kmap windows) goes through the MMU: the
-/// TLB, then the kernel's page tables. A frame of RAM reads and writes RAM; a frame above it, bus
-/// memory (ioremap's devices).
+/// can go stale, and CPUs may use it at once: Smp); every other address (vmalloc, ioremap, kmap
+/// windows) goes through the MMU, the TLB then the kernel's page tables, one CPU at a time. A frame
+/// of RAM reads and writes RAM; a frame above it, bus memory (ioremap's devices).
 /// </summary>
 public sealed partial class ReferenceKernel : IKernelMemory
 {
+    /// <summary>Serialises the MMU path of kernel memory accesses (one shared TLB stands for every CPU's).</summary>
+    private readonly Lock _mmuLock = new();
+
     public void Read(ulong addr, Span<byte> destination)
     {
-        CheckMapped(addr, destination.Length, Access.KernelRead);
-        for (int done = 0; done < destination.Length;)
+        Alive();
+        if (WhollyDirect(addr, destination.Length)) { DirectRead(addr, destination); return; }
+        lock (_mmuLock)
         {
-            ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelRead);
-            int offset = (int)(pa & (ulong)(_pageSize - 1));
-            int len = Math.Min(destination.Length - done, _pageSize - offset);
-            ulong pfn = pa >> _direct.PageShift;
-            if (pfn < (ulong)_map.Frames) _memory.Read((int)pfn, offset, destination.Slice(done, len));
-            else Device.Read(pfn, offset, destination.Slice(done, len));
-            done += len;
+            CheckMapped(addr, destination.Length, Access.KernelRead);
+            for (int done = 0; done < destination.Length;)
+            {
+                ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelRead);
+                int offset = (int)(pa & (ulong)(_pageSize - 1));
+                int len = Math.Min(destination.Length - done, _pageSize - offset);
+                ulong pfn = pa >> _direct.PageShift;
+                if (pfn < (ulong)_map.Frames) _memory.Read((int)pfn, offset, destination.Slice(done, len));
+                else Device.Read(pfn, offset, destination.Slice(done, len));
+                done += len;
+            }
         }
     }
 
     public void Write(ulong addr, ReadOnlySpan<byte> source)
     {
-        // The whole range is checked first, so a faulting write changes nothing.
-        CheckMapped(addr, source.Length, Access.KernelWrite);
+        Alive();
+        if (WhollyDirect(addr, source.Length)) { DirectWrite(addr, source); return; }
+        lock (_mmuLock)
+        {
+            // The whole range is checked first, so a faulting write changes nothing.
+            CheckMapped(addr, source.Length, Access.KernelWrite);
+            for (int done = 0; done < source.Length;)
+            {
+                ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelWrite);
+                int offset = (int)(pa & (ulong)(_pageSize - 1));
+                int len = Math.Min(source.Length - done, _pageSize - offset);
+                ulong pfn = pa >> _direct.PageShift;
+                if (pfn < (ulong)_map.Frames) _memory.Write((int)pfn, offset, source.Slice(done, len));
+                else Device.Write(pfn, offset, source.Slice(done, len));
+                done += len;
+            }
+        }
+    }
+
+    /// <summary>Whether every byte of [addr, addr + length) lies in the direct mapping.</summary>
+    private bool WhollyDirect(ulong addr, int length) =>
+        _direct.Contains(addr) && (length == 0 || (addr + (ulong)length - 1 >= addr && _direct.Contains(addr + (ulong)length - 1)));
+
+    private void DirectRead(ulong addr, Span<byte> destination)
+    {
+        for (int done = 0; done < destination.Length;)
+        {
+            ulong pa = _direct.VirtToPhys(addr + (ulong)done);
+            int offset = (int)(pa & (ulong)(_pageSize - 1));
+            int len = Math.Min(destination.Length - done, _pageSize - offset);
+            _memory.Read((int)(pa >> _direct.PageShift), offset, destination.Slice(done, len));
+            done += len;
+        }
+    }
+
+    private void DirectWrite(ulong addr, ReadOnlySpan<byte> source)
+    {
         for (int done = 0; done < source.Length;)
         {
-            ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelWrite);
+            ulong pa = _direct.VirtToPhys(addr + (ulong)done);
             int offset = (int)(pa & (ulong)(_pageSize - 1));
             int len = Math.Min(source.Length - done, _pageSize - offset);
-            ulong pfn = pa >> _direct.PageShift;
-            if (pfn < (ulong)_map.Frames) _memory.Write((int)pfn, offset, source.Slice(done, len));
-            else Device.Write(pfn, offset, source.Slice(done, len));
+            _memory.Write((int)(pa >> _direct.PageShift), offset, source.Slice(done, len));
             done += len;
         }
     }

@@ -12,8 +12,13 @@ public sealed partial class ReferenceKernel : IKernelPageTables
 {
     private static readonly Zone[] LowZones = [Zone.Normal, Zone.Dma];
 
-    /// <summary>init_mm, made on first use.</summary>
-    private KernelPageTables Kpt => _kpt ??= new KernelPageTables(Profile, _layout, TableFrames, _tlbEntries, _tlbWays);
+    /// <summary>init_mm, made on first use (Smp: by one CPU only, as the slab layer).</summary>
+    private KernelPageTables Kpt => Volatile.Read(ref _kpt) ?? MakeKpt();
+
+    private KernelPageTables MakeKpt()
+    {
+        lock (_lazyInit) return _kpt ??= new KernelPageTables(Profile, _layout, TableFrames, _tlbEntries, _tlbWays);
+    }
 
     /// <summary>Page-table pages from the page allocator, shared by every page table of this machine (PageTables in /proc/meminfo).</summary>
     private PageAllocatorTableFrames TableFrames => _tableFrames ??= new PageAllocatorTableFrames(_map, _pages, _memory,
@@ -27,6 +32,7 @@ public sealed partial class ReferenceKernel : IKernelPageTables
 
     public Translation Translate(ulong addr, Access access)
     {
+        Alive();
         CheckAccess(access, "translate");
         return Kpt.Mmu.Walk(addr, access);
     }
@@ -37,11 +43,26 @@ public sealed partial class ReferenceKernel : IKernelPageTables
         if ((uint)access > (uint)Access.UserWrite) throw new InvalidArgumentException("access", $"{caller}: {(int)access} is not an access");
     }
 
-    public ulong Ioremap(ulong physAddr, long size) => Ioremaps.Map(physAddr, size);
+    public ulong Ioremap(ulong physAddr, long size)
+    {
+        Alive();
+        return Ioremaps.Map(physAddr, size);
+    }
 
-    public void Iounmap(ulong addr) => Ioremaps.Unmap(addr);
+    public void Iounmap(ulong addr)
+    {
+        Alive();
+        Ioremaps.Unmap(addr);
+    }
 
-    public long PageTablePages => _tableFrames?.InUse ?? 0;
+    public long PageTablePages
+    {
+        get
+        {
+            Alive();
+            return _tableFrames?.InUse ?? 0;
+        }
+    }
 
     /// <summary>The PKMAP and atomic-kmap windows' entries, in the kernel's tables (through the MMU, so the TLB stays coherent).</summary>
     private sealed class KmapTables(ReferenceKernel kernel) : IKmapPageTable

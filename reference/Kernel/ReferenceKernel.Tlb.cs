@@ -8,17 +8,35 @@ public sealed partial class ReferenceKernel : ITlb
 {
     public Translation TlbTranslate(ulong addr, Access access)
     {
+        Alive();
         CheckAccess(access, "tlb_translate");
         return Kpt.Mmu.Translate(addr, access);
     }
 
-    public long TlbHits => _kpt?.Tlb.Hits ?? 0;
+    public long TlbHits
+    {
+        get { Alive(); return _kpt?.Tlb.Hits ?? 0; }
+    }
 
-    public long TlbMisses => _kpt?.Tlb.Misses ?? 0;
+    public long TlbMisses
+    {
+        get { Alive(); return _kpt?.Tlb.Misses ?? 0; }
+    }
 
-    public int TlbEntries => _tlbEntries;
+    public int TlbEntries
+    {
+        get { Alive(); return _tlbEntries; }
+    }
 
-    public void FlushTlbKernelRange(ulong start, ulong end) => _kpt?.Tlb.FlushKernelRange(start, end);
+    public void FlushTlbKernelRange(ulong start, ulong end)
+    {
+        Alive();
+        _kpt?.Tlb.FlushKernelRange(start, end);
+    }
 
-    public void FlushTlbAll() => _kpt?.Tlb.FlushAll();
+    public void FlushTlbAll()
+    {
+        Alive();
+        _kpt?.Tlb.FlushAll();
+    }
 }

@@ -13,13 +13,33 @@ public sealed partial class ReferenceKernel : IVmalloc
         pfn => _pages.Free(pfn, 0),
         _map, _memory, _sched, Profile.VfreeDefersInInterrupt, _map.Frames);
 
-    public ulong Vmalloc(long size) => Vmallocs.Alloc(size, zero: false, "vmalloc");
+    public ulong Vmalloc(long size)
+    {
+        Alive();
+        return Vmallocs.Alloc(size, zero: false, "vmalloc");
+    }
 
-    public ulong Vzalloc(long size) => Vmallocs.Alloc(size, zero: true, "vzalloc");
+    public ulong Vzalloc(long size)
+    {
+        Alive();
+        return Vmallocs.Alloc(size, zero: true, "vzalloc");
+    }
 
-    public void Vfree(ulong addr) => Vmallocs.Free(addr);
+    public void Vfree(ulong addr)
+    {
+        Alive();
+        Vmallocs.Free(addr);
+    }
 
-    public ulong VmallocToPfn(ulong addr) => Vmallocs.ToPfn(addr);
+    public ulong VmallocToPfn(ulong addr)
+    {
+        Alive();
+        return Vmallocs.ToPfn(addr);
+    }
 
-    public bool IsVmallocAddr(ulong addr) => _layout.IsVmallocAddr(addr);
+    public bool IsVmallocAddr(ulong addr)
+    {
+        Alive();
+        return _layout.IsVmallocAddr(addr);
+    }
 }

@@ -17,6 +17,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
     {
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
         Capability.Kmalloc, Capability.SlabCache, Capability.Vmalloc, Capability.KernelPageTables, Capability.Tlb,
+        Capability.AtomicT, Capability.Smp,
     };
 
     private readonly MemMap _map;
@@ -28,14 +29,28 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private readonly Vmscan _vmscan;
     private readonly int _pageSize;
     private readonly int _maxOrder;
-    // The slab layer is made on first use: most booted machines never touch it.
+    // The slab layer is made on first use: most booted machines never touch it. Smp: two CPUs
+    // touching it first at once must still get one slab layer, hence the lock on the slow path.
     private SlabCommon? _slab;
     private Mm.Kmalloc? _kmalloc;
-    private SlabCommon Slabs => _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
-    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched);
+    private readonly Lock _lazyInit = new();
+    private SlabCommon Slabs => Volatile.Read(ref _slab) ?? MakeSlabs();
+    private Mm.Kmalloc KmallocCaches => Volatile.Read(ref _kmalloc) ?? MakeKmalloc();
+
+    private SlabCommon MakeSlabs()
+    {
+        lock (_lazyInit) return _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
+    }
+
+    private Mm.Kmalloc MakeKmalloc()
+    {
+        var slabs = Slabs;
+        lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched);
+    }
+
     // Kernel virtual memory (ReferenceKernel.Vmalloc.cs, .KernelPageTables.cs, .Tlb.cs): the kernel's
-    // page tables, TLB and MMU are set up on first use; their boot tables sit in the kernel image,
-    // not in the page allocator's RAM, so doing it late changes no free count.
+    // page tables, TLB and MMU are set up on first use (under _lazyInit, as the slab layer); their boot
+    // tables sit in the kernel image, not in the page allocator's RAM, so doing it late changes no free count.
     private readonly KernelLayout _layout;
     private readonly int _tlbEntries;
     private readonly int _tlbWays;
@@ -69,7 +84,11 @@ public sealed partial class ReferenceKernel : IMemoryManager
 
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities => Supported;
-    /// <summary>Shuts the machine down; its page map is recycled, so the instance must not be used afterwards.</summary>
+    /// <summary>
+    /// Shuts the machine down; its page map is recycled for the next machine of the same size, so
+    /// every contract call afterwards raises <see cref="ObjectDisposedException"/> instead of
+    /// reaching into a map that another machine now owns.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
@@ -78,4 +97,13 @@ public sealed partial class ReferenceKernel : IMemoryManager
     }
 
     private bool _disposed;
+
+    /// <summary>The first statement of every contract member: a disposed machine fails loudly.</summary>
+    private void Alive() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>A zone the contract defines; anything else (an out-of-range enum value) is -EINVAL.</summary>
+    private static void CheckZone(Zone zone, string caller)
+    {
+        if ((uint)zone >= Zones.Count) throw new InvalidArgumentException("zone", $"{caller}: {(int)zone} is not a zone");
+    }
 }

@@ -28,7 +28,10 @@ internal sealed class Kmalloc
     private readonly bool _acceptsCacheObjects;
     private readonly ulong _dmaPfnEnd;
     /// <summary>Live large kmalloc blocks by head pfn.</summary>
-    private readonly Dictionary<int, LargeBlock> _large = new();
+    /// <summary>Smp: concurrent, as several CPUs kmalloc and kfree large blocks at once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, LargeBlock> _large = new();
+    /// <summary>Smp: two CPUs asking for a class's cache first at once must get the same cache.</summary>
+    private readonly Lock _generalLock = new();
 
     private readonly record struct LargeBlock(int Order, long Requested);
 
@@ -112,7 +115,7 @@ internal sealed class Kmalloc
     private KmemCache? General(int cls, bool dma)
     {
         var caches = dma ? _dma : _normal;
-        return caches[cls] ??= _slab.CreateGeneral(CacheName(_classes[cls], dma), _classes[cls], dma);
+        lock (_generalLock) return caches[cls] ??= _slab.CreateGeneral(CacheName(_classes[cls], dma), _classes[cls], dma);
     }
 
     /// <summary>Makes every general cache, so that the statistics list them all (SLAB-12, KMAL-8).</summary>
@@ -150,7 +153,7 @@ internal sealed class Kmalloc
         }
         int pfn = LargeHead(p, "kfree");
         _slab.FreeLargePages(pfn, _large[pfn].Order);
-        _large.Remove(pfn);
+        _large.TryRemove(pfn, out _);
     }
 
     /// <summary>ksize(p): the usable size of a live kmalloc block; 0 for NULL and ZERO_SIZE_PTR.</summary>

@@ -71,6 +71,12 @@ internal sealed class KmemCache
     private SlabInfo? _info;
     private FreeObject[] _free = [];
     private int _freeCount;
+    /// <summary>
+    /// Smp: the cache's lock, held while its free list, slab list and counts change (the role of
+    /// SLUB's per-node list_lock and per-CPU slab, in one lock: simple, and enough for correctness).
+    /// Taken after slab_mutex, before the slab table's and the zones' locks.
+    /// </summary>
+    private readonly Lock _lock = new();
 
     private readonly struct FreeObject(Slab slab, int index)
     {
@@ -111,6 +117,8 @@ internal sealed class KmemCache
         var profile = common.Profile;
         long word = profile.WordSize;
         bool redZone = (flags & SlabFlags.RedZone) != 0;
+        // No slab is aligned beyond its own size: a larger alignment cannot be honoured (and would overflow below).
+        if (align > (long)profile.PageSize << profile.MaxOrder) return null;
         long leftPad = redZone ? AlignUp(word, align) : 0;
         long stride = redZone ? AlignUp(leftPad + size + word, align) : AlignUp(size, align);
         if (stride > (long)profile.PageSize << profile.MaxOrder) return null;
@@ -159,6 +167,11 @@ internal sealed class KmemCache
     /// free. The caller has done the context checks. Returns the object address or 0.
     /// </summary>
     public ulong Alloc(GfpFlags gfp, int requested)
+    {
+        lock (_lock) return AllocLocked(gfp, requested);
+    }
+
+    private ulong AllocLocked(GfpFlags gfp, int requested)
     {
         if (_freeCount == 0 && !Grow(gfp)) return 0;
         var free = _free[--_freeCount];
@@ -228,6 +241,11 @@ internal sealed class KmemCache
     /// </summary>
     public void Free(Slab slab, int index)
     {
+        lock (_lock) FreeLocked(slab, index);
+    }
+
+    private void FreeLocked(Slab slab, int index)
+    {
         ulong obj = slab.Base + (ulong)(index * Stride + ObjectOffset);
         if (_redZone) CheckRedZones(obj);
         if (_poison) Poison(obj);
@@ -294,6 +312,11 @@ internal sealed class KmemCache
     /// <summary>__kmem_cache_shrink: every wholly free slab back to the page allocator (SLAB-5). Returns pages released.</summary>
     public long Shrink()
     {
+        lock (_lock) return ShrinkLocked();
+    }
+
+    private long ShrinkLocked()
+    {
         long pages = 0;
         for (int i = _slabs.Count - 1; i >= 0; i--)
         {
@@ -315,7 +338,12 @@ internal sealed class KmemCache
         return pages;
     }
 
-    public SlabInfo Info() => _info ??= new()
+    public SlabInfo Info()
+    {
+        lock (_lock) return InfoLocked();
+    }
+
+    private SlabInfo InfoLocked() => _info ??= new()
     {
         Name = Name,
         ActiveObjects = Active,

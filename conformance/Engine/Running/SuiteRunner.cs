@@ -79,7 +79,12 @@ public sealed record SuiteOptions
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
 public static class SuiteRunner
 {
-    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily(), new VmFamily()];
+    /// <summary>
+    /// Every family; the parallel ones (atomic, smp: conformance/Engine/Parallel) run for implementations
+    /// declaring AtomicT or Smp, in-process only.
+    /// </summary>
+    public static readonly IReadOnlyList<IConformanceFamily> Families =
+        [new PageFamily(), new HeapFamily(), new VmFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
@@ -179,7 +184,8 @@ public static class SuiteRunner
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
         var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
         if (missing.Count > 0)
-            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}");
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}"
+                + (missing.Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
         if (!covered.Contains(rule.Id))
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
         long n = checks.GetValueOrDefault(rule.Id);
