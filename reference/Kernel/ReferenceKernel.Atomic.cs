@@ -8,7 +8,7 @@ public sealed partial class ReferenceKernel : IAtomicT
 {
     private readonly Mm.AtomicCounters _atomics = new(Mm.AtomicCounters.DefaultCount);
 
-    public int AtomicCounters => _atomics.Count;
+    public int AtomicCounters { get { Alive(); return _atomics.Count; } }
 
     public int AtomicRead(int v) => _atomics.Read(Counter(v, "atomic_read"));
     public void AtomicSet(int v, int i) => _atomics.Set(Counter(v, "atomic_set"), i);
@@ -25,7 +25,11 @@ public sealed partial class ReferenceKernel : IAtomicT
     public bool AtomicIncAndTest(int v) => _atomics.IncAndTest(Counter(v, "atomic_inc_and_test"));
     public bool AtomicAddNegative(int i, int v) => _atomics.AddNegative(i, Counter(v, "atomic_add_negative"));
 
-    private int Counter(int v, string caller) =>
-        (uint)v < (uint)_atomics.Count ? v
-        : throw new InvalidArgumentException("v", $"{caller}: counter {v} does not exist (the machine has {_atomics.Count}: 0..{_atomics.Count - 1})");
+    /// <summary>Every member passes through here: a disposed machine refuses, an unknown counter is EINVAL.</summary>
+    private int Counter(int v, string caller)
+    {
+        Alive();
+        return (uint)v < (uint)_atomics.Count ? v
+            : throw new InvalidArgumentException("v", $"{caller}: counter {v} does not exist (the machine has {_atomics.Count}: 0..{_atomics.Count - 1})");
+    }
 }
