@@ -27,7 +27,7 @@ public static class CSharpLiteral
             string s => Quote(s),
             char c => c == '\'' ? "'\\''" : c == '\\' ? "'\\\\'" : $"'{c}'",
             Enum e => EnumValue(e),
-            byte n => underlying == typeof(byte) ? $"(byte){n}" : n.ToString(CultureInfo.InvariantCulture),
+            byte n => $"(byte){n}",
             int n => n.ToString(CultureInfo.InvariantCulture),
             uint n => $"{n}U",
             long n => n == long.MinValue ? "long.MinValue" : $"{n}L",
@@ -45,9 +45,9 @@ public static class CSharpLiteral
     {
         if (value is null) yield break;
         var type = value.GetType();
+        if (type.IsPrimitive || value is string) yield break;
         if (type.Namespace is { } ns) yield return ns;
-        if (value is GfpFlags) yield break;
-        if (value is Enum || type.IsPrimitive || value is string) yield break;
+        if (value is Enum) yield break;
         if (SingleValueHandle(type) is not null) yield break;
         if (PositionalConstructor(type) is not { } ctor) yield break;
         foreach (var p in ctor.GetParameters())
