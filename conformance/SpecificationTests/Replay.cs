@@ -58,8 +58,11 @@ public sealed class ReplayedSequence
         Outcome = outcome;
     }
 
+    /// <summary>The factory's name.</summary>
     public string Implementation { get; }
+    /// <summary>The profile and RAM size the steps ran on, e.g. x86-32/64M.</summary>
     public string ProfileLabel { get; }
+    /// <summary>The family whose steps these are, e.g. "pages".</summary>
     public string Family { get; }
     /// <summary>The rule that broke first (null when every check held), its message, the trace.</summary>
     public SequenceOutcome Outcome { get; }

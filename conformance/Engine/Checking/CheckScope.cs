@@ -20,8 +20,10 @@ namespace KernelMm.Conformance.Checking;
 /// fails as a call (its process crashes, hangs or breaks the protocol, or a query a check needs
 /// raises), the contract boundary records it and stops calling the instance, and the next
 /// <see cref="That"/> of the step, the check that was gathering what it needs, reports it as a
-/// failure of its rule. When that rule is masked, or the sequence had already diverged, the
-/// sequence is cut short (<see cref="SequenceStopped"/>): no verdict, and never a passing sequence.</para>
+/// failure of its rule. A failure that is not the call's own (the process did not boot, or
+/// outgrew its memory limit) goes to the family's primary rule instead (<see cref="CallFailure.ChargedTo"/>).
+/// When the rule is masked, or the sequence had already diverged, the sequence is cut short
+/// (<see cref="SequenceStopped"/>): no verdict, and never a passing sequence.</para>
 /// </remarks>
 public sealed class CheckScope
 {
@@ -51,7 +53,7 @@ public sealed class CheckScope
     /// <summary>Checks <paramref name="condition"/> for <paramref name="ruleId"/>; the message is only built on failure.</summary>
     public void That(string ruleId, bool condition, Func<string> message)
     {
-        if (Recorder?.Pending is { } failure) Charge(ruleId, failure);
+        if (Recorder?.Pending is { } failure) Charge(failure.ChargedTo ?? ruleId, failure);
         if (_masked.Contains(ruleId))
         {
             if (!condition) DivergedAt ??= ruleId;

@@ -31,6 +31,14 @@ internal sealed class SequenceStopped(string ruleId, CallFailure? failure) : Exc
 /// </summary>
 public sealed record CallFailure(string Call, string CSharp, Exception Exception)
 {
+    /// <summary>
+    /// Set when the failure is not the call's own, so no check's rule is to blame: the process was
+    /// already dead when the sequence's first call reached it (it did not boot), or it outgrew its
+    /// memory limit (noticed at whatever call came next). Such a failure is charged to this rule,
+    /// the family's primary rule.
+    /// </summary>
+    public string? ChargedTo { get; init; }
+
     public bool IsProcessFault => Exception is OutOfProcess.ImplementationFaultException;
 
     /// <summary>What a report says about it: the call (when known), and the first exception's own message.</summary>

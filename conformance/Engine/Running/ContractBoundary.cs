@@ -107,6 +107,7 @@ internal static class ContractBoundary
     /// <summary>
     /// <code>
     /// R I.M(args) {
+    ///     _hook.Calls++;                                      // not for IMemoryManager's own members
     ///     if (_hook.Dead) return _hook.DeadResult(i);          // the instance failed: do not call it again
     ///     try { return ((I)_target).M(args); }
     ///     catch (Exception e) { if (!_hook.Failed(i, e, args)) return default; throw; }
@@ -127,6 +128,18 @@ internal static class ContractBoundary
         var error = il.DeclareLocal(typeof(Exception));
         var dead = il.DefineLabel();
 
+        if (m.DeclaringType != typeof(IMemoryManager) && m.DeclaringType != typeof(IDisposable))
+        {
+            // A request to the implementation (the instance's profile and capabilities are not).
+            var calls = typeof(CallRecorder).GetField(nameof(CallRecorder.Calls))!;
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, hook);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldfld, calls);
+            il.Emit(OpCodes.Ldc_I4_1);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Stfld, calls);
+        }
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldfld, hook);
         il.Emit(OpCodes.Ldfld, typeof(CallRecorder).GetField(nameof(CallRecorder.Dead))!);
@@ -191,10 +204,13 @@ internal static class ContractBoundary
 /// What the contract boundary of one sequence saw: the first call that failed as a call, and
 /// whether the instance may still be called. See <see cref="ContractBoundary"/>.
 /// </summary>
-internal sealed class CallRecorder(Trace trace)
+internal sealed class CallRecorder(Trace trace, string primaryRule)
 {
     /// <summary>Set once a call has failed: later calls return defaults without reaching the implementation.</summary>
     public bool Dead;
+
+    /// <summary>Requests that reached the boundary in this sequence (calls of the capability interfaces, not the instance's Profile or Capabilities).</summary>
+    public int Calls;
 
     /// <summary>The failed call no check has reported yet.</summary>
     public CallFailure? Pending { get; set; }
@@ -203,21 +219,25 @@ internal sealed class CallRecorder(Trace trace)
 
     /// <summary>
     /// Called by the proxy when a call raised <paramref name="e"/>. Returns true to let it propagate:
-    /// an ordinary exception inside <see cref="Calls.Try"/> is a result the check judges (a refused
+    /// an ordinary exception inside <see cref="Families.Shared.Calls.Try"/> is a result the check judges (a refused
     /// call, a wrong error). Anything else is a failure of the call: recorded as the last step, the
-    /// instance is not called again, and it propagates only into <see cref="Calls.Try"/> (which hands
+    /// instance is not called again, and it propagates only into <see cref="Families.Shared.Calls.Try"/> (which hands
     /// it to the check); outside it, the call returns a default and the next check reports it.
     /// </summary>
     public bool Failed(int method, Exception e, object?[] args)
     {
-        bool inTry = Calls.InsideTry;
+        bool inTry = Families.Shared.Calls.InsideTry;
         if (inTry && e is not OutOfProcess.ImplementationFaultException) return true;
         Dead = true;
         if (Pending is null)
         {
             var (call, code) = CallText.Render(Methods[method], args);
-            Pending = new CallFailure(call, code, e);
-            trace.Last($"{call} -> {Calls.Describe(e)}", code);
+            // A process that was dead before its first call (it did not boot), or that outgrew its
+            // memory limit (noticed at whatever call came next), did not fail because of this call.
+            bool notTheCall = e is OutOfProcess.ImplementationMemoryLimitException or OutOfProcess.ImplementationStartException
+                              || (e is OutOfProcess.ImplementationFaultException && Calls == 1);
+            Pending = new CallFailure(call, code, e) { ChargedTo = notTheCall ? primaryRule : null };
+            trace.Last($"{call} -> {Families.Shared.Calls.Describe(e)}", code);
         }
         return inTry;
     }

@@ -244,7 +244,7 @@ public static class PropertyRunner
         TOp[] ops, CheckScope scope, Trace trace) where TOp : notnull
     {
         IMemoryManager? mm = null;
-        var recorder = new CallRecorder(trace);
+        var recorder = new CallRecorder(trace, family.PrimaryRule);
         bool bounded = false;
         try
         {
