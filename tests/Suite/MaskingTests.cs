@@ -1,5 +1,8 @@
 using KernelMm.Conformance.Running;
+using KernelMm.Conformance.Specification;
+using KernelMm.Conformance.Specification.Running;
 using KernelMm.Spec.Profiles;
+using KernelMm.Spec.Rules;
 
 namespace KernelMm.Tests.Suite;
 
@@ -56,5 +59,20 @@ public class MaskingTests
         var b = second.Blocked.Select(r => (r.Rule.Id, r.BlockedBy, r.Counterexample!.Message, string.Join("\n", r.Counterexample.Trace))).ToList();
         Assert.NotEmpty(a);
         Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void The_specification_test_of_a_blocked_rule_fails_naming_what_blocks_it()
+    {
+        var family = SpecificationFamily.Of(typeof(PageAllocatorSpecificationTests))!;
+        var run = FamilyRun.Start(family, new RunRequest(new ForwardingFactory("loses-max-order-blocks", p => new LosesMaxOrderBlocks(p)),
+            new RunSettings { Seed = SuiteRuns.Seed, Sequences = 60 }, [Profiles.X86_32], [64UL << 20], "Some.TestClass"));
+
+        var page8 = run.Judge(RuleCatalogue.Get("PAGE-8"));
+        Assert.Equal(VerdictKind.Failed, page8.Kind); // never a pass
+        Assert.StartsWith("PAGE-8 has no verdict on x86-32: it is blocked by ADDR-11, which failed first.", page8.Message);
+        Assert.Contains("observed after ADDR-11 had failed", page8.Message);
+        Assert.Equal(VerdictKind.Failed, run.Judge(RuleCatalogue.Get("ADDR-11")).Kind);
+        Assert.StartsWith("ADDR-11 failed on 1 of 1 profile(s)", run.Judge(RuleCatalogue.Get("ADDR-11")).Message);
     }
 }

@@ -94,9 +94,17 @@ internal static class ContractBoundary
 
             for (int i = 0; i < methods.Length; i++) Forward(tb, target, hook, methods[i], i);
 
+            // static object Create(object target, CallRecorder hook) => new Proxy(target, hook);  (no reflection per sequence)
+            var create = tb.DefineMethod("Create", MethodAttributes.Public | MethodAttributes.Static, typeof(object), [typeof(object), typeof(CallRecorder)]);
+            var fil = create.GetILGenerator();
+            fil.Emit(OpCodes.Ldarg_0);
+            fil.Emit(OpCodes.Ldarg_1);
+            fil.Emit(OpCodes.Newobj, ctor);
+            fil.Emit(OpCodes.Ret);
+
             var created = tb.CreateType();
-            var ctorInfo = created.GetConstructor([typeof(object), typeof(CallRecorder)])!;
-            return new Proxy((t, r) => ctorInfo.Invoke([t, r]), methods);
+            var make = created.GetMethod("Create")!.CreateDelegate<Func<object, CallRecorder, object>>();
+            return new Proxy(make, methods);
         }
     }
 
