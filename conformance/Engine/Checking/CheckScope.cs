@@ -64,7 +64,7 @@ public sealed class CheckScope
         if (condition) return;
         if (DivergedAt is not null)
         {
-            Block(ruleId, message());
+            if (!Recorded(ruleId)) Block(ruleId, message());
             return;
         }
         throw new RuleViolation(ruleId, message());
@@ -92,8 +92,13 @@ public sealed class CheckScope
         throw new RuleViolation(ruleId, failure.Describe()) { Failure = failure };
     }
 
+    /// <summary>Rules whose blocked check is already known to the caller: their messages are not built again.</summary>
+    public IReadOnlySet<string>? KnownBlocked { get; init; }
+
     private void Block(string ruleId, string message) =>
         (_blocked ??= new(StringComparer.Ordinal)).TryAdd(ruleId, new BlockedCheck(DivergedAt!, message));
+
+    private bool Recorded(string ruleId) => _blocked?.ContainsKey(ruleId) == true || KnownBlocked?.Contains(ruleId) == true;
 
     public void MergeInto(Dictionary<string, long> totals)
     {

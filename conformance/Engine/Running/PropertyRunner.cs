@@ -80,10 +80,11 @@ public static class PropertyRunner
         long ops = 0;
         int runs = 0;
         var roundMask = new HashSet<string>(mask, StringComparer.Ordinal);
+        var blockedRules = new HashSet<string>(blocked.Keys, StringComparer.Ordinal);
         var arb = Arb.From(family.Generator(profile), family.Shrink);
         var property = Prop.ForAll(arb, (TOp[] seq) =>
         {
-            var scope = new CheckScope(roundMask);
+            var scope = new CheckScope(roundMask) { KnownBlocked = blockedRules };
             var run = Execute(family, factory, profile, seq, scope, new Trace());
             if (run.Violation is { } violation)
             {
@@ -98,7 +99,8 @@ public static class PropertyRunner
                 ops += scope.Operations;
                 runs++;
                 if (run.StoppedBy is { } by) cutShort[by] = cutShort.GetValueOrDefault(by) + 1;
-                foreach (var (rule, check) in scope.Blocked) blocked.TryAdd(rule, new Observation<TOp>(check, seq, roundMask));
+                foreach (var (rule, check) in scope.Blocked)
+                    if (blocked.TryAdd(rule, new Observation<TOp>(check, seq, roundMask))) blockedRules.Add(rule);
             }
             return true;
         });
