@@ -9,9 +9,14 @@ public sealed record ReportOptions
     public string? FactoryExpression { get; init; }
     /// <summary>Console only: print a ready-to-paste xunit test under each failure.</summary>
     public bool XunitSnippets { get; init; }
+    /// <summary>Console only: the terminal's width, which the table fits by cutting statements; null (redirected output) prints them whole.</summary>
+    public int? Width { get; init; }
     /// <summary>When the report was made; left out of the report when null (renders are then deterministic).</summary>
     public DateTimeOffset? GeneratedAt { get; init; }
 
+    /// <summary>The factory's C# with its usings; wins over <see cref="FactoryExpression"/>. Null derives it from the judged factory.</summary>
+    public FactoryCode? Factory { get; init; }
+
     internal FactoryCode FactoryFor(Running.SuiteResult result) =>
-        FactoryExpression is { } expression ? FactoryCode.Of(expression) : FactoryCode.For(result.Factory, result.Implementation);
+        Factory ?? (FactoryExpression is { } expression ? FactoryCode.Of(expression) : FactoryCode.For(result.Factory, result.Implementation));
 }
