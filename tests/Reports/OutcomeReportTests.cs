@@ -17,8 +17,7 @@ public class OutcomeReportTests
         var text = ConsoleReport.Render(result);
 
         var page8 = text.Split('\n').Single(l => l.StartsWith("PAGE-8 ", StringComparison.Ordinal));
-        Assert.Contains("BLOCKED PAGE-4", page8);
-        Assert.DoesNotContain("pass", page8.Split("BLOCKED")[0][8..]); // the x86-32 cell is not a pass
+        Assert.StartsWith("PAGE-8   BLOCKED ", page8); // the x86-32 cell is not a pass
         Assert.Contains("BLOCKED PAGE-8 on x86-32 by PAGE-4: no verdict until PAGE-4 is fixed", text);
         Assert.Contains("observed after PAGE-4 had failed", text);
         Assert.Contains("zone Normal has 13 free order-10 blocks", text);

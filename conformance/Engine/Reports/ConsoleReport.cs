@@ -81,7 +81,7 @@ public static class ConsoleReport
         legend: pass N       checked N times, never broken
                 FAIL         broken: the shrunk counterexample is below
                 UNEXERCISED  applicable but never reached: a gap in the run, not a pass
-                BLOCKED R    no verdict: its check failed only after rule R had failed, or it was never reached because of R; not a pass
+                BLOCKED      no verdict: another rule failed first (named below) and its check failed only after that, or was never reached; not a pass
                 n/a          the implementation does not declare what the rule needs
                 pending      not encoded yet (the rules command says why)
         """;
