@@ -68,7 +68,8 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         c.Error is not null ? Describe(c.Error) : c.Op.Allocates ? (c.Result == 0 ? "NULL" : $"0x{c.Result:x}") : "",
         c.Start, c.End));
     public (long Ticket, RuleViolation Violation)? Failure { get; private set; }
-    public bool Diverged { get; private set; }
+    /// <summary>A masked rule's check failed on this CPU: the run gives no verdict (the scope marks it, see CheckScope).</summary>
+    public bool Diverged => Scope.DivergedAt is not null;
 
     public void Run(IReadOnlyList<ParallelStep<SmpOp>> steps)
     {
@@ -80,20 +81,25 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
                 if (step.Pause > 0) Thread.SpinWait(step.Pause);
                 else if (step.Pause == ParallelStep<SmpOp>.Yield) Thread.Yield();
                 Do(step.Op);
+                if (Diverged) { Volatile.Write(ref m.Stop, 1); return; }
             }
-            while (_held.Count > 0 && Volatile.Read(ref m.Stop) == 0) Free(_held[^1]);
+            while (_held.Count > 0 && Volatile.Read(ref m.Stop) == 0 && !Diverged) Free(_held[^1]);
         }
         catch (RuleViolation v)
         {
             Failure = (m.Clock.Tick(), v);
             Volatile.Write(ref m.Stop, 1);
         }
-        catch (MaskedDivergence)
+        catch (SequenceStopped)
         {
-            Diverged = true;
+            // A failed call charged to a masked rule: the run gives no verdict.
+            Stopped = true;
             Volatile.Write(ref m.Stop, 1);
         }
     }
+
+    /// <summary>A failed call was charged to a masked rule on this CPU (the run gives no verdict).</summary>
+    public bool Stopped { get; private set; }
 
     private void Do(SmpOp op)
     {
