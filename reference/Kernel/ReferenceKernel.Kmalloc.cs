@@ -17,4 +17,7 @@ public sealed partial class ReferenceKernel : IKmalloc
     public void Kfree(ulong p) => KmallocCaches.Free(p);
 
     public long Ksize(ulong p) => KmallocCaches.Ksize(p);
+
+    /// <summary>The profile's class table and kmalloc(0); krealloc moves whenever the class changes, so no in-place promise.</summary>
+    public KmallocInfo KmallocInfo() => KmallocCaches.Info();
 }

@@ -26,13 +26,14 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private readonly DirectMap _direct;
     private readonly Highmem _highmem;
     private readonly Vmscan _vmscan;
+    private readonly GfpMask _gfp;
     private readonly int _pageSize;
     private readonly int _maxOrder;
     // The slab layer is made on first use: most booted machines never touch it.
     private SlabCommon? _slab;
     private Mm.Kmalloc? _kmalloc;
     private SlabCommon Slabs => _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
-    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched);
+    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched, _gfp);
 
     public ReferenceKernel(Profile profile)
     {
@@ -46,6 +47,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
         _direct = new DirectMap(profile);
         _highmem = new Highmem(profile);
         _vmscan = new Vmscan(_pages, _map, _sched);
+        _gfp = new GfpMask(profile);
     }
 
     public Profile Profile { get; }

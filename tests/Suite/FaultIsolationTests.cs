@@ -17,7 +17,8 @@ public class FaultIsolationTests
     {
         var (profiles, memory, sequences) = Plan(fault);
 
-        var result = SuiteRuns.Run(new TreeFactory(fault), profiles, memory, sequences);
+        // ProtectionIgnored breaks lowmem_reserve, which only the Linux-watermark mode keeps.
+        var result = SuiteRuns.Run(new TreeFactory(fault, linuxWatermarks: fault == Fault.ProtectionIgnored), profiles, memory, sequences);
 
         var expected = new SortedSet<string> { Faults.RuleOf(fault) };
         Assert.True(expected.SetEquals(result.FailedRuleIds),
@@ -36,7 +37,8 @@ public class FaultIsolationTests
     private static (Profile[] Profiles, ulong[] Memory, int Sequences) Plan(Fault fault) => fault switch
     {
         // Only a machine with HIGHMEM (more than 896 MiB on the 32-bit profiles) can show these.
-        Fault.KernelGetsHighmem or Fault.HighmemHasDirectAddress or Fault.UserGetsHighmem =>
+        Fault.KernelGetsHighmem or Fault.HighmemHasDirectAddress or Fault.UserGetsHighmem
+            or Fault.AddressCallsFallBackToHighmem or Fault.KmapSlotSearchOffByOne =>
             ([Profiles.X86_32, Profiles.Linux2_4], SuiteRuns.Large, 60),
         // The generator rarely needs reclaim below the maximum order (a filled page cache, then
         // GFP_ATOMIC or GFP_NOWAIT exhaustion, then a sleeping request): look longer, on small machines.

@@ -11,10 +11,11 @@ public static class HeapGen
     private static readonly GfpFlags[] FlagChoices =
     [
         Gfp.Kernel, Gfp.Kernel, Gfp.Kernel, Gfp.Atomic, Gfp.Atomic, Gfp.Kernel | GfpFlags.Dma, Gfp.Atomic | GfpFlags.Dma,
-        Gfp.Kernel | GfpFlags.HighMem, Gfp.HighUser,
+        Gfp.Kernel | GfpFlags.HighMem, Gfp.HighUser, Gfp.Kernel | GfpFlags.Zero, Gfp.Atomic | GfpFlags.Zero,
     ];
 
-    private static Gen<GfpFlags> Flags => Gen.Elements(FlagChoices);
+    /// <summary>Documented combinations, __GFP_ZERO included (kmalloc with it is kzalloc), and now and then an unknown bit (GFP-7).</summary>
+    private static Gen<GfpFlags> Flags => Pages.PageGen.FlagsWithUnknown(40, FlagChoices);
 
     /// <summary>Sizes: mostly small, many at a class edge (c - 1, c, c + 1), some at and past the kmalloc maximum.</summary>
     public static Gen<long> SizeGen(Profile p)
@@ -38,6 +39,8 @@ public static class HeapGen
         SlabFlags.None, SlabFlags.HwcacheAlign, SlabFlags.Poison, SlabFlags.RedZone, SlabFlags.RedZone | SlabFlags.Poison,
         SlabFlags.CacheDma, SlabFlags.CacheDma | SlabFlags.RedZone, SlabFlags.HwcacheAlign | SlabFlags.RedZone,
         SlabFlags.NoReap, SlabFlags.Panic, SlabFlags.RedZone | SlabFlags.Panic, SlabFlags.Panic | SlabFlags.NoReap,
+        // Bits no profile has: kmem_cache_create must refuse them (SLAB-1), like SLAB_NO_REAP outside linux-2.4 (SLAB-13).
+        (SlabFlags)0x40, SlabFlags.Poison | (SlabFlags)0x8000_0000,
     ];
 
     public static Gen<HeapOp> Op(Profile p)
