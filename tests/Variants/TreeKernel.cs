@@ -134,12 +134,10 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     private int Allocate(GfpFlags gfp, int order, string caller, bool descriptor)
     {
         if (order < 0) throw new InvalidArgumentException("order", $"{caller}: order {order} is negative");
+        // The GFP-7 fault ignores the bits no kernel defines (above GFP_BUFFER's), as the reference once did.
+        if (_fault == Fault.UnknownGfpBitsAccepted) gfp &= (GfpFlags)0x1FF;
         if ((gfp & ~_validGfp) != 0)
-        {
-            if (_fault != Fault.UnknownGfpBitsAccepted)
-                throw new InvalidArgumentException("gfp", $"{caller}: bits 0x{(uint)(gfp & ~_validGfp):x} of {Gfp.Describe(gfp)} are unknown on {Profile.Name}");
-            gfp &= _validGfp;
-        }
+            throw new InvalidArgumentException("gfp", $"{caller}: bits 0x{(uint)(gfp & ~_validGfp):x} of {Gfp.Describe(gfp)} are unknown on {Profile.Name}");
         if (order > _maxOrder) return -1;
 
         bool blocking = MayBlock(gfp);
