@@ -717,7 +717,16 @@ internal sealed class HeapMachine
     /// <summary>SLAB-9: a one-byte overrun into the red zone is reported at free, and the object stays allocated.</summary>
     private void OverrunRedZone(int slot)
     {
-        if (_m.Pick(slot, o => o.Cache is { } c && c.Has(SlabFlags.RedZone)) is not { } obj) return;
+        static bool RedZoned(HeapObject o) => o.Cache is { } c && c.Has(SlabFlags.RedZone);
+        if (_m.Pick(slot, RedZoned) is not { } obj)
+        {
+            // No live object of a red-zone cache: take one from such a cache first, if there is one.
+            int index = _slab is null ? -1 : _m.Caches.Where(c => !c.Leaked || _p.DestroyBusyLeaksCache).ToList().FindIndex(c => c.Has(SlabFlags.RedZone));
+            if (index < 0) return;
+            AllocateFromCache(index, _context.InAtomic ? Gfp.Atomic : Gfp.Kernel);
+            if (_m.Pick(slot, RedZoned) is not { } taken) return;
+            obj = taken;
+        }
         var cache = obj.Cache!;
         _s.Operations++;
         ulong at = obj.Addr + (ulong)cache.Size;
