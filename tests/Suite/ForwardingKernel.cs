@@ -74,7 +74,7 @@ public sealed class LosesMaxOrderBlocks(Profile profile) : ForwardingKernel(prof
     public override void FreePages(ulong addr, int order)
     {
         base.FreePages(addr, order);
-        if (order == Profile.MaxOrder) LoseOne(Profile.ZoneOfPfn(Inner.VirtToPhys(addr) >> Profile.PageShift));
+        if (order == Profile.MaxOrder) LoseOne(ZoneOfPhys(Inner.VirtToPhys(addr)));
     }
 
     public override void FreePagesOf(PageHandle page, int order)
@@ -83,6 +83,10 @@ public sealed class LosesMaxOrderBlocks(Profile profile) : ForwardingKernel(prof
         base.FreePagesOf(page, order);
         if (order == Profile.MaxOrder) LoseOne(zone);
     }
+
+    // The variant's own zone arithmetic (the tests share no legality code with the suite either).
+    private Zone ZoneOfPhys(ulong pa) =>
+        pa < Profile.DmaLimit ? Zone.Dma : Profile.HighmemStart is { } h && pa >= h ? Zone.HighMem : Zone.Normal;
 
     private void LoseOne(Zone zone)
     {
@@ -127,7 +131,7 @@ public sealed class CorruptsReadsAndCrashesInDrain(Profile profile) : Forwarding
     public override void Read(ulong addr, Span<byte> destination)
     {
         base.Read(addr, destination);
-        if (destination.Length is > 0 and < 64 && Profile.IsDirectMapped(addr)) destination[0] ^= 0x5a;
+        if (destination.Length is > 0 and < 64 && addr >= Profile.PageOffset && addr - Profile.PageOffset < Math.Min(Profile.PhysicalMemory, Profile.HighmemStart ?? ulong.MaxValue)) destination[0] ^= 0x5a;
     }
 
     public override void DrainCaches() =>

@@ -131,7 +131,7 @@ public static class SuiteRunner
         {
             using var probe = factory.Create(profile);
             if (probe is null) return null;
-            ValidateDeclaration(probe);
+            ValidateDeclaration(probe, profile);
             return probe.Capabilities;
         }
         void RunProperty(IConformanceFamily family, Profile profile, RunSettings settings, bool rerun, Found found)
@@ -247,9 +247,15 @@ public static class SuiteRunner
         return new(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check");
     }
 
-    /// <summary>A declared capability must come with its interface; a mismatch is a setup error, not a rule failure.</summary>
-    public static void ValidateDeclaration(IMemoryManager mm)
+    /// <summary>
+    /// A declared capability must come with its interface, and an instance booted for a profile must
+    /// say it runs that profile (the checks take their profile from it: one that reported another
+    /// would be judged by the wrong rules); a mismatch is a setup error, not a rule failure.
+    /// </summary>
+    public static void ValidateDeclaration(IMemoryManager mm, Profile? booted = null)
     {
+        if (booted is not null && !Equals(mm.Profile, booted))
+            throw new InvalidOperationException($"{mm.GetType().Name} was booted for {booted.Label} but reports profile {mm.Profile?.Label ?? "null"}");
         foreach (var capability in mm.Capabilities)
             if (Capabilities.InterfaceFor(capability) is { } iface && !iface.IsInstanceOfType(mm))
                 throw new InvalidOperationException($"{mm.GetType().Name} declares {capability} but does not implement {iface.Name}");
