@@ -93,7 +93,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
             if (!_direct.Contains(at))
             {
                 var t = Kpt.Mmu.Translate(at, access);
-                if (!t.IsMapped) throw new KernelPageFaultException(at, t.Fault == TranslationFault.NotPresent ? "no kernel mapping" : $"{t.Fault} fault");
+                if (t.Fault != TranslationFault.None) throw new KernelPageFaultException(at, t.Fault == TranslationFault.NotPresent ? "no kernel mapping" : $"{t.Fault} fault");
             }
             done += _pageSize - (int)(at & (ulong)(_pageSize - 1));
         }

@@ -27,6 +27,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private readonly DirectMap _direct;
     private readonly Highmem _highmem;
     private readonly Vmscan _vmscan;
+    private readonly GfpMask _gfp;
     private readonly int _pageSize;
     private readonly int _maxOrder;
     // The slab layer is made on first use: most booted machines never touch it. Smp: two CPUs
@@ -45,7 +46,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private Mm.Kmalloc MakeKmalloc()
     {
         var slabs = Slabs;
-        lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched);
+        lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched, _gfp);
     }
 
     // Kernel virtual memory (ReferenceKernel.Vmalloc.cs, .KernelPageTables.cs, .Tlb.cs): the kernel's
@@ -80,6 +81,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
         _direct = new DirectMap(profile);
         _highmem = new Highmem(profile, new KmapTables(this));
         _vmscan = new Vmscan(_pages, _map, _sched);
+        _gfp = new GfpMask(profile);
     }
 
     public Profile Profile { get; }

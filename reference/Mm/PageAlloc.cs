@@ -217,6 +217,22 @@ internal sealed class PageAlloc
         zone.NrFree[order]--;
     }
 
+    /// <summary>
+    /// /proc/zoneinfo as far as the reserve goes: one floor of <see cref="Reserve"/> pages for the
+    /// zones of a request together (every zonelist ends in ZONE_DMA, so it sits there), none for
+    /// GFP_ATOMIC: the profile's default.
+    /// </summary>
+    public ZoneInfo ZoneInfo() => new()
+    {
+        Scope = WatermarkScope.Pooled,
+        Zones =
+        [
+            new ZoneWatermark { Min = Reserve, AtomicMin = 0 },
+            new ZoneWatermark { Min = 0, AtomicMin = 0 },
+            new ZoneWatermark { Min = 0, AtomicMin = 0 },
+        ],
+    };
+
     /// <summary>Free blocks of one order in one zone, per-CPU pages counted as order 0 (buddyinfo).</summary>
     public long FreeBlocks(Zone zone, int order)
     {

@@ -66,7 +66,7 @@ public sealed class PcpPagesKernel(Profile profile, bool sharedUnlocked = false)
     private ulong Take(GfpFlags gfp)
     {
         // GFP-3: without reserve access the last free pages stay free, cached ones included.
-        if (!Gfp.MayUseReserve(gfp) && FreeLow() - 1 < Profile.EmergencyReservePages) return 0;
+        if ((gfp & GfpFlags.High) == 0 && FreeLow() - 1 < Profile.EmergencyReservePages) return 0;
         var list = Mine;
         ulong addr = With(list, pages =>
         {

@@ -1,4 +1,6 @@
 using KernelMm.Conformance.Families.Vm;
+using KernelMm.Conformance.Specification;
+using KernelMm.Reference;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Profiles;
 using KernelMm.Tests.VmVariants;
@@ -46,6 +48,20 @@ public class VmFaultTests
         var again = Assert.Single(Run().Failures).Counterexample!;
         Assert.Equal((ce.Seed, ce.ShrunkSteps, ce.Message), (again.Seed, again.ShrunkSteps, again.Message));
         Assert.Equal(ce.CSharp, again.CSharp);
+
+        // The shrunk steps are VmOps the printed regression test carries, and replaying them (what
+        // Replay.Sequence(...).ShouldKeep does) breaks the same rule on the variant and nothing on the reference.
+        Assert.Equal("VmOp", ce.StepType);
+        Assert.Equal(ce.ShrunkSteps, ce.Steps.Count);
+        Assert.All(ce.Steps, step => Assert.StartsWith("new VmOp(VmOpKind.", step));
+        var profile = Profiles.X86_32.WithMemory(VmRuns.Small[0]);
+        var replayed = new VmFamily().Replay(new HashedVmFactory(VmFault.DoubleVfreeSilent), profile, ce.Ops);
+        Assert.True(replayed.RuleId == "VMAL-6", $"replay on the variant: {replayed.RuleId}: {replayed.Message}");
+        var onReference = Replay.Sequence(new ReferenceFactory(), profile, "vm", ce.Ops.Cast<VmOp>().ToArray());
+        Assert.True(onReference.BrokenRule is null, $"replay on the reference: {onReference.BrokenRule}: {onReference.Outcome.Message}");
+        onReference.ShouldKeep("VMAL-6");
+        var e = Assert.Throws<RuleFailedException>(() => Replay.Sequence(new HashedVmFactory(VmFault.DoubleVfreeSilent), profile, "vm", ce.Ops).ShouldKeep("VMAL-6"));
+        Assert.StartsWith("VMAL-6: ", e.Message);
     }
 
     [Fact]

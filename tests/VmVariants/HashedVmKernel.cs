@@ -376,7 +376,7 @@ public sealed class HashedVmKernel : IMemoryManager, IPageAllocator, IKernelMemo
 
     private Translation Result(ulong va, ulong pfn, MappingKind kind, long version, Access access)
     {
-        if (access.IsUser()) return Translation.Faulted(TranslationFault.UserAccessToKernel);
+        if (access is Access.UserRead or Access.UserWrite) return Translation.Faulted(TranslationFault.UserAccessToKernel);
         if (version != LazyTlb.Fixed && _fault == VmFault.TranslationNamesNextFrame && kind == MappingKind.Vmalloc) pfn++;
         return Translation.Mapped(version == LazyTlb.Fixed ? va - _pageOffset : _table.PhysicalAddress(pfn, va));
     }

@@ -49,6 +49,21 @@ public abstract class ParallelFamily<TOp> : IConformanceFamily where TOp : notnu
     public FamilyOutcome Run(IImplementationFactory factory, Profile profile, RunSettings settings, IReadOnlySet<string> masked) =>
         ParallelPropertyRunner.Run(this, factory, profile, settings, masked);
 
+    /// <summary>A parallel family's "steps" are one whole program (prefix and branches).</summary>
+    public Type StepType => typeof(ParallelProgram<TOp>);
+
+    /// <summary>
+    /// Replays one program: since interleavings do not replay, it is run up to
+    /// <see cref="ParallelPropertyRunner.ReproductionRuns"/> times on fresh machines and the first
+    /// violation is returned; the outcome holds when no run broke a rule.
+    /// </summary>
+    public SequenceOutcome Replay(IImplementationFactory factory, Profile profile, IReadOnlyList<object> steps)
+    {
+        if (steps.Count != 1 || steps[0] is not ParallelProgram<TOp> program)
+            throw new ArgumentException($"family '{Name}' replays exactly one {typeof(ParallelProgram<TOp>).Name}, got {steps.Count} step(s)", nameof(steps));
+        return ParallelPropertyRunner.Replay(this, factory, profile, program);
+    }
+
     /// <summary>Waits for the branches; on a timeout returns the violation to report.</summary>
     protected RuleViolation? RunBranches(CpuPool cpus, int count, Action<int> branch, TimeSpan timeout) =>
         cpus.Run(count, branch, timeout) ? null

@@ -101,6 +101,19 @@ public static class ParallelPropertyRunner
         return new FamilyOutcome(checks, failures, operations, runs);
     }
 
+    /// <summary>Runs <paramref name="program"/> up to <see cref="ReproductionRuns"/> times; the first violation, with its drawing.</summary>
+    public static SequenceOutcome Replay<TOp>(ParallelFamily<TOp> family, IImplementationFactory factory, Profile profile,
+        ParallelProgram<TOp> program) where TOp : notnull
+    {
+        using var runner = new Runner<TOp>(family, factory, profile);
+        for (int run = 0; run < ReproductionRuns; run++)
+        {
+            if (runner.Once(program, new CheckScope(), explain: true, out var trace) is { } violation)
+                return new SequenceOutcome { RuleId = violation.RuleId, Message = violation.Detail, Trace = trace, CSharp = family.CSharp(program) };
+        }
+        return new SequenceOutcome { Trace = [], CSharp = family.CSharp(program) };
+    }
+
     /// <summary>Runs programs on fresh machines with one pool of CPUs (replaced when a run deadlocks).</summary>
     private sealed class Runner<TOp>(ParallelFamily<TOp> family, IImplementationFactory factory, Profile profile) : IDisposable where TOp : notnull
     {
@@ -129,11 +142,11 @@ public static class ParallelPropertyRunner
                     abandon = true;
                     _cpus = new CpuPool();
                 }
-                if (result.Diverged) { cpuScopes = []; return null; }
+                if (result.Diverged || scope.DivergedAt is not null) { cpuScopes = []; return null; }
                 return result.Violation is { } v && !scope.IsMasked(v.RuleId) ? v : null;
             }
             catch (RuleViolation v) { return scope.IsMasked(v.RuleId) ? null : v; }
-            catch (MaskedDivergence) { return null; }
+            catch (SequenceStopped) { return null; }
             catch (Exception e)
             {
                 if (scope.IsMasked(family.PrimaryRule)) return null;

@@ -17,7 +17,7 @@ public static class VmGen
     /// </summary>
     public static Gen<long> SizeGen(Profile p)
     {
-        long page = p.PageSize, block = (long)p.MaxOrderPages * page;
+        long page = p.PageSize, block = page << p.MaxOrder;
         var edge = from k in Gen.Choose(1, 8) from d in Gen.Choose(-1, 1) select k * page + d;
         var big = from d in Gen.Elements(-page, 1, page) select block + d;
         return Gen.Frequency(

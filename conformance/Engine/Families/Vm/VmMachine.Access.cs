@@ -134,11 +134,11 @@ internal sealed partial class VmMachine
             ulong pfn = 0;
             var e = Try(() => pfn = _vm.VmallocToPfn(target.Va));
             _s.That("VMAL-5", e is null, () => $"vmalloc_to_pfn(0x{target.Va:x}) of live {area.Name} raised {Describe(e)}");
-            _s.That("ADDR-3", walk.IsMapped && walk.PhysicalAddress == (pfn << _shift | off),
+            _s.That("ADDR-3", walk.Fault == TranslationFault.None && walk.PhysicalAddress == (pfn << _shift | off),
                 () => $"{target.What} + 0x{off:x} translates to {walk}; with frame 0x{pfn:x} PA = PFN * PAGE_SIZE + offset = 0x{pfn << _shift | off:x}");
         }
         else
-            _s.That("ADDR-3", walk.IsMapped && (walk.PhysicalAddress & (_page - 1)) == off,
+            _s.That("ADDR-3", walk.Fault == TranslationFault.None && (walk.PhysicalAddress & (_page - 1)) == off,
                 () => $"{target.What} + 0x{off:x} translates to {walk}, which does not end in the offset 0x{off:x}");
         if (_tlb is null) return;
         CheckTlb(target.Va + off, target.What);
@@ -187,7 +187,7 @@ internal sealed partial class VmMachine
         if (_t.Enabled) _t.Step($"flush_tlb_all(); translate {entries + 8} direct-mapped pages twice", "tlb.FlushTlbAll();");
         int count = entries + 8;
         ulong stride = Math.Max(1, (_lowFrames - 1) / (ulong)count), first = (ulong)(uint)arg % stride;
-        var vas = Enumerable.Range(0, count).Select(j => _p.PageOffset + ((first + (ulong)j * stride) << _shift)).ToList();
+        var vas = Enumerable.Range(0, count).Select(j => _layout.DirectAddress(first + (ulong)j * stride)).ToList();
         foreach (var va in vas) _s.That("ADDR-8", CheckTlbQuiet(va) == false, () => $"0x{va:x} hit right after flush_tlb_all");
         int hits = vas.Count(va => CheckTlbQuiet(va) == true);
         _s.That("ADDR-8", hits <= entries, () => $"translating {count} distinct pages twice after a flush hit {hits} times the second time, more than the {entries} entries the TLB declares");
@@ -230,7 +230,7 @@ internal sealed partial class VmMachine
         }
         else
         {
-            ulong holeStart = _p.PageOffset + _p.LowMemoryEnd, holePages = _p.VmallocOffset >> _shift;
+            ulong holeStart = _layout.DirectMapEnd, holePages = _layout.HoleBytes >> _shift;
             if (holePages == 0) return;
             ulong page = (ulong)(uint)arg % holePages;
             (va, what) = (holeStart + (page << _shift) + OffsetFor((ulong)arg), $"the VMALLOC_OFFSET hole (page {page} after the direct mapping)");

@@ -44,8 +44,8 @@ internal sealed partial class VmMachine
         int pages = (int)(((phys + (ulong)size - 1) >> _shift) - (phys >> _shift) + 1);
         var io = new IoModel { Name = name, Addr = addr, Phys = phys, Size = size, Pages = pages };
         ulong start = io.PageStart(_shift), end = io.End(_shift);
-        _s.That("DRV-5", start >= _p.IoremapStart && end <= _p.IoremapEnd && end > start,
-            () => $"{call} returned [0x{start:x}, 0x{end:x}), outside the ioremap window [0x{_p.IoremapStart:x}, 0x{_p.IoremapEnd:x}) (the vmalloc window)");
+        _s.That("DRV-5", _layout.InIoremapWindow(start, end),
+            () => $"{call} returned [0x{start:x}, 0x{end:x}), outside the ioremap window [0x{_layout.IoremapStart:x}, 0x{_layout.IoremapEnd:x}) (the vmalloc window)");
         _s.That("DRV-5", (addr & (_page - 1)) == offset, () => $"{call} returned 0x{addr:x}, which does not keep the offset 0x{offset:x} of 0x{phys:x} in its page");
         var overlap = _m.VirtualOverlap(start, end, _shift);
         _s.That("DRV-5", overlap is null, () => $"{call}: [0x{start:x}, 0x{end:x}) overlaps live {overlap}");

@@ -36,7 +36,7 @@ internal sealed partial class VmMachine
         var block = new BlockModel
         {
             Name = name, Addr = addr, Page = descriptor ? page : _pages.PfnToPage(pfn), Pfn = pfn, Order = order,
-            Highmem = _p.ZoneOfPfn(pfn) == Zone.HighMem,
+            Highmem = _layout.Physical.ZoneOfPfn(pfn) == Zone.HighMem,
         };
         _m.AddBlock(block);
         return block;
@@ -106,13 +106,12 @@ internal sealed partial class VmMachine
     {
         if (!block.Highmem)
         {
-            ulong direct = _p.PageOffset + (block.Pfn << _shift);
+            ulong direct = _layout.DirectAddress(block.Pfn);
             _s.That("ZONE-4", addr == direct, () => $"{how}({block.Name}) of a low-memory page returned 0x{addr:x}, not its direct-mapped address 0x{direct:x}");
             return;
         }
-        ulong windowEnd = _p.PkmapBase + ((ulong)_p.PkmapSlots << _shift);
-        _s.That("ZONE-4", addr >= _p.PkmapBase && addr < windowEnd && addr % _page == 0,
-            () => $"{how}({block.Name}) of a HIGHMEM page returned 0x{addr:x}, outside the PKMAP window [0x{_p.PkmapBase:x}, 0x{windowEnd:x})");
+        _s.That("ZONE-4", _layout.IsPkmapSlot(addr),
+            () => $"{how}({block.Name}) of a HIGHMEM page returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
         ulong? pa = CheckPageSplit(addr, $"the {how} of {block.Name}", "ZONE-4");
         _s.That("ZONE-4", pa == block.Pfn << _shift, () => $"the {how} of {block.Name} at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
         CheckTlb(addr, $"the {how} of {block.Name}");
@@ -164,7 +163,7 @@ internal sealed partial class VmMachine
     /// </summary>
     private void CycleKmaps()
     {
-        if (!KmapsTranslate || _context.InAtomic || !_p.HasHighmem || _p.PkmapSlots == 0) return;
+        if (!KmapsTranslate || _context.InAtomic || !_layout.Physical.HasHighmem || _p.PkmapSlots == 0) return;
         int want = _p.PkmapSlots + 1;
         var blocks = new List<BlockModel>();
         int pages = 0;
@@ -193,7 +192,7 @@ internal sealed partial class VmMachine
                             () => $"kmap of the {n + 1}th distinct HIGHMEM page (each earlier one already kunmapped, {_m.LiveKmaps} other kmap(s) live) failed with {(e is null ? "NULL" : Describe(e))}: "
                                   + $"kunmap must give its PKMAP slot back ({_p.PkmapSlots} slots)");
                         var t = _kpt!.Translate(addr, Access.KernelRead);
-                        _s.That("ZONE-4", t.IsMapped && t.PhysicalAddress == pfn << _shift, () => $"kmap of pfn 0x{pfn:x} at 0x{addr:x} translates to {t}");
+                        _s.That("ZONE-4", t.Fault == TranslationFault.None && t.PhysicalAddress == pfn << _shift, () => $"kmap of pfn 0x{pfn:x} at 0x{addr:x} translates to {t}");
                     }
                     var ue = Try(() => _hm!.Kunmap(page));
                     _s.That("ZONE-4", ue is null, () => $"kunmap of pfn 0x{pfn:x} after its kmap failed: {Describe(ue)}");

@@ -63,8 +63,8 @@ internal sealed partial class VmMachine
     {
         ulong end = addr + ((ulong)pages << _shift);
         // VMAL-2: the area starts in the window, above the direct mapping.
-        _s.That("VMAL-2", addr >= _p.VmallocStart && addr < _p.VmallocEnd,
-            () => $"{call} returned 0x{addr:x}, outside the vmalloc window [0x{_p.VmallocStart:x}, 0x{_p.VmallocEnd:x})");
+        _s.That("VMAL-2", _layout.InVmallocWindow(addr, addr + 1),
+            () => $"{call} returned 0x{addr:x}, outside the vmalloc window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x})");
         bool first = _vm.IsVmallocAddr(addr);
         _s.That("VMAL-2", first, () => $"{call}: is_vmalloc_addr(0x{addr:x}) is false for the area's first byte");
         _s.That("VMAL-1", addr % _page == 0, () => $"{call} returned 0x{addr:x}, not page aligned");
@@ -84,8 +84,8 @@ internal sealed partial class VmMachine
         }
 
         // VMAL-2: every page of it lies in the window (checked once every page is known to be there).
-        _s.That("VMAL-2", end <= _p.VmallocEnd && end > addr,
-            () => $"{call} returned [0x{addr:x}, 0x{end:x}), which runs past VMALLOC_END 0x{_p.VmallocEnd:x}");
+        _s.That("VMAL-2", _layout.InVmallocWindow(addr, end),
+            () => $"{call} returned [0x{addr:x}, 0x{end:x}), which runs past VMALLOC_END 0x{_layout.VmallocEnd:x}");
         bool last = _vm.IsVmallocAddr(addr + (ulong)size - 1);
         _s.That("VMAL-2", last, () => $"{call}: is_vmalloc_addr is false for the area's last byte 0x{addr + (ulong)size - 1:x}");
         var overlap = _m.VirtualOverlap(addr, end, _shift);
@@ -143,7 +143,7 @@ internal sealed partial class VmMachine
             {
                 var t = _kpt.Translate(pageVa + off, Access.KernelRead);
                 ulong want = pfns[i] << _shift | off;
-                _s.That("ADDR-3", t.IsMapped && t.PhysicalAddress == want,
+                _s.That("ADDR-3", t.Fault == TranslationFault.None && t.PhysicalAddress == want,
                     () => $"{call}: VA 0x{pageVa + off:x} (page {i}, offset 0x{off:x}) translates to {t}; its frame is 0x{pfns[i]:x}, so PA = PFN * PAGE_SIZE + offset = 0x{want:x}");
             }
         }
@@ -171,7 +171,7 @@ internal sealed partial class VmMachine
         long tables = _p.PageTableLevelBits.Count + pages / (1 << _p.PageTableLevelBits[^1]) + 2;
         var now = Snap();
         if (now.Free < pages + tables + margin || LowFree() < tables + margin) return false;
-        ulong window = (_p.VmallocEnd - _p.VmallocStart) >> _shift;
+        ulong window = _layout.VmallocBytes >> _shift;
         ulong used = (ulong)(_m.Areas.Sum(a => (long)a.Pages * 2 + 16) + _m.Ioremaps.Sum(io => (long)io.Pages * 2 + 16));
         int splits = _m.Areas.Count + _m.Ioremaps.Count + 1;
         return used < window && (window - used) / (ulong)splits >= (ulong)pages + 2;
@@ -180,7 +180,7 @@ internal sealed partial class VmMachine
     /// <summary>VMAL-4: one max-order block plus one page, or several blocks, must be served when memory allows.</summary>
     private void AllocateBig(int arg)
     {
-        long block = (long)_p.MaxOrderPages * (long)_page;
+        long block = _layout.MaxOrderBlockBytes;
         long size = (arg % 3) switch { 0 => block + (long)_page, 1 => block + 1, _ => 2 * block + (arg & 0xff) };
         Allocate(size, zero: arg % 5 == 0, demand: true);
     }
@@ -189,14 +189,14 @@ internal sealed partial class VmMachine
     private void OverflowWindow()
     {
         if (_context.InAtomic) return;
-        long size = (long)Math.Min((ulong)long.MaxValue / 2, _p.VmallocEnd - _p.VmallocStart + _page);
+        long size = (long)Math.Min((ulong)long.MaxValue / 2, _layout.VmallocBytes + _page);
         _s.Operations++;
         var before = Snap();
         ulong addr = 0;
         var e = Try(() => addr = _vm.Vmalloc(size));
         var after = Snap();
-        if (_t.Enabled) _t.Step($"vmalloc({size}) (the window is 0x{_p.VmallocEnd - _p.VmallocStart:x} bytes) -> {(e is null ? Hex(addr) : Describe(e))}", $"Assert.Equal(0UL, vm.Vmalloc({size}));");
-        _s.That("VMAL-2", e is null && addr == 0, () => $"vmalloc({size}) is larger than the window [0x{_p.VmallocStart:x}, 0x{_p.VmallocEnd:x}) and must return NULL, got {(e is null ? Hex(addr) : Describe(e))}");
+        if (_t.Enabled) _t.Step($"vmalloc({size}) (the window is 0x{_layout.VmallocBytes:x} bytes) -> {(e is null ? Hex(addr) : Describe(e))}", $"Assert.Equal(0UL, vm.Vmalloc({size}));");
+        _s.That("VMAL-2", e is null && addr == 0, () => $"vmalloc({size}) is larger than the window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x}) and must return NULL, got {(e is null ? Hex(addr) : Describe(e))}");
         _s.That("VMAL-1", Consumed(before, after) <= MetadataAllowance, () => $"a vmalloc that failed kept pages: {Show(before, after)}");
     }
 
@@ -319,7 +319,7 @@ internal sealed partial class VmMachine
         {
             ulong va = area.Addr + ((ulong)i << _shift);
             var t = _kpt.Translate(va, Access.KernelRead);
-            _s.That("VMAL-6", t.IsMapped && t.PhysicalAddress >> _shift == area.Pfns[i],
+            _s.That("VMAL-6", t.Fault == TranslationFault.None && t.PhysicalAddress >> _shift == area.Pfns[i],
                 () => $"after a refused call, page {i} of live {area.Name} translates to {t}, not to its frame 0x{area.Pfns[i]:x}");
         }
     }

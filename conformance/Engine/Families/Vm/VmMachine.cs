@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Expectations;
 using KernelMm.Conformance.Families.Shared;
 using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
@@ -9,7 +10,7 @@ namespace KernelMm.Conformance.Families.Vm;
 
 /// <summary>
 /// Runs one kernel-virtual-memory sequence through the contract only and checks every step against
-/// the model (<see cref="VmModel"/>) and the profile's layout. Each check names its rule. The
+/// the model (<see cref="VmModel"/>) and the suite's own reading of the profile's layout (<see cref="VirtualLayout"/>). Each check names its rule. The
 /// machine never demands a placement, a frame, a TLB size or policy, nor when a TLB entry goes; it
 /// demands that what comes back is consistent: translations keep the offset and name the frame
 /// that holds the bytes, nothing stale is ever answered, and every page is accounted for.
@@ -40,6 +41,8 @@ internal sealed partial class VmMachine
     private readonly int _shift;
     private readonly ulong _page;
     private readonly ulong _lowFrames;
+    /// <summary>The suite's own derivation of the kernel's virtual layout (never the implementation's).</summary>
+    private readonly VirtualLayout _layout;
 
     private VmMachine(IMemoryManager mm, CheckScope scope, Trace trace)
     {
@@ -59,7 +62,8 @@ internal sealed partial class VmMachine
         _context = new ContextDriver(caps.Contains(Capability.ExecutionContext) ? (IExecutionContext)mm : null, scope, trace);
         _shift = _p.PageShift;
         _page = (ulong)_p.PageSize;
-        _lowFrames = _p.LowMemoryEnd >> _shift;
+        _layout = new VirtualLayout(_p);
+        _lowFrames = _layout.LowFrames;
     }
 
     public static void Run(IMemoryManager mm, IReadOnlyList<VmOp> ops, CheckScope scope, Trace trace)
@@ -202,13 +206,13 @@ internal sealed partial class VmMachine
     {
         if (_kpt is null) return null;
         var start = _kpt.Translate(pageVa, Access.KernelRead);
-        _s.That(presentRule, start.IsMapped, () => $"{what} at 0x{pageVa:x} is not mapped: the walk says {start}");
+        _s.That(presentRule, start.Fault == TranslationFault.None, () => $"{what} at 0x{pageVa:x} is not mapped: the walk says {start}");
         _s.That("ADDR-2", (start.PhysicalAddress & (_page - 1)) == 0,
             () => $"{what}: the first byte 0x{pageVa:x} translates to PA 0x{start.PhysicalAddress:x}, which is not the start of a frame (offset bits 0x{_page - 1:x})");
         foreach (ulong off in new[] { OffsetFor(pageVa >> _shift), _page / 2, _page - 1 })
         {
             var t = _kpt.Translate(pageVa + off, Access.KernelRead);
-            _s.That("ADDR-2", t.IsMapped && t.PhysicalAddress == start.PhysicalAddress + off,
+            _s.That("ADDR-2", t.Fault == TranslationFault.None && t.PhysicalAddress == start.PhysicalAddress + off,
                 () => $"{what}: VA 0x{pageVa + off:x} (offset 0x{off:x} in the page at 0x{pageVa:x}, PA 0x{start.PhysicalAddress:x}) translates to {t}; "
                       + $"the low {_shift} bits are the offset and must pass through unchanged");
         }
@@ -221,7 +225,7 @@ internal sealed partial class VmMachine
         var bytes = new byte[length];
         if (pfn < _lowFrames)
         {
-            ulong alias = _p.PageOffset + (pfn << _shift) + offset;
+            ulong alias = _layout.DirectAddress(pfn, offset);
             return Try(() => _memory.Read(alias, bytes)) is null ? bytes : null;
         }
         if (_hm is null || pfn >= _p.TotalPages) return null;

@@ -42,6 +42,8 @@ internal sealed class SmpMachine(Profile profile, IPageAllocator pages, IKernelM
     public IReadOnlyList<(SlabCacheHandle Handle, int Size, int Align)?> Caches { get; } = caches;
     public History Clock { get; } = clock;
     public bool Explain { get; } = explain;
+    /// <summary>The suite's own derivation of the direct mapping (never the implementation's).</summary>
+    public Expectations.PhysicalLayout Layout { get; } = new(profile);
     public int Stop;
 }
 
@@ -68,7 +70,8 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         c.Error is not null ? Describe(c.Error) : c.Op.Allocates ? (c.Result == 0 ? "NULL" : $"0x{c.Result:x}") : "",
         c.Start, c.End));
     public (long Ticket, RuleViolation Violation)? Failure { get; private set; }
-    public bool Diverged { get; private set; }
+    /// <summary>A masked rule's check failed on this CPU: the run gives no verdict (the scope marks it, see CheckScope).</summary>
+    public bool Diverged => Scope.DivergedAt is not null;
 
     public void Run(IReadOnlyList<ParallelStep<SmpOp>> steps)
     {
@@ -80,20 +83,25 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
                 if (step.Pause > 0) Thread.SpinWait(step.Pause);
                 else if (step.Pause == ParallelStep<SmpOp>.Yield) Thread.Yield();
                 Do(step.Op);
+                if (Diverged) { Volatile.Write(ref m.Stop, 1); return; }
             }
-            while (_held.Count > 0 && Volatile.Read(ref m.Stop) == 0) Free(_held[^1]);
+            while (_held.Count > 0 && Volatile.Read(ref m.Stop) == 0 && !Diverged) Free(_held[^1]);
         }
         catch (RuleViolation v)
         {
             Failure = (m.Clock.Tick(), v);
             Volatile.Write(ref m.Stop, 1);
         }
-        catch (MaskedDivergence)
+        catch (SequenceStopped)
         {
-            Diverged = true;
+            // A failed call charged to a masked rule: the run gives no verdict.
+            Stopped = true;
             Volatile.Write(ref m.Stop, 1);
         }
     }
+
+    /// <summary>A failed call was charged to a masked rule on this CPU (the run gives no verdict).</summary>
+    public bool Stopped { get; private set; }
 
     private void Do(SmpOp op)
     {
@@ -152,7 +160,7 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         if (addr == 0) return;
 
         long length = (long)p.PageSize << op.Order;
-        Scope.That("ZONE-3", p.IsDirectMapped(addr) && p.IsDirectMapped(addr + (ulong)length - 1),
+        Scope.That("ZONE-3", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)length - 1),
             () => $"{call} on CPU{Cpu} returned 0x{addr:x}, not direct-mapped low memory");
         ulong pa = m.Pages.VirtToPhys(addr);
         ulong pfn = pa >> p.PageShift;
@@ -177,7 +185,7 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         Record(name, op, null, addr, e, start, claim);
         if (e is not null) Raised("KMAL-7", call, e);
         if (addr == 0) return;
-        Scope.That("KMAL-1", p.IsDirectMapped(addr) && p.IsDirectMapped(addr + (ulong)op.Size - 1),
+        Scope.That("KMAL-1", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)op.Size - 1),
             () => $"{call} on CPU{Cpu} returned 0x{addr:x}: [0x{addr:x}, +{op.Size}) is not direct-mapped low memory");
         long usable = 0;
         var ke = Try(() => usable = m.Kmalloc.Ksize(addr));
@@ -203,7 +211,7 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         Record(name, op, null, addr, e, start, claim);
         if (e is not null) Raised("SLAB-2", call, e);
         if (addr == 0) return;
-        Scope.That("SLAB-2", p.IsDirectMapped(addr) && p.IsDirectMapped(addr + (ulong)cache.Size - 1),
+        Scope.That("SLAB-2", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)cache.Size - 1),
             () => $"{call} on CPU{Cpu} returned 0x{addr:x}: its {cache.Size} bytes are not direct-mapped low memory");
         long align = Math.Max(cache.Align, 1);
         Scope.That("SLAB-7", addr % (ulong)align == 0, () => $"{call} on CPU{Cpu} returned 0x{addr:x}, not aligned to the {align} bytes the cache was created with");

@@ -68,7 +68,7 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
             return scope.IsMasked(overlap.RuleId) ? new(null, [], [], Diverged: true) : new(overlap, Draw(), scopes);
         if (cpu.Where(c => c.Failure is not null).MinBy(c => c.Failure!.Value.Ticket) is { } first)
             return new(first.Failure!.Value.Violation, Draw(), scopes);
-        if (cpu.Any(c => c.Diverged)) return new(null, [], [], Diverged: true);
+        if (cpu.Any(c => c.Diverged || c.Stopped)) return new(null, [], [], Diverged: true);
 
         // Everything was freed: destroy the caches, drain, and the boot free counts are back.
         foreach (var (cache, index) in caches.Select((c, i) => (c, i)))
@@ -96,7 +96,7 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
             }
         }
         catch (RuleViolation v) { return new(v, Draw(), scopes); }
-        catch (MaskedDivergence) { return new(null, [], [], Diverged: true); }
+        if (scope.DivergedAt is not null) return new(null, [], [], Diverged: true);
         return new(null, [], scopes);
     }
 
