@@ -191,6 +191,8 @@ internal sealed partial class VmMachine
                         _s.That("ZONE-4", e is null && addr != 0,
                             () => $"kmap of the {n + 1}th distinct HIGHMEM page (each earlier one already kunmapped, {_m.LiveKmaps} other kmap(s) live) failed with {(e is null ? "NULL" : Describe(e))}: "
                                   + $"kunmap must give its PKMAP slot back ({_p.PkmapSlots} slots)");
+                        _s.That("ZONE-4", _layout.IsPkmapSlot(addr),
+                            () => $"kmap of pfn 0x{pfn:x} (a HIGHMEM page) returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
                         var t = _kpt!.Translate(addr, Access.KernelRead);
                         _s.That("ZONE-4", t.Fault == TranslationFault.None && t.PhysicalAddress == pfn << _shift, () => $"kmap of pfn 0x{pfn:x} at 0x{addr:x} translates to {t}");
                     }
