@@ -14,6 +14,7 @@ public static class Program
     {
         if (args.Contains("--quick")) return QuickRunner.Run(args);
         if (args.Contains("--phases")) return PhaseProfiler.Run(args);
+        if (args.Contains("--transport")) return TransportFloor.Run(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -60,6 +60,46 @@ public class CBuddyTests(NativePrograms programs, ITestOutputHelper output)
     }
 
     [Fact]
+    public void CBuddy_HeapFamily_PassesEveryKmallocAndSlabRule_OnEveryProfile()
+    {
+        // The kmalloc and slab layer of examples/c-buddy (slab.c) through protocol 2.
+        using var factory = new ProcessFactory([programs.Buddy]);
+        var options = NativePrograms.Options(64UL << 20) with
+        {
+            Profiles = Profiles.All,
+            Families = new HashSet<string> { "heap" },
+            Settings = new RunSettings { Seed = 1, Sequences = 40, MaxSteps = 40 },
+        };
+        var result = SuiteRunner.Run(factory, options);
+        output.WriteLine($"{result.Operations} checked operations in {result.Elapsed.TotalSeconds:0.00} s; {factory.Statistics}");
+        Assert.True(!result.Failures.Any(), NativePrograms.Describe(result));
+        Assert.Equal(2, factory.ProtocolVersion);
+        Assert.Equal(0, factory.Statistics.Faults);
+        // Every KMAL and SLAB rule the reference passes on the same sequences, the C program passes too
+        // (the main job's full campaign reaches all of them; this one is cut for CI time).
+        var reference = SuiteRunner.Run(new ReferenceFactory(), options);
+        var heap = (SuiteResult r) => r.Results.Where(x => x.Outcome == RuleOutcome.Passed && (x.Rule.Id.StartsWith("KMAL-") || x.Rule.Id.StartsWith("SLAB-")))
+            .Select(x => $"{x.Rule.Id} {x.Profile}").ToHashSet();
+        var byReference = heap(reference);
+        Assert.True(byReference.Count > 60, $"{byReference.Count} heap rule x profile passes by the reference");
+        Assert.Empty(byReference.Except(heap(result)));
+    }
+
+    [Fact]
+    public void BrokenRedZone_IsCaughtAsSlab9()
+    {
+        using var factory = new ProcessFactory([programs.BrokenRedZone]);
+        // An overrun needs a red-zone cache with a live object: longer sequences than the other tests.
+        var result = SuiteRunner.Run(factory, NativePrograms.Options(64UL << 20) with
+        {
+            Families = new HashSet<string> { "heap" },
+            Settings = new RunSettings { Seed = 1, Sequences = 60, MaxSteps = 100 },
+        });
+        output.WriteLine(NativePrograms.Describe(result));
+        Assert.Equal(["SLAB-9"], result.FailedRuleIds);
+    }
+
+    [Fact]
     public void BrokenCoalesce_IsCaughtAsPage8()
     {
         using var factory = new ProcessFactory([programs.BrokenCoalesce]);

@@ -17,28 +17,35 @@ public sealed class NativePrograms : IDisposable
     {
         Root = FindRoot();
         Directory.CreateDirectory(_dir);
-        string source = Path.Combine(Root, "examples", "c-buddy", "buddy.c");
-        Buddy = Compile(source, "buddy");
-        BrokenCoalesce = Compile(source, "buddy-broken-coalesce", "-DBROKEN_COALESCE");
-        BrokenFreeOrder = Compile(source, "buddy-broken-free-order", "-DBROKEN_FREE_ORDER");
-        Misbehave = Compile(Path.Combine(Root, "examples", "misbehaving", "misbehave.c"), "misbehave");
+        string kit = Path.Combine(Root, "kits", "c");
+        string example = Path.Combine(Root, "examples", "c-buddy");
+        string[] sources = [Path.Combine(example, "buddy.c"), Path.Combine(example, "slab.c"), Path.Combine(kit, "kmm.c"), $"-I{kit}"];
+        Buddy = Compile(sources, "buddy");
+        BrokenCoalesce = Compile(sources, "buddy-broken-coalesce", "-DBROKEN_COALESCE");
+        BrokenFreeOrder = Compile(sources, "buddy-broken-free-order", "-DBROKEN_FREE_ORDER");
+        BrokenRedZone = Compile(sources, "buddy-broken-red-zone", "-DBROKEN_RED_ZONE");
+        BuddyProtocol1 = Compile([Path.Combine(Root, "tests", "OutOfProcess", "Protocol1", "buddy-v1.c")], "buddy-v1");
+        Misbehave = Compile([Path.Combine(Root, "examples", "misbehaving", "misbehave.c")], "misbehave");
     }
 
     public string Root { get; }
     public string Buddy { get; }
     public string BrokenCoalesce { get; }
     public string BrokenFreeOrder { get; }
+    public string BrokenRedZone { get; }
+    /// <summary>The c-buddy of protocol 1, kept unchanged (tests/OutOfProcess/Protocol1): older programs must keep working.</summary>
+    public string BuddyProtocol1 { get; }
     public string Misbehave { get; }
 
     /// <summary>misbehave MODE OPTIONS -- buddy (examples/misbehaving)</summary>
     public string[] Misbehaving(string mode, params string[] options) =>
         [Misbehave, mode, .. options, "--", Buddy];
 
-    private string Compile(string source, string name, params string[] defines)
+    private string Compile(string[] sources, string name, params string[] defines)
     {
         string output = Path.Combine(_dir, name);
         var psi = new ProcessStartInfo("gcc") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-O2", "-std=c11", "-Wall", "-Wextra" }.Concat(defines).Concat(["-o", output, source])) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "-O2", "-std=c11", "-Wall", "-Wextra" }.Concat(defines).Concat(["-o", output]).Concat(sources)) psi.ArgumentList.Add(a);
         using var gcc = Process.Start(psi)!;
         string errors = gcc.StandardError.ReadToEnd();
         gcc.WaitForExit();
@@ -47,7 +54,7 @@ public sealed class NativePrograms : IDisposable
         return output;
     }
 
-    private static string FindRoot()
+    public static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) return dir.FullName;

@@ -269,56 +269,23 @@ internal sealed class ImplementationProcess : IDisposable
 
     // ---- Boot ----------------------------------------------------------------------------
 
-    /// <summary>Sends "hello" for <paramref name="profile"/> and returns the answer (ok or a refusal).</summary>
+    /// <summary>
+    /// Sends "hello" for <paramref name="profile"/> and returns the answer (ok or a refusal). The
+    /// request offers every protocol version the runner speaks: "protocol" is the oldest (what a
+    /// protocol-1 program reads), "versions" lists them all; the program answers with the one it speaks.
+    /// </summary>
     public Response Hello(Profile profile, TimeSpan timeout, TimeSpan? instanceTimeout)
     {
         _instanceDeadline = long.MaxValue;
         long id = Begin("hello"u8);
-        Writer.Number("protocol"u8, Protocol.Version);
-        Writer.Json("profile"u8, ProfileJson(profile));
+        Writer.Number("protocol"u8, Protocol.Oldest);
+        Writer.Json("versions"u8, Protocol.VersionsJson);
+        Writer.Json("profile"u8, HelloProfile.Json(profile));
         End();
         Send(timeout);
         var r = Receive(id);
         _instanceDeadline = instanceTimeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         return r;
-    }
-
-    /// <summary>The profile as the hello message carries it (docs/protocol.md).</summary>
-    public static byte[] ProfileJson(Profile p)
-    {
-        var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-        {
-            static string Hex(ulong v) => $"0x{v:x}";
-            w.WriteStartObject();
-            w.WriteString("name", p.Name);
-            w.WriteString("label", p.Label);
-            w.WriteNumber("pageSize", p.PageSize);
-            w.WriteNumber("pageShift", p.PageShift);
-            w.WriteString("pageOffset", Hex(p.PageOffset));
-            w.WriteString("dmaLimit", Hex(p.DmaLimit));
-            if (p.HighmemStart is { } h) w.WriteString("highmemStart", Hex(h)); else w.WriteNull("highmemStart");
-            w.WriteNumber("maxOrder", p.MaxOrder);
-            w.WriteString("physicalMemory", Hex(p.PhysicalMemory));
-            w.WriteNumber("totalPages", p.TotalPages);
-            w.WriteString("lowMemoryEnd", Hex(p.LowMemoryEnd));
-            w.WriteNumber("emergencyReservePages", p.EmergencyReservePages);
-            w.WriteBoolean("hasGfpBuffer", p.HasGfpBuffer);
-            w.WriteString("pkmapBase", Hex(p.PkmapBase));
-            w.WriteNumber("pkmapSlots", p.PkmapSlots);
-            w.WriteStartObject("zones");
-            foreach (var z in Zones.All)
-            {
-                var (start, end) = p.ZoneSpan(z);
-                w.WriteStartObject(z.KernelName());
-                w.WriteString("start", Hex(start));
-                w.WriteString("end", Hex(end));
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return ms.ToArray();
     }
 
     // ---- Containment ---------------------------------------------------------------------
@@ -467,9 +434,17 @@ internal sealed class ImplementationProcess : IDisposable
     public override string ToString() => _label;
 }
 
-/// <summary>Protocol constants shared by the adapter and the documentation.</summary>
+/// <summary>Protocol versions (docs/protocol.md).</summary>
 public static class Protocol
 {
-    /// <summary>The protocol version the runner speaks (docs/protocol.md).</summary>
-    public const int Version = 1;
+    /// <summary>The oldest version the runner speaks: what it puts in hello's "protocol" field.</summary>
+    public const int Oldest = 1;
+
+    /// <summary>The newest version the runner speaks (the highest <see cref="WireOperation.Since"/>).</summary>
+    public static int Latest { get; } = Operations.LatestVersion;
+
+    /// <summary>Every version the runner speaks, oldest first.</summary>
+    public static IReadOnlyList<int> Versions { get; } = Enumerable.Range(Oldest, Latest - Oldest + 1).ToArray();
+
+    internal static byte[] VersionsJson { get; } = System.Text.Encoding.UTF8.GetBytes($"[{string.Join(",", Versions)}]");
 }

@@ -36,11 +36,6 @@ public sealed class ProcessFactoryStatistics
 public sealed class ProcessFactory : IImplementationFactory, IDisposable
 {
     private static readonly IReadOnlySet<Capability> Minimal = new HashSet<Capability> { Capability.PageAllocator };
-    /// <summary>Capabilities this adapter can carry: those whose contract interfaces <see cref="RemoteMachine"/> implements.</summary>
-    private static readonly IReadOnlySet<Capability> Carried = new HashSet<Capability>
-    {
-        Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
-    };
 
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
@@ -51,6 +46,7 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     private readonly Dictionary<string, string> _refusals = new();
     private readonly object _lock = new();
     private string? _declaredName;
+    private int? _protocol;
     private IReadOnlySet<Capability>? _lastCapabilities;
     /// <summary>Boot failures in a row and the last one: per profile label once any boot has succeeded, else for the whole program ("").</summary>
     private readonly Dictionary<string, (int InARow, ImplementationFaultException Last)> _bootFailures = new();
@@ -94,6 +90,9 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     /// <summary>The "name" of the program's first accepted hello answer, once it has booted.</summary>
     public string? DeclaredName => _declaredName;
 
+    /// <summary>The protocol version the program answered hello with, once it has booted.</summary>
+    public int? ProtocolVersion => _protocol;
+
     public ProcessFactoryStatistics Statistics { get; } = new();
 
     /// <summary>Why the program refused a profile (by label, e.g. "x86-32/64M"), from its hello answer.</summary>
@@ -121,16 +120,22 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
                 Return(p);
                 return null;
             }
-            if (hello.Protocol != Protocol.Version)
-                throw p.Violation($"the hello answer must say \"protocol\":{Protocol.Version}, it says {hello.Protocol?.ToString() ?? "nothing"}");
+            if (hello.Protocol is not { } version || !Protocol.Versions.Contains((int)version))
+                throw p.Violation($"the hello answer must say which protocol version it speaks, one of {string.Join(", ", Protocol.Versions)} " +
+                                  $"(\"protocol\":{Protocol.Latest}), it says {hello.Protocol?.ToString() ?? "nothing"}");
+            if (_protocol is { } earlier && earlier != version)
+                throw p.Violation($"the hello answer says protocol {version}, an earlier one said {earlier}");
+            _protocol = (int)version;
+            var carried = Operations.Carried((int)version);
             if (hello.Capabilities is null) throw p.Violation("the hello answer has no \"capabilities\" array");
             var caps = new HashSet<Capability>();
             foreach (var name in hello.Capabilities)
             {
                 if (!Enum.TryParse(name, ignoreCase: false, out Capability c) || !Enum.IsDefined(c) || char.IsDigit(name[0]))
                     throw p.Violation($"the hello answer declares an unknown capability \"{name}\" (known: {string.Join(", ", Enum.GetNames<Capability>())})");
-                if (!Carried.Contains(c))
-                    throw p.Violation($"the hello answer declares {c}, which protocol {Protocol.Version} does not carry yet (it carries {string.Join(", ", Carried)})");
+                if (!carried.Contains(c))
+                    throw p.Violation($"the hello answer declares {c}, which protocol {version} does not carry " +
+                                      $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
                 caps.Add(c);
             }
             bool snapshot = hello.Features?.Contains("snapshot") == true;

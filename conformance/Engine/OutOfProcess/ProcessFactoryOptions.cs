@@ -1,4 +1,5 @@
 [assembly: System.Runtime.CompilerServices.InternalsVisibleTo("KernelMm.Tests")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("KernelMm.Benchmarks")]
 
 namespace KernelMm.Conformance.OutOfProcess;
 

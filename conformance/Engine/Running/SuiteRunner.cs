@@ -128,7 +128,7 @@ public static class SuiteRunner
             var profile = options.Profiles.First(p => p.Name == key.Profile).WithMemory(key.Memory);
             var family = families.First(f => f.Name == key.Family);
             if (!early.TryGetValue(key.Profile, out var found)) early[key.Profile] = found = (new(), new());
-            if (Probe(profile) is { } caps && caps.Contains(family.Gate)) RunProperty(family, profile, key.Settings, true, found.Checks, found.Failures);
+            if (Probe(profile) is { } caps && Runs(family, caps)) RunProperty(family, profile, key.Settings, true, found.Checks, found.Failures);
             else done++;
         }
 
@@ -144,7 +144,7 @@ public static class SuiteRunner
                 foreach (var family in families)
                 {
                     if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
-                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, checks, failures);
+                    if (Runs(family, declared)) RunProperty(family, profile, options.Settings, false, checks, failures);
                     else done++;
                 }
             }
@@ -164,6 +164,16 @@ public static class SuiteRunner
             Properties = properties,
         };
     }
+
+    /// <summary>
+    /// A family runs when the implementation declares its gate and at least one of its encoded rules
+    /// is applicable: a family whose every rule would be n/a is not run at all (a page-only program
+    /// is not sent the heap family's sequences).
+    /// </summary>
+    public static bool Runs(IConformanceFamily family, IReadOnlySet<Capability> declared) =>
+        declared.Contains(family.Gate)
+        && family.RuleIds.Any(id => RuleCatalogue.All.FirstOrDefault(r => r.Id == id) is { Status: RuleStatus.Encoded } rule
+                                    && rule.Requires.All(declared.Contains));
 
     /// <summary>A family may check a rule outside its own list (a heap step that frees pages checks PAGE-4): what was observed counts too.</summary>
     private static HashSet<string> WithObserved(HashSet<string> covered, IReadOnlyDictionary<string, long> checks, IReadOnlyDictionary<string, Counterexample> failures) =>
