@@ -78,9 +78,9 @@ struct kmm_profile {
     bool pkmap_slots_given;
     int64_t page_shift;
     bool page_shift_given;
-    uint64_t total_pages;
+    int64_t total_pages;
     bool total_pages_given;
-    uint64_t max_order_pages;
+    int64_t max_order_pages;
     bool max_order_pages_given;
     uint64_t low_memory_end;
     bool low_memory_end_given;
@@ -266,8 +266,8 @@ static void kmm_profile_field(struct kmm_profile *p, const struct kmm_tok *k, co
     if (kmm_tok_is(k, "pkmapBase")) { p->pkmap_base_given = kmm_tok_address(v, &p->pkmap_base); return; }
     if (kmm_tok_is(k, "pkmapSlots")) { p->pkmap_slots_given = kmm_tok_int(v, &p->pkmap_slots); return; }
     if (kmm_tok_is(k, "pageShift")) { p->page_shift_given = kmm_tok_int(v, &p->page_shift); return; }
-    if (kmm_tok_is(k, "totalPages")) { p->total_pages_given = kmm_tok_address(v, &p->total_pages); return; }
-    if (kmm_tok_is(k, "maxOrderPages")) { p->max_order_pages_given = kmm_tok_address(v, &p->max_order_pages); return; }
+    if (kmm_tok_is(k, "totalPages")) { p->total_pages_given = kmm_tok_int(v, &p->total_pages); return; }
+    if (kmm_tok_is(k, "maxOrderPages")) { p->max_order_pages_given = kmm_tok_int(v, &p->max_order_pages); return; }
     if (kmm_tok_is(k, "lowMemoryEnd")) { p->low_memory_end_given = kmm_tok_address(v, &p->low_memory_end); return; }
     if (kmm_tok_is(k, "vmallocStart")) { p->vmalloc_start_given = kmm_tok_address(v, &p->vmalloc_start); return; }
     if (kmm_tok_is(k, "emergencyReservePages")) { p->emergency_reserve_pages_given = kmm_tok_int(v, &p->emergency_reserve_pages); return; }
