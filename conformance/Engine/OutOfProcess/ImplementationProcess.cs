@@ -32,9 +32,13 @@ internal sealed class ImplementationProcess : IDisposable
     private readonly ProcessFactoryOptions _options;
     private readonly ProcessFactoryStatistics _stats;
     private readonly string _label;
-    private readonly Queue<string> _stderr = new();
-    private readonly ManualResetEventSlim _stderrClosed = new();
-    private int _stderrChars;
+    private readonly StderrTail _stderr = new();
+    /// <summary>The program's process group (its own, when started through setsid), once known; 0 before.</summary>
+    private int _group;
+    /// <summary>The program exited while a process it started still held its standard output.</summary>
+    private bool _orphanedPipe;
+    /// <summary>Set when the runner killed the program (so a death by signal was or was not the runner's doing).</summary>
+    private bool _killedByRunner;
 
     private long _nextId = 1;
     private long _deadline;
@@ -93,11 +97,18 @@ internal sealed class ImplementationProcess : IDisposable
         Live.TryAdd(this, 0);
     }
 
-    /// <summary>Starts the program. Errors: <see cref="ImplementationStartException"/>.</summary>
+    /// <summary>
+    /// Starts the program. On Linux it runs in a process group of its own (through setsid(1), which
+    /// execs it without forking), so that the runner can stop it together with every process it
+    /// started, even one that outlived its parent while holding the pipes. Errors: <see cref="ImplementationStartException"/>.
+    /// </summary>
     public static ImplementationProcess Start(string fileName, IReadOnlyList<string> arguments, ProcessFactoryOptions options,
         ProcessFactoryStatistics stats, string label)
     {
-        var psi = new ProcessStartInfo(fileName)
+        string? setsid = options.OwnProcessGroup ? ProcessGroups.Launcher : null;
+        if (setsid is not null && ProcessGroups.NotExecutable(fileName) is { } why)
+            throw new ImplementationStartException($"could not start the implementation '{fileName}': {why}");
+        var psi = new ProcessStartInfo(setsid ?? fileName)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -105,6 +116,7 @@ internal sealed class ImplementationProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = options.WorkingDirectory ?? "",
         };
+        if (setsid is not null) psi.ArgumentList.Add(fileName);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         if (options.Environment is { } env)
             foreach (var (k, v) in env) psi.Environment[k] = v;
@@ -120,32 +132,22 @@ internal sealed class ImplementationProcess : IDisposable
         }
         stats.ProcessesStarted++;
         var p = new ImplementationProcess(process, options, stats, label);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) p.OnStandardError(e.Data);
-            else p._stderrClosed.Set();
-        };
-        process.BeginErrorReadLine();
+        if (setsid is not null) p._group = -1; // its own group, confirmed once it answers (see NoteGroup)
+        p._stderr.Start(process.StandardError.BaseStream);
         return p;
     }
 
-    private void OnStandardError(string line)
-    {
-        lock (_stderr)
-        {
-            line = Response.Clip(line, 300);
-            _stderr.Enqueue(line);
-            _stderrChars += line.Length;
-            while (_stderr.Count > 20 || _stderrChars > 2000) _stderrChars -= _stderr.Dequeue().Length;
-        }
-    }
+    private string StderrTail(bool lastWords = false) => _stderr.Text(lastWords);
 
-    private string StderrTail(bool lastWords = false)
+    /// <summary>Bytes the program wrote to standard error so far.</summary>
+    public long StandardErrorBytes => _stderr.Bytes;
+
+    /// <summary>Records the program's process group once setsid has made it a group leader (it has answered, so it runs).</summary>
+    private void NoteGroup()
     {
-        // Let the stderr reader deliver the last words of a program that just died (until the pipe
-        // closes; a descendant still holding it open delays that, hence the bound).
-        if (lastWords) _stderrClosed.Wait(500);
-        lock (_stderr) return string.Join("\n", _stderr);
+        if (_group != -1) return;
+        int group = ProcessGroups.GroupOf(Pid);
+        if (group == Pid) _group = group;
     }
 
     // ---- Requests ------------------------------------------------------------------------
@@ -221,6 +223,7 @@ internal sealed class ImplementationProcess : IDisposable
                 if (_response.Id != expectedId)
                     throw Violation($"the answer carries id {_response.Id}, but the answer to request {Describe(expectedId)} was due " +
                                     $"(answers must come in request order, once each: out of order, stale or duplicated); the line was: {_response.Text()}");
+                if (_group == -1) NoteGroup();
                 return _response;
             }
             if (_inStart == _inEnd) _inStart = _inEnd = 0;
@@ -248,6 +251,8 @@ internal sealed class ImplementationProcess : IDisposable
                     if (n >= 0 || slice >= _deadline) break;
                     CheckMemory();
                     if (_killReason is not null) { n = 0; break; }
+                    // The program is gone but its output is still open: a process it started holds it.
+                    if (HasExited) { _orphanedPipe = true; n = 0; break; }
                 }
             }
             catch (IOException)
@@ -337,11 +342,19 @@ internal sealed class ImplementationProcess : IDisposable
         try { exited = _process.WaitForExit(1000); }
         catch (Exception e) when (e is InvalidOperationException or SystemException) { exited = true; }
         string how = exited ? DescribeExit() : "closed its standard output but kept running (killed)";
+        if (_orphanedPipe) how += ", leaving a process it started holding its standard output (its process group was killed)";
+        // Its process group goes too: nothing it started may outlive it.
+        KillGroup();
         string stderr = StderrTail(lastWords: true);
-        string lastWords = stderr.Length == 0 ? "" : $"; its standard error ends: \"{Response.Clip(string.Join(" | ", stderr.Split('\n').TakeLast(2)), 240)}\"";
+        string lastWords = stderr.Length == 0 ? "" : $"; its standard error ends: \"{Response.Clip(string.Join(" | ", stderr.Split('\n').TakeLast(3)), 360)}\"";
+        int? code = exited ? SafeExitCode() : null;
         return Fail(new ImplementationCrashedException(
             $"{_label} crashed: it {how} while {doing} request {Describe(id)}{lastWords}",
-            exited ? SafeExitCode() : null, RecentRequests(), stderr));
+            code, RecentRequests(), stderr)
+        {
+            Signal = Signals.Of(code),
+            SignalSentByRunner = _killedByRunner,
+        });
     }
 
     private int? SafeExitCode()
@@ -353,16 +366,8 @@ internal sealed class ImplementationProcess : IDisposable
     private string DescribeExit()
     {
         if (SafeExitCode() is not { } code) return "exited";
-        if (!OperatingSystem.IsWindows() && code > 128 && code < 128 + 65)
-        {
-            int sig = code - 128;
-            string name = sig switch
-            {
-                4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE", 9 => "SIGKILL", 11 => "SIGSEGV",
-                13 => "SIGPIPE", 15 => "SIGTERM", 24 => "SIGXCPU", 31 => "SIGSYS", _ => $"signal {sig}",
-            };
-            return $"was killed by signal {sig} ({name}) (exit status {code})";
-        }
+        if (Signals.Of(code) is { } sig)
+            return $"was killed by signal {sig} ({Signals.Name(sig)}){(_killedByRunner ? "" : ", which the runner did not send")} (exit status {code})";
         return $"exited with code {code}";
     }
 
@@ -400,11 +405,20 @@ internal sealed class ImplementationProcess : IDisposable
 
     public void Kill()
     {
+        _killedByRunner = true;
+        KillGroup();
         try
         {
             if (!_process.HasExited && !ProcessTree.TryKill(Pid)) _process.Kill(entireProcessTree: true);
         }
         catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or SystemException) { }
+    }
+
+    /// <summary>SIGKILL to the program's own process group (every process it started that did not leave it).</summary>
+    private void KillGroup()
+    {
+        if (_group == -1) NoteGroup();
+        if (_group > 0) ProcessGroups.Kill(_group);
     }
 
     /// <summary>Asks a healthy program to exit ("shutdown"), then kills whatever is left, and releases everything.</summary>
@@ -426,6 +440,7 @@ internal sealed class ImplementationProcess : IDisposable
         }
         Kill();
         try { _process.WaitForExit(1000); } catch (SystemException) { }
+        KillGroup(); // what it left behind, even after a clean exit
         _statm?.Dispose();
         _channel.Dispose();
         try { _process.Dispose(); } catch (Exception e) when (e is IOException or SystemException) { }

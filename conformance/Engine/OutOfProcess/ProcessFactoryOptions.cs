@@ -74,6 +74,13 @@ public sealed record ProcessFactoryOptions
     /// <summary>Longest response line accepted; longer is a protocol violation.</summary>
     public int MaxLineBytes { get; init; } = 4 << 20;
 
+    /// <summary>
+    /// Linux: run the program in a process group of its own (through setsid(1)), so that a fault or the
+    /// end of the run kills everything it started, by process group. False runs it in the runner's group
+    /// (its descendants are then found through /proc, which misses one that outlived its parent).
+    /// </summary>
+    public bool OwnProcessGroup { get; init; } = true;
+
     /// <summary>Use the portable stream-based pipes even on Linux (tests of the fallback).</summary>
     internal bool PortablePipes { get; init; }
 }

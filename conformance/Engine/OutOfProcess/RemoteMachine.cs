@@ -75,6 +75,9 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities { get; }
 
+    /// <summary>The program behind this instance (null for a failed boot or once disposed).</summary>
+    internal ImplementationProcess? Process => _p;
+
     public void Dispose()
     {
         var p = _p;
@@ -433,80 +436,12 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
             throw p.Violation($"\"snapshot\" disagrees with sleeps/inInterrupt/inAtomic: ({_sleeps}, {_inInterrupt}, {_inAtomic}) vs ({sleeps}, {inIrq}, {inAtomic})");
     }
 
-    /// <summary>
-    /// Parses {"free":[[..],[..],[..]],"reclaimable":[..],"sleeps":n,"inInterrupt":b,"inAtomic":b}
-    /// into the cache.
-    /// </summary>
+    /// <summary>Reads a "snapshot" answer into the cache (<see cref="SnapshotParser"/>).</summary>
     private void ReadSnapshot(ImplementationProcess p, Response r)
     {
         if (!r.Ok) throw p.Violation($"\"snapshot\" was refused ({r.ErrorKind}: {r.ErrorMessage}); a program that offers it must always answer it");
-        if (r.ValueType != JsonTokenType.StartObject) throw p.Violation($"the answer to \"snapshot\" must be an object, got {Value(r)}");
-        bool sawFree = false, sawReclaim = false, sawSleeps = false, sawIrq = false, sawAtomic = false;
-        string? problem = null;
-        try
-        {
-            var reader = new Utf8JsonReader(r.Value);
-            reader.Read();
-            while (problem is null && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("free"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartArray) { problem = "\"free\" is not an array"; break; }
-                    for (int z = 0; z < Zones.Count && problem is null; z++)
-                    {
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) { problem = $"\"free\" must hold {Zones.Count} arrays (DMA, Normal, HighMem)"; break; }
-                        for (int o = 0; o < _orders; o++)
-                        {
-                            if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _free[z * _orders + o]))
-                            { problem = $"\"free\"[{z}] must hold {_orders} integers (orders 0..{_orders - 1})"; break; }
-                        }
-                        if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"free\"[{z}] must hold exactly {_orders} integers (orders 0..{_orders - 1})";
-                    }
-                    if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"free\" must hold exactly {Zones.Count} arrays";
-                    sawFree = true;
-                }
-                else if (reader.ValueTextEquals("reclaimable"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartArray) { problem = "\"reclaimable\" is not an array"; break; }
-                    for (int z = 0; z < Zones.Count; z++)
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _reclaimable[z]))
-                        { problem = $"\"reclaimable\" must hold {Zones.Count} integers"; break; }
-                    if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"reclaimable\" must hold exactly {Zones.Count} integers";
-                    sawReclaim = true;
-                }
-                else if (reader.ValueTextEquals("sleeps"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _sleeps)) problem = "\"sleeps\" is not an integer";
-                    sawSleeps = true;
-                }
-                else if (reader.ValueTextEquals("inInterrupt"u8) || reader.ValueTextEquals("inAtomic"u8))
-                {
-                    bool irq = reader.ValueTextEquals("inInterrupt"u8);
-                    reader.Read();
-                    if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False)) { problem = "\"inInterrupt\" and \"inAtomic\" must be true or false"; break; }
-                    if (irq) { _inInterrupt = reader.TokenType == JsonTokenType.True; sawIrq = true; }
-                    else { _inAtomic = reader.TokenType == JsonTokenType.True; sawAtomic = true; }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-        }
-        catch (JsonException e)
-        {
-            problem = e.Message;
-        }
-        problem ??= !sawFree ? "no \"free\""
-            : _reclaim && !sawReclaim ? "no \"reclaimable\" (the program declares Reclaim)"
-            : _ctx && !(sawSleeps && sawIrq && sawAtomic) ? "no \"sleeps\", \"inInterrupt\" or \"inAtomic\" (the program declares ExecutionContext)"
-            : null;
-        if (problem is not null) throw p.Violation($"malformed \"snapshot\" answer: {problem}; the line was: {r.Text()}");
-        if (!_reclaim) Array.Clear(_reclaimable);
+        if (SnapshotParser.Parse(r.Value, _orders, _reclaim, _ctx, _free, _reclaimable, out _sleeps, out _inInterrupt, out _inAtomic) is { } problem)
+            throw p.Violation($"malformed \"snapshot\" answer: {problem}; the line was: {r.Text()}");
         _valid = true;
     }
 
