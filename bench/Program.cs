@@ -15,6 +15,7 @@ public static class Program
         if (args.Contains("--quick")) return QuickRunner.Run(args);
         if (args.Contains("--phases")) return PhaseProfiler.Run(args);
         if (args.Contains("--transport")) return TransportFloor.Run(args);
+        if (args.Contains("--oop")) return OutOfProcessThroughput.Run(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -41,6 +41,8 @@ internal sealed class ImplementationProcess : IDisposable
     private bool _killedByRunner;
 
     private long _nextId = 1;
+    /// <summary>Requests written into the buffer since the last send (counted at the send).</summary>
+    private long _pendingRequests;
     private long _deadline;
     private TimeSpan _timeout;
     private bool _closing;
@@ -130,7 +132,7 @@ internal sealed class ImplementationProcess : IDisposable
             process.Dispose();
             throw new ImplementationStartException($"could not start the implementation '{fileName}': {e.Message}", e);
         }
-        stats.ProcessesStarted++;
+        stats.Started();
         var p = new ImplementationProcess(process, options, stats, label);
         if (setsid is not null) p._group = -1; // its own group, confirmed once it answers (see NoteGroup)
         p._stderr.Start(process.StandardError.BaseStream);
@@ -169,7 +171,7 @@ internal sealed class ImplementationProcess : IDisposable
         _historyLength[_historyNext] = len;
         _historyId[_historyNext] = _nextId - 1;
         _historyNext = (_historyNext + 1) % _history.Length;
-        _stats.Requests++;
+        _pendingRequests++;
     }
 
     /// <summary>Writes every request begun since the last send; answers are then due within <paramref name="timeout"/>.</summary>
@@ -186,7 +188,8 @@ internal sealed class ImplementationProcess : IDisposable
         // Memory is checked at fixed points of the request stream (so that a leak is found at the
         // same request on a replay) and while an answer is slow to come (see Receive).
         if (++_sinceMemoryCheck >= MemoryCheckInterval) { _sinceMemoryCheck = 0; CheckMemory(); }
-        _stats.Exchanges++;
+        _stats.Exchanged(_pendingRequests);
+        _pendingRequests = 0;
         int length = Writer.Length;
         Writer.Clear();
         bool written;
@@ -376,7 +379,7 @@ internal sealed class ImplementationProcess : IDisposable
         Fault ??= fault;
         if (!_closing)
         {
-            _stats.Faults++;
+            _stats.Faulted();
             _stats.LastFault = fault;
         }
         Kill();

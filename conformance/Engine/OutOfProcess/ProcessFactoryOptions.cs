@@ -61,6 +61,13 @@ public sealed record ProcessFactoryOptions
     /// </summary>
     public TimeSpan ReadSpin { get; init; } = TimeSpan.FromMicroseconds(50);
 
+    /// <summary>
+    /// Programs run at once when the suite runs several properties in parallel (<see cref="Running.IConcurrentFactory"/>):
+    /// each waits most of its time on pipes, so more of them than cores keeps both the runner and the programs busy.
+    /// 1 runs one property at a time.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = Math.Max(1, System.Environment.ProcessorCount * 2);
+
     /// <summary>Requests kept for fault reports.</summary>
     public int HistoryLength { get; init; } = 16;
 
@@ -71,8 +78,8 @@ public sealed record ProcessFactoryOptions
     /// </summary>
     public int MaxConsecutiveBootFailures { get; init; } = 3;
 
-    /// <summary>Longest response line accepted; longer is a protocol violation.</summary>
-    public int MaxLineBytes { get; init; } = 4 << 20;
+    /// <summary>Longest response line accepted (reads of up to 16 MiB fit); longer is a protocol violation.</summary>
+    public int MaxLineBytes { get; init; } = 40 << 20;
 
     /// <summary>
     /// Linux: run the program in a process group of its own (through setsid(1)), so that a fault or the
