@@ -146,8 +146,22 @@ bool kmm_failed(void) { return e_kind != NULL; }
 
 static size_t answer_mark; /* where the current request's answer starts in the output */
 
+/* The values of recent answers, for requests that refer to them ({"answer":N}, feature "references"). */
+#define REMEMBERED 256
+static struct { long long id; uint64_t value; bool valid; } remembered[REMEMBERED];
+
+static void remember(const struct kmm_req *r, bool valid, uint64_t value)
+{
+    if (!r->has_id) return;
+    unsigned slot = (unsigned)((unsigned long long)r->id % REMEMBERED);
+    remembered[slot].id = r->id;
+    remembered[slot].valid = valid;
+    remembered[slot].value = value;
+}
+
 static void begin(const struct kmm_req *r)
 {
+    remember(r, false, 0);
     answer_mark = olen;
     if (!r->has_id) { out("{\"id\":null,"); return; }
     out("{\"id\":");
@@ -174,8 +188,8 @@ static void answer_error(const struct kmm_req *r)
 #define ANSWER_OR_ERROR(r) do { if (e_kind) { answer_error(r); return; } begin(r); } while (0)
 
 static void kmm_answer_null(const struct kmm_req *r) { ANSWER_OR_ERROR(r); out("\"ok\":true,\"value\":null}\n"); }
-static void kmm_answer_int(const struct kmm_req *r, int64_t v) { ANSWER_OR_ERROR(r); out("\"ok\":true,\"value\":"); out_i64(v); out("}\n"); }
-static void kmm_answer_address(const struct kmm_req *r, uint64_t v) { ANSWER_OR_ERROR(r); out("\"ok\":true,\"value\":"); out_hex(v); out("}\n"); }
+static void kmm_answer_int(const struct kmm_req *r, int64_t v) { ANSWER_OR_ERROR(r); remember(r, true, (uint64_t)v); out("\"ok\":true,\"value\":"); out_i64(v); out("}\n"); }
+static void kmm_answer_address(const struct kmm_req *r, uint64_t v) { ANSWER_OR_ERROR(r); remember(r, true, v); out("\"ok\":true,\"value\":"); out_hex(v); out("}\n"); }
 static void kmm_answer_bool(const struct kmm_req *r, bool v) { ANSWER_OR_ERROR(r); out(v ? "\"ok\":true,\"value\":true}\n" : "\"ok\":true,\"value\":false}\n"); }
 
 static void kmm_answer_zone(const struct kmm_req *r, int zone)
@@ -455,9 +469,51 @@ static bool missing(const char *key)
     return false;
 }
 
+/*
+ * A field holding {"answer":N} stands for the value of the answer to request N (feature
+ * "references"): 1 and the value when that answer had one, -1 when it did not (failed, null, or
+ * too long ago), 0 when the field is not a reference.
+ */
+static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
+{
+    if (t->type != T_OBJ) return 0;
+    const char *save = p;
+    p = t->s + 1;
+    struct kmm_tok k, n;
+    int found = 0;
+    ws();
+    if (string_tok(&k) && kmm_tok_is(&k, "answer")) {
+        ws();
+        if (*p++ == ':') {
+            ws();
+            int64_t x;
+            if (value_tok(&n, 1) && kmm_tok_int(&n, &x)) { *id = x; found = 1; }
+        }
+    }
+    p = save;
+    if (!found) return 0;
+    unsigned slot = (unsigned)((unsigned long long)*id % REMEMBERED);
+    if (remembered[slot].id != *id || !remembered[slot].valid) return -1;
+    *v = remembered[slot].value;
+    return 1;
+}
+
+static bool referenced(const struct kmm_tok *t, const char *key, uint64_t *v, bool *is_reference)
+{
+    long long id = 0;
+    int found = reference(t, v, &id);
+    *is_reference = found != 0;
+    if (found < 0) kmm_invalid(key, "\"%s\" refers to the answer of request %lld, which has no value", key, id);
+    return found > 0;
+}
+
 static bool kmm_get_int(const struct kmm_req *r, const char *key, int64_t *v)
 {
     const struct kmm_tok *t = field(r, key);
+    bool is_reference;
+    uint64_t u;
+    if (t && referenced(t, key, &u, &is_reference)) { *v = (int64_t)u; return true; }
+    if (t && is_reference) return false;
     return (t && kmm_tok_int(t, v)) || missing(key);
 }
 
@@ -474,6 +530,9 @@ static bool kmm_get_mask(const struct kmm_req *r, const char *key, uint32_t *v)
 static bool kmm_get_address(const struct kmm_req *r, const char *key, uint64_t *v)
 {
     const struct kmm_tok *t = field(r, key);
+    bool is_reference;
+    if (t && referenced(t, key, v, &is_reference)) return true;
+    if (t && is_reference) return false;
     if (t && t->type == T_NULL) { *v = 0; return true; }
     return (t && kmm_tok_address(t, v)) || missing(key);
 }
@@ -666,7 +725,7 @@ static void hello(const struct kmm_req *r)
     for (int i = 0; i < KMM_NCAPS; i++)
         if (caps & (1u << i)) { out(n++ ? ",\"" : "\""); out(kmm_capability_names[i]); out("\""); }
     out("]");
-    if (ops->free_blocks) out(",\"features\":[\"snapshot\"]");
+    out(ops->free_blocks ? ",\"features\":[\"snapshot\",\"references\"]" : ",\"features\":[\"references\"]");
     out("}\n");
 }
 

@@ -189,12 +189,17 @@ for _op, (_method, _cap, _since, _state, _fields, _value) in OPERATIONS.items():
     CAPABILITIES.setdefault(_cap, []).append((_method, _since))
 
 
-def _arg(request, name, kind):
+def _arg(request, name, kind, remembered):
     if name not in request:
         if kind == "optional_byte":
             return None
         raise Invalid(name, 'missing "%s"' % name)
     value = request[name]
+    if isinstance(value, dict) and kind in ("integer", "address") and "answer" in value:
+        # {"answer": N}: the value of the answer to request N (feature "references").
+        if value["answer"] not in remembered:
+            raise Invalid(name, '"%s" refers to the answer of request %s, which has no value' % (name, value["answer"]))
+        return remembered[value["answer"]]
     try:
         if kind == "integer":
             return _int(value)
@@ -263,6 +268,7 @@ class _Session:
         self.version = 0
         self.capabilities = []
         self.profile = None
+        self.remembered = {}
         for cap, ops in CAPABILITIES.items():
             present = [m for m, _ in ops if self.implements(m)]
             if present and len(present) < len(ops):
@@ -298,9 +304,8 @@ class _Session:
         self.booted = True
         self.version = max(usable)
         self.capabilities = self.declared(self.version)
-        answer = {"ok": True, "protocol": self.version, "name": self.kernel.name, "capabilities": self.capabilities}
-        if self.implements("free_blocks"):
-            answer["features"] = ["snapshot"]
+        answer = {"ok": True, "protocol": self.version, "name": self.kernel.name, "capabilities": self.capabilities,
+                  "features": ["snapshot", "references"] if self.implements("free_blocks") else ["references"]}
         return answer
 
     def snapshot(self):
@@ -324,8 +329,16 @@ class _Session:
             rid = request.get("id") if isinstance(request, dict) and isinstance(request.get("id"), int) else None
             return {"id": rid, "ok": False, "error": {"kind": "invalid", "parameter": "request", "message": "malformed request"}}
         answer = self.answer(request)
-        answer = dict({"id": request["id"]}, **answer)
-        return answer
+        # Values of recent answers, for later requests that refer to them.
+        value = answer.get("value")
+        if answer.get("ok") and isinstance(value, (int, str)) and not isinstance(value, bool):
+            try:
+                self.remembered[request["id"]] = _int(value)
+            except ValueError:
+                pass
+        if len(self.remembered) > 256:
+            del self.remembered[next(iter(self.remembered))]
+        return dict({"id": request["id"]}, **answer)
 
     def answer(self, request):
         op = request["op"]
@@ -343,7 +356,7 @@ class _Session:
             method, _cap, _since, _state, fields, kind = OPERATIONS[op]
             if not self.implements(method):
                 return {"ok": False, "error": {"kind": "unsupported", "message": "%s is not implemented" % method}}
-            args = [_arg(request, name, t) for name, t in fields]
+            args = [_arg(request, name, t, self.remembered) for name, t in fields]
             return {"ok": True, "value": _value(kind, self.call(method, *args), request)}
         except KernelError as e:
             error = {"kind": e.kind, "message": str(e)}

@@ -27,8 +27,8 @@ public class CBuddyTests(NativePrograms programs, ITestOutputHelper output)
         var passedByReference = reference.Results.Where(r => r.Outcome == RuleOutcome.Passed).Select(r => r.Rule.Id).ToHashSet();
         var passedByC = result.Results.Where(r => r.Outcome == RuleOutcome.Passed).Select(r => r.Rule.Id).ToHashSet();
         Assert.Empty(passedByReference.Except(passedByC));
-        // One process served every boot: reset by "hello", never restarted.
-        Assert.Equal(1, factory.Statistics.ProcessesStarted);
+        // One process per property running at once served every boot: reset by "hello", never restarted.
+        Assert.InRange(factory.Statistics.ProcessesStarted, 1, 2);
         Assert.True(factory.Statistics.Boots > 60);
     }
 

@@ -121,6 +121,27 @@ public static class Operations
     public static readonly WireOperation ReapCaches = Op("reapCaches", Capability.SlabCache, typeof(ISlab), nameof(ISlab.ReapCaches), W.Integer, true, 2,
         "pages released from wholly free slabs of caches without SLAB_NO_REAP");
 
+    // ---- What the suite asks about an answer, pipelined behind the call (feature "references") -------
+
+    private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
+
+    /// <summary>Follow-ups by operation: declared here, once, so that the table, the adapter and the documentation agree.</summary>
+    private static readonly Dictionary<WireOperation, FollowUp[]> FollowUps = new(ReferenceEqualityComparer.Instance)
+    {
+        // alloc_pages: page_to_pfn, pfn_to_page of that pfn, page_zone, page_address and its virt_to_phys (PAGE-5, ZONE-1).
+        [AllocPages] = [Then(PageToPfn, Then(PfnToPage)), Then(PageZone), Then(PageAddress, Then(VirtToPhys))],
+        // pfn_to_page: page_address and page_zone of the page (PAGE-5, ZONE-1).
+        [PfnToPage] = [Then(PageAddress), Then(PageZone)],
+        // __get_free_pages and get_zeroed_page: virt_to_phys of the block (ADDR-10).
+        [GetFreePages] = [Then(VirtToPhys)],
+        [GetZeroedPage] = [Then(VirtToPhys)],
+        // kmalloc and friends: ksize and virt_to_phys of the object (KMAL-1, KMAL-2).
+        [Kmalloc] = [Then(Ksize), Then(VirtToPhys)],
+        [Kzalloc] = [Then(Ksize), Then(VirtToPhys)],
+        [Krealloc] = [Then(Ksize), Then(VirtToPhys)],
+        [KmemCacheAlloc] = [Then(VirtToPhys)],
+    };
+
     /// <summary>Every operation, in document order.</summary>
     public static readonly IReadOnlyList<WireOperation> All =
     [
@@ -132,6 +153,9 @@ public static class Operations
         Kmalloc, Kzalloc, Krealloc, Kfree, Ksize,
         KmemCacheCreate, KmemCacheAlloc, KmemCacheFree, KmemCacheShrink, KmemCacheDestroy, SlabInfo, ReapCaches,
     ];
+
+    /// <summary>The follow-ups of an operation (empty for most).</summary>
+    public static IReadOnlyList<FollowUp> FollowUpsOf(WireOperation op) => FollowUps.TryGetValue(op, out var then) ? then : [];
 
     /// <summary>The newest protocol version (docs/protocol.md). The runner also speaks every older one.</summary>
     public static int LatestVersion => All.Max(o => o.Since);

@@ -185,7 +185,7 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
                                   $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
             caps.Add(c);
         }
-        bool snapshot = hello.Features?.Contains("snapshot") == true;
+        var features = (hello.Features ?? []).ToHashSet();
         _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
         _lastCapabilities = caps;
         _accepted.Add(profile.Label);
@@ -193,12 +193,12 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
         _bootFailures.Remove(profile.Label);
         _bootFailures.Remove("");
         Statistics.Booted();
-        return new RemoteMachine(this, p, profile, caps, snapshot, _options);
+        return new RemoteMachine(this, p, profile, caps, features, _options);
     }
 
     /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
     private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>
-        new(this, null, profile, _lastCapabilities ?? Minimal, false, _options, fault);
+        new(this, null, profile, _lastCapabilities ?? Minimal, new HashSet<string>(), _options, fault);
 
     private static ImplementationFaultException Rephrase(ImplementationFaultException f, string m) =>
         f switch

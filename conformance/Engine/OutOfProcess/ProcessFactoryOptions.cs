@@ -49,17 +49,25 @@ public sealed record ProcessFactoryOptions
     public bool UseSnapshotFeature { get; init; } = true;
 
     /// <summary>
+    /// Pipeline the pure queries the suite asks about an answer (page_to_pfn of a page alloc_pages
+    /// returned, ksize of a kmalloc object, ...) right behind the call, as references to its answer,
+    /// when the program offers the "references" feature: one round trip instead of several.
+    /// </summary>
+    public bool UseReferences { get; init; } = true;
+
+    /// <summary>
     /// On the first snapshot after each boot, also ask every single query and check that both
     /// agree (a "snapshot" that disagrees with freeBlocks is a protocol violation).
     /// </summary>
     public bool CrossCheckSnapshot { get; init; } = true;
 
     /// <summary>
-    /// How long the runner busy-polls for an answer before it sleeps in poll(2) (Linux). Answers
-    /// usually come within microseconds, and the spin saves a scheduler wake-up per round trip;
-    /// zero never spins (kinder to a machine running several suites at once).
+    /// How long the runner busy-polls for an answer before it sleeps in poll(2) (Linux). A spin saves
+    /// a scheduler wake-up per round trip when a core is idle for it; zero (the default) never spins:
+    /// with several programs at once, or on a shared machine, the spin costs more CPU than it saves
+    /// (measured: bench --oop).
     /// </summary>
-    public TimeSpan ReadSpin { get; init; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan ReadSpin { get; init; } = TimeSpan.Zero;
 
     /// <summary>
     /// Programs run at once when the suite runs several properties in parallel (<see cref="Running.IConcurrentFactory"/>):

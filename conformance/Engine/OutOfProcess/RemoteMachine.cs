@@ -26,7 +26,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     private ImplementationProcess? _p;
     private readonly ImplementationFaultException? _bootFault;
     private readonly TimeSpan _timeout;
-    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim;
+    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim, _references;
     private readonly int _orders;
 
     // Observations cached until the next state-changing call.
@@ -54,8 +54,12 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         public KernelApiException? Error;
     }
 
+    /// <summary>Follow-ups sent behind the call in flight: which, their request id, and the index of the one whose answer they refer to (-1: the call's).</summary>
+    private readonly List<(FollowUp FollowUp, long Id, int Parent)> _followUps = new();
+    private (bool Ok, ulong Value)[] _followUpValues = new (bool, ulong)[8];
+
     public RemoteMachine(ProcessFactory factory, ImplementationProcess? process, Profile profile, IReadOnlySet<Capability> capabilities,
-        bool offersSnapshot, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null)
+        IReadOnlySet<string> features, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null)
     {
         _factory = factory;
         _p = process;
@@ -64,7 +68,8 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         Capabilities = capabilities;
         _timeout = options.OperationTimeout;
         _bulk = options.UseBulkQueries;
-        _snapshot = _bulk && options.UseSnapshotFeature && offersSnapshot;
+        _snapshot = _bulk && options.UseSnapshotFeature && features.Contains("snapshot");
+        _references = options.UseReferences && features.Contains("references");
         _crossCheck = options.CrossCheckSnapshot;
         _ctx = capabilities.Contains(Capability.ExecutionContext);
         _reclaim = capabilities.Contains(Capability.Reclaim);
@@ -131,15 +136,51 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 _slabInfoUsed = false;
                 _pendingSlabInfo = Queue(p, Operations.SlabInfo, []);
             }
+            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
         }
         p.Send(_timeout);
         return p.Receive(id);
     }
 
-    /// <summary>Reads what was pipelined behind the call, then raises the call's reported error, if any.</summary>
-    private void Finish(ImplementationProcess p, Response r, WireOperation op)
+    /// <summary>Queues the follow-ups of an answer (and theirs), each referring to the answer it is about.</summary>
+    private void QueueFollowUps(ImplementationProcess p, IReadOnlyList<FollowUp> followUps, long answerId, int parent)
     {
-        var error = r.Ok ? null : ErrorOf(p, r, op.Name);
+        foreach (var f in followUps)
+        {
+            long id = p.Begin(f.Operation.Utf8Name);
+            p.Writer.Reference(f.Field.Utf8Name, answerId);
+            p.End();
+            _followUps.Add((f, id, parent));
+            if (f.Then.Length > 0) QueueFollowUps(p, f.Then, id, _followUps.Count - 1);
+        }
+    }
+
+    /// <summary>
+    /// Reads the answers of the follow-ups [<paramref name="start"/>, <paramref name="end"/>) sent behind a
+    /// request whose own answer was <paramref name="value"/> (<paramref name="ok"/> false: failed), and
+    /// keeps each as the answer of the same query asked with the value it referred to. Follow-ups of a
+    /// failed answer are read and dropped.
+    /// </summary>
+    private void ReadFollowUps(ImplementationProcess p, bool ok, ulong value, int start, int end)
+    {
+        if (_followUpValues.Length < _followUps.Count) _followUpValues = new (bool, ulong)[_followUps.Count * 2];
+        for (int i = start; i < end; i++)
+        {
+            var (f, id, parent) = _followUps[i];
+            var (parentOk, parentValue) = parent < 0 ? (ok, value) : _followUpValues[parent];
+            var r = p.Receive(id);
+            if (!parentOk) { _followUpValues[i] = (false, 0); continue; }
+            var answer = Decode(p, f.Operation, r, 0);
+            _answers[new QueryKey(f.Operation, (long)parentValue, 0)] = answer;
+            _followUpValues[i] = (answer.Error is null, answer.Value);
+        }
+    }
+
+    /// <summary>Reads what was pipelined behind the call, then raises the call's reported error, if any.</summary>
+    private void Finish(ImplementationProcess p, Response r, WireOperation op, ulong value = 0)
+    {
+        bool ok = r.Ok;
+        var error = ok ? null : ErrorOf(p, r, op.Name);
         if (_pendingSnapshot != 0)
         {
             long sid = _pendingSnapshot;
@@ -147,6 +188,11 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
             ReadSnapshot(p, p.Receive(sid));
         }
         if (_pendingSlabInfo != 0) ReadPendingSlabInfo(p);
+        if (_followUps.Count > 0)
+        {
+            ReadFollowUps(p, ok, value, 0, _followUps.Count);
+            _followUps.Clear();
+        }
         if (error is not null) throw error;
     }
 
@@ -213,7 +259,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         ulong v = 0;
         if (r.Ok && !r.TryU64(out v)) throw BadValue(p, op, r);
         Remember(p, op, args, r, new Answer { Value = v });
-        Finish(p, r, op);
+        Finish(p, r, op, v);
         return v;
     }
 
@@ -294,10 +340,29 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         _answers[Key(op, args)] = answer;
     }
 
+    /// <summary>The answer of a pure query as kept: its value, or its error. A value of the wrong type is a protocol violation.</summary>
+    private static Answer Decode(ImplementationProcess p, WireOperation op, Response r, long length)
+    {
+        var a = new Answer();
+        if (!r.Ok) { a.Error = ErrorOf(p, r, op.Name); return a; }
+        switch (op.Value)
+        {
+            case WireType.Zone: if (!r.TryZone(out a.Zone)) throw BadValue(p, op, r); break;
+            case WireType.Bytes:
+                a.Bytes = new byte[length];
+                if (!r.TryHexBytes(a.Bytes)) throw BadValue(p, op, r, length);
+                break;
+            case WireType.Boolean: if (!r.TryBool(out bool b)) throw BadValue(p, op, r); a.Value = b ? 1UL : 0; break;
+            case WireType.Integer: if (!r.TryI64(out long n)) throw BadValue(p, op, r); a.Value = (ulong)n; break;
+            default: if (!r.TryU64(out a.Value)) throw BadValue(p, op, r); break;
+        }
+        return a;
+    }
+
     public void Prefetch(ReadOnlySpan<PureQuery> queries)
     {
         var p = Proc;
-        var asked = new List<(QueryKey Key, long Id)>(queries.Length);
+        var asked = new List<(QueryKey Key, long Id, int FollowStart, int FollowEnd)>(queries.Length);
         foreach (var q in queries)
         {
             var op = q.Operation;
@@ -316,29 +381,19 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 1 => Queue(p, op, [first]),
                 _ => Queue(p, op, [first, second]),
             };
-            asked.Add((key, id));
+            int followStart = _followUps.Count;
+            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
+            asked.Add((key, id, followStart, _followUps.Count));
         }
         if (asked.Count == 0 && _pendingSlabInfo == 0) return;
         p.Send(_timeout);
-        foreach (var (key, id) in asked)
+        foreach (var (key, id, followStart, followEnd) in asked)
         {
-            var op = key.Operation;
-            var r = p.Receive(id);
-            var a = new Answer();
-            if (!r.Ok) a.Error = ErrorOf(p, r, op.Name);
-            else switch (op.Value)
-            {
-                case WireType.Zone: if (!r.TryZone(out a.Zone)) throw BadValue(p, op, r); break;
-                case WireType.Bytes:
-                    a.Bytes = new byte[key.Second];
-                    if (!r.TryHexBytes(a.Bytes)) throw BadValue(p, op, r, key.Second);
-                    break;
-                case WireType.Boolean: if (!r.TryBool(out bool b)) throw BadValue(p, op, r); a.Value = b ? 1UL : 0; break;
-                case WireType.Integer: if (!r.TryI64(out long n)) throw BadValue(p, op, r); a.Value = (ulong)n; break;
-                default: if (!r.TryU64(out a.Value)) throw BadValue(p, op, r); break;
-            }
+            var a = Decode(p, key.Operation, p.Receive(id), key.Second);
             _answers[key] = a;
+            if (followEnd > followStart) ReadFollowUps(p, a.Error is null, a.Value, followStart, followEnd);
         }
+        _followUps.Clear();
         if (_pendingSlabInfo != 0) ReadPendingSlabInfo(p);
     }
 

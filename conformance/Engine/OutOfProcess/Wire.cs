@@ -69,6 +69,16 @@ internal sealed class RequestWriter
         Length += n + 4;
     }
 
+    /// <summary>A reference to the answer of an earlier request: <c>"key":{"answer":N}</c> (feature "references").</summary>
+    public void Reference(ReadOnlySpan<byte> key, long id)
+    {
+        Key(key);
+        Raw("{\"answer\":"u8);
+        Utf8Formatter.TryFormat(id, Room(20), out int n);
+        Length += n;
+        Raw("}"u8);
+    }
+
     public void Bool(ReadOnlySpan<byte> key, bool value)
     {
         Key(key);

@@ -40,12 +40,20 @@ public sealed record WireField(string Name, WireType Type, string? Parameter = n
     internal byte[] Utf8Name => _utf8 ??= Encoding.UTF8.GetBytes(Name);
 }
 
+/// <summary>A pure query asked about an earlier answer, and the queries asked about its own answer.</summary>
+public sealed record FollowUp(WireOperation Operation, params FollowUp[] Then)
+{
+    /// <summary>The field that carries the earlier answer: the operation's only field.</summary>
+    public WireField Field => Operation.Fields.Single();
+}
+
 /// <summary>
 /// One operation of the protocol, declared once (see <see cref="Operations"/>): the runner's
 /// adapter sends it from its contract method, the protocol document's operation table, the C
 /// kit's callback table and dispatch, and the Python kit's method table are generated from it.
+/// Compared by reference: there is one instance per operation.
 /// </summary>
-public sealed record WireOperation
+public sealed class WireOperation
 {
     /// <summary>The "op" string, camelCase of the contract member (getFreePages, kmemCacheCreate).</summary>
     public required string Name { get; init; }
@@ -65,6 +73,12 @@ public sealed record WireOperation
     public IReadOnlyList<WireField> Fields { get; init; } = [];
     /// <summary>One line for the operation table: what the answer is and the errors the program must raise.</summary>
     public required string Summary { get; init; }
+    /// <summary>
+    /// Pure queries the suite asks about this operation's answer (the address or handle it returned),
+    /// which the runner pipelines right behind it, referring to the answer, when the program offers
+    /// the "references" feature (docs/protocol.md, "References"); declared in <see cref="Operations"/>.
+    /// </summary>
+    public IReadOnlyList<FollowUp> Then => Operations.FollowUpsOf(this);
 
     /// <summary>The kernel-style name used by the kits: snake_case of <see cref="Name"/> (get_free_pages).</summary>
     public string SnakeName => Snake(Name);

@@ -1,5 +1,6 @@
 using KernelMm.Conformance.Checking;
 using KernelMm.Conformance.Families.Shared;
+using KernelMm.Conformance.OutOfProcess;
 using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -256,6 +257,8 @@ internal sealed class PageMachine
             pfn = pa >> _p.PageShift;
             // A deterministic, non-zero in-page offset (string hashes differ between processes).
             ulong off = 1 + (ulong)(pfn * 2654435761UL % (ulong)(_pageSize - 1));
+            // Out of process, the queries below travel in one round trip; nothing changes in what is asked.
+            QueryPrefetch.Announce(_pages, [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr + ((1UL << order) - 1) * (ulong)_pageSize), PureQuery.PfnToPage(pfn)]);
             _s.That("ADDR-2", _pages.VirtToPhys(addr + off) == pa + off,
                 () => $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
             ulong last = addr + ((1UL << order) - 1) * (ulong)_pageSize;
