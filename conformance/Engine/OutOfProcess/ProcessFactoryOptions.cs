@@ -41,7 +41,8 @@ public sealed record ProcessFactoryOptions
     /// <summary>
     /// Answer buddyinfo, page-cache, sleep and context queries from one bulk query per state change
     /// ("snapshot" when the program offers it, else one pipelined burst of single queries) instead
-    /// of one round trip each. False sends every contract call as its own request.
+    /// of one round trip each, and pipeline /proc/slabinfo behind a state change when the suite used
+    /// it since the previous one. False sends every contract call as its own request.
     /// </summary>
     public bool UseBulkQueries { get; init; } = true;
 

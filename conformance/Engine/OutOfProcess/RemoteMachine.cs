@@ -131,7 +131,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 _pendingSnapshot = p.Begin("snapshot"u8);
                 p.End();
             }
-            if (_slabInfoUsed)
+            if (_slabInfoUsed && _bulk)
             {
                 _slabInfoUsed = false;
                 _pendingSlabInfo = Queue(p, Operations.SlabInfo, []);

@@ -39,15 +39,17 @@ public static class WireCodegen
     {
         var sb = new StringBuilder();
         sb.AppendLine(BeginMarker);
-        sb.AppendLine("| op | fields | value | state | since | contract (`spec/Contract/`) | what the program answers |");
-        sb.AppendLine("|---|---|---|---|---|---|---|");
+        sb.AppendLine("| op | fields | value | state | since | contract (`spec/Contract/`) | what the program answers | follow-ups |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        static string FollowUps(IEnumerable<FollowUp> then) =>
+            string.Join(", ", then.Select(f => $"`{f.Operation.Name}`" + (f.Then.Length > 0 ? $" ({FollowUps(f.Then)})" : "")));
         foreach (var group in Operations.All.GroupBy(o => o.Capability))
         {
-            sb.AppendLine($"| **{group.Key}** | | | | | | |");
+            sb.AppendLine($"| **{group.Key}** | | | | | | | |");
             foreach (var op in group)
             {
                 string fields = op.Fields.Count == 0 ? "" : string.Join(", ", op.Fields.Select(f => $"`{f.Name}` ({Describe(f.Type)})"));
-                sb.AppendLine($"| [`{op.Name}`](#{op.Name.ToLowerInvariant()}) | {fields} | {Describe(op.Value)} | {(op.ChangesState ? "yes" : "")} | {op.Since} | `{op.ContractName}` | {op.Summary} |");
+                sb.AppendLine($"| [`{op.Name}`](#{op.Name.ToLowerInvariant()}) | {fields} | {Describe(op.Value)} | {(op.ChangesState ? "yes" : "")} | {op.Since} | `{op.ContractName}` | {op.Summary} | {FollowUps(op.Then)} |");
             }
         }
         sb.Append(EndMarker);
