@@ -18,9 +18,13 @@ public class OperationTableTests
     private static IEnumerable<Type> InterfacesOf(Capability c) =>
         c == Capability.PageAllocator ? [typeof(IPageAllocator), typeof(IKernelMemory)] : Capabilities.InterfaceFor(c) is { } t ? [t] : [];
 
+    /// <summary>
+    /// The members a program must carry: the abstract ones. A member with a default body (an optional
+    /// declaration whose default the suite falls back to) may have an operation too, and then must have one only.
+    /// </summary>
     private static IEnumerable<(Type Interface, string Member)> Members(Type iface) =>
-        iface.GetMethods().Where(m => !m.IsSpecialName).Select(m => (iface, m.Name))
-            .Concat(iface.GetProperties().Select(p => (iface, p.Name)));
+        iface.GetMethods().Where(m => !m.IsSpecialName && m.IsAbstract).Select(m => (iface, m.Name))
+            .Concat(iface.GetProperties().Where(p => p.GetMethod!.IsAbstract).Select(p => (iface, p.Name)));
 
     [Fact]
     public void EveryMemberOfEveryCarriedInterface_HasExactlyOneOperation()
@@ -32,7 +36,7 @@ public class OperationTableTests
         var members = carried.SelectMany(InterfacesOf).SelectMany(Members).ToList();
         foreach (var (iface, member) in members)
             Assert.True(Operations.All.Count(o => o.Interface == iface && o.Member == member) == 1, $"{iface.Name}.{member} needs exactly one operation in Operations.cs");
-        Assert.Equal(members.Count, Operations.All.Count);
+        Assert.All(Operations.All, o => Assert.True(carried.SelectMany(InterfacesOf).Contains(o.Interface), $"{o.Name}: {o.Interface.Name} is not a carried interface"));
         Assert.Equal(Operations.All.Count, Operations.All.Select(o => o.Name).Distinct().Count());
         Assert.All(Operations.All, o => Assert.Equal(char.ToLowerInvariant(o.Member[0]) + o.Member[1..], o.Name));
     }
