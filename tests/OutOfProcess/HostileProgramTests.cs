@@ -40,28 +40,6 @@ public class HostileProgramTests(NativePrograms programs, ITestOutputHelper outp
     }
 
     [Fact]
-    public void OneHugeStderrLine_CostsTheRunnerBoundedMemory()
-    {
-        // 100 MB on standard error as one line, then normal answers: the runner keeps a few KiB of it.
-        const long flood = 100L << 20;
-        using var factory = new ProcessFactory(programs.Misbehaving("stderr-flood", "--op", "getFreePages", "--bytes", flood.ToString()));
-        using var mm = factory.Create(X86_64M)!;
-        var pages = (IPageAllocator)mm;
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        ulong addr = pages.GetFreePages(Gfp.Kernel, 0);
-        Assert.NotEqual(0UL, addr);
-        var process = ((RemoteMachine)mm).Process!;
-        var clock = Stopwatch.StartNew();
-        while (process.StandardErrorBytes < flood && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        output.WriteLine($"{process.StandardErrorBytes} bytes of stderr read, {allocated / 1048576.0:0.0} MiB allocated meanwhile");
-        Assert.Equal(flood, process.StandardErrorBytes);
-        Assert.True(allocated < 32L << 20, $"the runner allocated {allocated / 1048576.0:0.0} MiB while a 100 MB stderr line went by");
-        pages.FreePages(addr, 0);
-        Assert.Equal(0, factory.Statistics.Faults);
-    }
-
-    [Fact]
     public void StderrTail_KeepsTheHeadOfAHugeLine_AndCountsTheRest()
     {
         var tail = new StderrTail();
@@ -162,5 +140,34 @@ public class HostileProgramTests(NativePrograms programs, ITestOutputHelper outp
         using var mm = factory.Create(X86_64M)!;
         var e = Assert.Throws<ImplementationTimeoutException>(() => ((IExecutionContext)mm).IrqEnter());
         Assert.DoesNotContain("did not send", e.Message);
+    }
+}
+
+/// <summary>The stderr flood measures the test process's allocations, so it runs alone.</summary>
+[Collection("OutOfProcessAlone")]
+public class StderrFloodTests(NativePrograms programs, ITestOutputHelper output)
+{
+    private static readonly Profile X86_64M = Profiles.X86_32.WithMemory(64UL << 20);
+
+    [Fact]
+    public void OneHugeStderrLine_CostsTheRunnerBoundedMemory()
+    {
+        // 100 MB on standard error as one line, then normal answers: the runner keeps a few KiB of it.
+        const long flood = 100L << 20;
+        using var factory = new ProcessFactory(programs.Misbehaving("stderr-flood", "--op", "getFreePages", "--bytes", flood.ToString()));
+        using var mm = factory.Create(X86_64M)!;
+        var pages = (IPageAllocator)mm;
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        ulong addr = pages.GetFreePages(Gfp.Kernel, 0);
+        Assert.NotEqual(0UL, addr);
+        var process = ((RemoteMachine)mm).Process!;
+        var clock = Stopwatch.StartNew();
+        while (process.StandardErrorBytes < flood && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        output.WriteLine($"{process.StandardErrorBytes} bytes of stderr read, {allocated / 1048576.0:0.0} MiB allocated meanwhile");
+        Assert.Equal(flood, process.StandardErrorBytes);
+        Assert.True(allocated < 32L << 20, $"the runner allocated {allocated / 1048576.0:0.0} MiB while a 100 MB stderr line went by");
+        pages.FreePages(addr, 0);
+        Assert.Equal(0, factory.Statistics.Faults);
     }
 }

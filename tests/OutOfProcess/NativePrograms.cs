@@ -6,17 +6,37 @@ namespace KernelMm.Tests.OutOfProcess;
 
 /// <summary>
 /// Builds examples/c-buddy and examples/misbehaving with the machine's gcc (-O2) into a directory under the
-/// test output once per test run, in its correct and deliberately broken variants; nothing binary is committed.
+/// test output once per test process (shared by every collection that uses it, deleted when the process
+/// ends), in its correct and deliberately broken variants; nothing binary is committed.
 /// </summary>
-public sealed class NativePrograms : IDisposable
+public sealed class NativePrograms
 {
     // Under the test output (bin/, ignored by git), one directory per test process.
-    private readonly string _dir = Path.Combine(AppContext.BaseDirectory, "oop-native", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "oop-native", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private static readonly Lazy<NativePrograms> Built = new(() => new NativePrograms(0));
 
-    public NativePrograms()
+    /// <summary>The fixture: the programs of this test process, built on first use.</summary>
+    public NativePrograms() : this(Built.Value) { }
+
+    private NativePrograms(NativePrograms built)
+    {
+        Root = built.Root;
+        Buddy = built.Buddy;
+        BrokenCoalesce = built.BrokenCoalesce;
+        BrokenFreeOrder = built.BrokenFreeOrder;
+        BrokenRedZone = built.BrokenRedZone;
+        BuddyProtocol1 = built.BuddyProtocol1;
+        Misbehave = built.Misbehave;
+    }
+
+    private NativePrograms(int _)
     {
         Root = FindRoot();
-        Directory.CreateDirectory(_dir);
+        Directory.CreateDirectory(Dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
         string kit = Path.Combine(Root, "kits", "c");
         string example = Path.Combine(Root, "examples", "c-buddy");
         string[] sources = [Path.Combine(example, "buddy.c"), Path.Combine(example, "slab.c"), Path.Combine(kit, "kmm.c"), $"-I{kit}"];
@@ -41,9 +61,9 @@ public sealed class NativePrograms : IDisposable
     public string[] Misbehaving(string mode, params string[] options) =>
         [Misbehave, mode, .. options, "--", Buddy];
 
-    private string Compile(string[] sources, string name, params string[] defines)
+    private static string Compile(string[] sources, string name, params string[] defines)
     {
-        string output = Path.Combine(_dir, name);
+        string output = Path.Combine(Dir, name);
         var psi = new ProcessStartInfo("gcc") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { "-O2", "-std=c11", "-Wall", "-Wextra" }.Concat(defines).Concat(["-o", output]).Concat(sources)) psi.ArgumentList.Add(a);
         using var gcc = Process.Start(psi)!;
@@ -61,10 +81,6 @@ public sealed class NativePrograms : IDisposable
         throw new InvalidOperationException("repository root (Conformance.sln) not found above " + AppContext.BaseDirectory);
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 
     // ---- Shared helpers -------------------------------------------------------------------
 
@@ -86,3 +102,7 @@ public sealed class NativePrograms : IDisposable
 
 [CollectionDefinition("OutOfProcess")]
 public sealed class OutOfProcessCollection : ICollectionFixture<NativePrograms>;
+
+/// <summary>Tests that measure the test process itself (its allocations): run alone, after the parallel collections.</summary>
+[CollectionDefinition("OutOfProcessAlone", DisableParallelization = true)]
+public sealed class OutOfProcessAloneCollection : ICollectionFixture<NativePrograms>;
