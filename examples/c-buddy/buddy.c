@@ -344,7 +344,14 @@ void mem_access(uint64_t addr, uint8_t *buf, int64_t len, bool writing)
         size_t n = (size_t)(m.page_size - off);
         if ((int64_t)n > len - done) n = (size_t)(len - done);
         if (writing) {
-            if (!m.data[pfn] && !(m.data[pfn] = calloc(1, m.page_size))) { fputs("c-buddy: out of memory\n", stderr); exit(2); }
+            if (!m.data[pfn]) {
+                if (!(m.data[pfn] = calloc(1, m.page_size))) { fputs("c-buddy: out of memory\n", stderr); exit(2); }
+                if (m.ntouched == m.cap_touched) {
+                    m.cap_touched = m.cap_touched ? m.cap_touched * 2 : 1024;
+                    m.touched = grow(m.touched, m.cap_touched * sizeof *m.touched);
+                }
+                m.touched[m.ntouched++] = pfn;
+            }
             memcpy(m.data[pfn] + off, buf + done, n);
         } else if (m.data[pfn]) memcpy(buf + done, m.data[pfn] + off, n);
         else memset(buf + done, 0, n);
@@ -478,8 +485,8 @@ static const char *boot(const struct kmm_profile *p)
     if (m.phys == 0 || m.phys % m.page_size) return "physical memory must be a multiple of the page size";
     if (m.phys / m.page_size > (1u << 30)) return "too many frames";
     m.page_shift = __builtin_ctzll(m.page_size);
-    uint32_t old = m.booted ? m.frames : 0;
-    for (uint32_t f = 0; f < old; f++) { free(m.data[f]); m.data[f] = NULL; }
+    for (uint32_t i = 0; i < m.ntouched; i++) { free(m.data[m.touched[i]]); m.data[m.touched[i]] = NULL; }
+    m.ntouched = 0;
     m.booted = false;
     m.frames = (uint32_t)(m.phys >> m.page_shift);
     if (m.frames > m.cap) {

@@ -43,6 +43,8 @@ struct machine {
     int32_t *next, *prev, *kmap_slot;
     int32_t *slab;                /* PG_SLAB frames: the owning slab (slab.c), -1 otherwise */
     uint8_t **data;
+    uint32_t *touched;            /* frames given a data page since boot (a boot frees only those) */
+    uint32_t ntouched, cap_touched;
     struct zone zone[KMM_NZONES];
     /* context */
     int64_t preempt, irq, sleeps;
