@@ -98,4 +98,47 @@ public class KitTests(NativePrograms programs, ITestOutputHelper output)
         Assert.Equal(RuleOutcome.NotApplicable, result.Results.Single(r => r.Rule.Id == "KMAL-1").Outcome);
         Assert.Equal(RuleOutcome.Passed, result.Results.Single(r => r.Rule.Id == "PAGE-8").Outcome);
     }
+
+    /// <summary>The ten-line examples of docs/protocol.md, as printed: they build, boot and answer.</summary>
+    [Fact]
+    public void TheKitExamplesOfTheProtocolDocument_RunAsPrinted()
+    {
+        string root = NativePrograms.FindRoot();
+        string doc = File.ReadAllText(Path.Combine(root, "docs", "protocol.md"));
+        static string Block(string doc, string section, string language)
+        {
+            int at = doc.IndexOf(section, StringComparison.Ordinal);
+            int start = doc.IndexOf($"```{language}\n", at, StringComparison.Ordinal) + language.Length + 4;
+            return doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        }
+        string dir = Path.Combine(Path.GetTempPath(), $"kmm-doc-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tiny.c"), Block(doc, "## The C kit", "c"));
+            File.WriteAllText(Path.Combine(dir, "tiny.py"), Block(doc, "## The Python kit", "python"));
+            string kit = Path.Combine(root, "kits", "c");
+            var gcc = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc",
+                ["-O2", "-std=c11", "-Wall", "-Wextra", $"-I{kit}", "-o", Path.Combine(dir, "tiny"), Path.Combine(dir, "tiny.c"), Path.Combine(kit, "kmm.c")])
+                { RedirectStandardError = true })!;
+            string errors = gcc.StandardError.ReadToEnd();
+            gcc.WaitForExit();
+            Assert.True(gcc.ExitCode == 0 && errors.Length == 0, errors);
+            var env = new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(root, "kits", "python") };
+            foreach (var command in new[] { new[] { Path.Combine(dir, "tiny") }, new[] { "python3", Path.Combine(dir, "tiny.py") } })
+            {
+                using var factory = new ProcessFactory(command, new ProcessFactoryOptions { Environment = env });
+                using var mm = factory.Create(X86_64M)!;
+                Assert.Equal("tiny", factory.DeclaredName);
+                Assert.Empty(mm.Capabilities); // the examples are the first ten lines, not a whole allocator
+                var pages = (IPageAllocator)mm;
+                ulong addr = pages.GetFreePages(Gfp.Kernel, 0);
+                Assert.Equal(0xC000_0000UL, addr);
+                Assert.Equal("PAGE-4", Assert.Throws<KernelBugException>(() => pages.FreePages(addr, 1)).RuleId);
+                pages.FreePages(addr, 0);
+                Assert.Equal("order", Assert.Throws<InvalidArgumentException>(() => pages.GetFreePages(Gfp.Kernel, -1)).Parameter);
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }
