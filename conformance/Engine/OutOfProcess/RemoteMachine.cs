@@ -147,6 +147,8 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     {
         foreach (var f in followUps)
         {
+            // Only what the program declared: it need not answer the rest.
+            if (f.Operation.Capability is { } needed && !Capabilities.Contains(needed)) continue;
             long id = p.Begin(f.Operation.Utf8Name);
             p.Writer.Reference(f.Field.Utf8Name, answerId);
             p.End();
