@@ -18,7 +18,7 @@ public class ThroughputTests(NativePrograms programs, ITestOutputHelper output)
     [Fact]
     public void RoundTripsPerCheckedOperation_StayNearOne()
     {
-        var options = NativePrograms.Options(512UL << 20);
+        var options = NativePrograms.Options(512UL << 20) with { Settings = new RunSettings { Seed = 1, Sequences = 15, MaxSteps = 40 } };
         SuiteRunner.Run(new ReferenceFactory(), options); // warm-up (JIT)
         var reference = SuiteRunner.Run(new ReferenceFactory(), options);
         output.WriteLine($"reference, in process:     {reference.Operations,6} checked ops in {reference.Elapsed.TotalSeconds:0.000} s = {reference.Operations / reference.Elapsed.TotalSeconds,9:N0} ops/s");
