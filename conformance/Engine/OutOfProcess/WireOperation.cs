@@ -28,6 +28,13 @@ public enum WireType
     OptionalByte,
     /// <summary>An array of /proc/slabinfo lines (objects, see docs/protocol.md).</summary>
     SlabInfo,
+    /// <summary>How the CPU touches an address (spec/Contract/Translation.cs <see cref="Spec.Contract.Access"/>): "KernelRead", "KernelWrite", "UserRead" or "UserWrite" (protocol 3).</summary>
+    Access,
+    /// <summary>
+    /// The result of a page-table walk (<see cref="Spec.Contract.Translation"/>): the physical address as a "0x..." string,
+    /// or the fault's name: "NotPresent", "Protection" or "UserAccessToKernel" (protocol 3).
+    /// </summary>
+    Translation,
 }
 
 /// <summary>One field of a request: its wire name and type, and the contract parameter it carries when the names differ.</summary>
