@@ -235,9 +235,9 @@ struct kmm_ops {
     /* ---- Tlb ---- */
     /* tlbTranslate (ITlb.TlbTranslate, protocol 3): as translate, through the TLB: counts one hit or one miss, fills on a present miss */
     struct kmm_translation (*tlb_translate)(uint64_t addr, int access);
-    /* tlbHits (ITlb.TlbHits, protocol 3): translations answered from the TLB since boot */
+    /* tlbHits (ITlb.TlbHits, protocol 3): translations answered from the TLB since boot (a read may move it: never kept by the runner) */
     int64_t (*tlb_hits)(void);
-    /* tlbMisses (ITlb.TlbMisses, protocol 3): translations that walked the page tables since boot */
+    /* tlbMisses (ITlb.TlbMisses, protocol 3): translations that walked the page tables since boot (as tlbHits) */
     int64_t (*tlb_misses)(void);
     /* tlbEntries (ITlb.TlbEntries, protocol 3): how many translations the TLB holds at most */
     int64_t (*tlb_entries)(void);

@@ -150,9 +150,9 @@ public static class Operations
     public static readonly WireOperation TlbTranslate = Op("tlbTranslate", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbTranslate), W.Translation, true, 3,
         "as `translate`, through the TLB: counts one hit or one miss, fills on a present miss", F("addr", W.Address), F("access", W.Access));
     public static readonly WireOperation TlbHits = Op("tlbHits", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbHits), W.Integer, false, 3,
-        "translations answered from the TLB since boot");
+        "translations answered from the TLB since boot (a `read` may move it: never kept by the runner)");
     public static readonly WireOperation TlbMisses = Op("tlbMisses", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbMisses), W.Integer, false, 3,
-        "translations that walked the page tables since boot");
+        "translations that walked the page tables since boot (as `tlbHits`)");
     public static readonly WireOperation TlbEntries = Op("tlbEntries", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbEntries), W.Integer, false, 3,
         "how many translations the TLB holds at most");
     public static readonly WireOperation FlushTlbKernelRange = Op("flushTlbKernelRange", Capability.Tlb, typeof(ITlb), nameof(ITlb.FlushTlbKernelRange), W.None, true, 3,
@@ -180,6 +180,15 @@ public static class Operations
         [Krealloc] = [Then(Ksize), Then(VirtToPhys)],
         [KmemCacheAlloc] = [Then(VirtToPhys)],
     };
+
+    /// <summary>
+    /// Pure queries whose answer a pure-looking request may still move, so the runner never keeps it:
+    /// the TLB counters, because a `read` goes through the TLB as the CPU does (ADDR-8).
+    /// </summary>
+    private static readonly HashSet<WireOperation> NeverKept = new(ReferenceEqualityComparer.Instance) { TlbHits, TlbMisses };
+
+    /// <summary>Whether the runner may keep this pure query's answer until the next state-changing request.</summary>
+    public static bool IsKept(WireOperation op) => !op.ChangesState && !NeverKept.Contains(op);
 
     /// <summary>Every operation, in document order.</summary>
     public static readonly IReadOnlyList<WireOperation> All =

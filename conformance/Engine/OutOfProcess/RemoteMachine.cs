@@ -363,7 +363,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
 
     private void Remember(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args, Response r, Answer answer)
     {
-        if (op.ChangesState) return;
+        if (!op.Kept) return;
         if (!r.Ok) answer.Error = ErrorOf(p, r, op.Name);
         _answers[Key(op, args)] = answer;
     }
@@ -395,7 +395,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         foreach (var q in queries)
         {
             var op = q.Operation;
-            if (op.ChangesState || op.Fields.Count > 2) continue;
+            if (!op.Kept || op.Fields.Count > 2) continue;
             if (op == Operations.SlabInfo)
             {
                 if (_slabInfo is null && _pendingSlabInfo == 0) _pendingSlabInfo = Queue(p, op, []);

@@ -74,6 +74,8 @@ public sealed class WireOperation
     public required WireType Value { get; init; }
     /// <summary>May change the machine's state (everything else is a pure observation the runner may ask ahead of time and cache).</summary>
     public required bool ChangesState { get; init; }
+    /// <summary>A pure query whose answer the runner keeps until the next state change (see <see cref="Operations.IsKept"/>).</summary>
+    public bool Kept => Operations.IsKept(this);
     /// <summary>The protocol version that introduced it.</summary>
     public required int Since { get; init; }
     /// <summary>Request fields, in the contract's parameter order.</summary>
