@@ -257,7 +257,7 @@ internal sealed class PageMachine
         if (viaDescriptor)
         {
             pfn = _pages.PageToPfn(page);
-            if (order > 0) QueryPrefetch.Announce(_pages, [PureQuery.PfnToPage(pfn), PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
+            if (order > 0) QueryPrefetch.Announce(_pages, [PureQuery.PfnToPage(pfn), PureQuery.TailPage(pfn + (1UL << order) - 1)]);
             _s.That("PAGE-5", _pages.PfnToPage(pfn) == page, () => $"{call}: pfn_to_page(page_to_pfn({page})) = {_pages.PfnToPage(pfn)}, not the same descriptor");
         }
         else
@@ -282,7 +282,7 @@ internal sealed class PageMachine
             QueryPrefetch.Announce(_pages, order == 0
                 ? [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr), PureQuery.PfnToPage(pfn)]
                 : [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr + ((1UL << order) - 1) * (ulong)_pageSize), PureQuery.PfnToPage(pfn),
-                   PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
+                   PureQuery.TailPage(pfn + (1UL << order) - 1)]);
             _s.That("ADDR-2", _pages.VirtToPhys(addr + off) == pa + off,
                 () => $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
             ulong last = addr + ((1UL << order) - 1) * (ulong)_pageSize;
