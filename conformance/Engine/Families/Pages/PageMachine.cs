@@ -54,8 +54,15 @@ internal sealed class PageMachine
     public static void Run(IMemoryManager mm, IReadOnlyList<PageOp> ops, CheckScope scope, Trace trace)
     {
         var machine = new PageMachine(mm, scope, trace);
-        machine.Boot();
-        foreach (var op in ops) machine.Step(op);
+        try
+        {
+            machine.Boot();
+            foreach (var op in ops) machine.Step(op);
+        }
+        finally
+        {
+            machine._m.Recycle();
+        }
     }
 
     // ---- Rule attribution by flags ---------------------------------------------------------
