@@ -89,10 +89,10 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
             {
                 long bootFree = Free(boot, zone, p.MaxOrder), nowFree = Free(end, zone, p.MaxOrder);
                 scope.That("ADDR-11", nowFree == bootFree,
-                    () => $"after {n} CPUs freed everything they allocated in parallel and the caches were destroyed and drained, zone {zone.KernelName()} has {nowFree} free pages; it had {bootFree} at boot");
+                    $"after {n} CPUs freed everything they allocated in parallel and the caches were destroyed and drained, zone {zone.KernelName()} has {nowFree} free pages; it had {bootFree} at boot");
                 long bootMax = boot[(int)zone, p.MaxOrder], nowMax = end[(int)zone, p.MaxOrder];
                 scope.That("PAGE-8", nowMax >= bootMax,
-                    () => $"after {n} CPUs freed everything they allocated in parallel and the caches were drained, zone {zone.KernelName()} has {nowMax} free order-{p.MaxOrder} blocks; it had {bootMax} at boot");
+                    $"after {n} CPUs freed everything they allocated in parallel and the caches were drained, zone {zone.KernelName()} has {nowMax} free order-{p.MaxOrder} blocks; it had {bootMax} at boot");
             }
         }
         catch (RuleViolation v) { return new(v, Draw(), scopes); }
