@@ -1,0 +1,375 @@
+using System.Diagnostics;
+using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Parallel.Stress;
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Conformance.Parallel.Atomic;
+
+/// <summary>
+/// ATOM-1 under stress, beside the linearizability check (which needs short histories): every CPU
+/// hammers the counters for a couple of milliseconds per round, and what must hold whatever the
+/// interleaving is checked after the join. Three tests, each repeated until the CPUs have been seen
+/// running together for long enough (<see cref="OverlapMeter"/>) or the time budget is spent:
+/// <list type="bullet">
+/// <item><b>conservation</b>: many updates of every kind (add, sub, inc, dec, the *_return and *_and_test
+/// forms, add_negative) on one counter; the final value must be the start plus the sum of the amounts,
+/// so a single lost update shows;</item>
+/// <item><b>distinct returns</b>: atomic_inc_return (or atomic_dec_return) from every CPU; the values
+/// returned must be exactly start+1 .. start+N (start-1 .. start-N), each once;</item>
+/// <item><b>last reference</b>: mini-rounds in lock-step: each counter set to the number of CPUs, every
+/// CPU calls atomic_dec_and_test on it once, together; exactly one call must return true.</item>
+/// </list>
+/// Every violation is ATOM-1's. A run with a lost update is followed by a short search for the
+/// operations that lose it (every CPU on one kind at a time), which the report names.
+/// </summary>
+public static class AtomicStress
+{
+    /// <summary>Wall time of one round of a test (its threads stop at this deadline).</summary>
+    public static readonly TimeSpan RoundTime = TimeSpan.FromMilliseconds(2);
+    /// <summary>Time the CPUs must be seen running together in each test before it is done.</summary>
+    public static readonly TimeSpan OverlapTarget = TimeSpan.FromMilliseconds(3);
+
+    private const int StampEvery = 64;
+    private const int TableSize = 1024;
+    private const int Block = 64;
+    private const int Pad = 16;
+    private const int DistinctCapacity = 1 << 18;
+
+    private enum Test { Conservation, Distinct, LastReference }
+
+    private static readonly AtomicOpKind[] Updates =
+    [
+        AtomicOpKind.Add, AtomicOpKind.Sub, AtomicOpKind.Inc, AtomicOpKind.Dec, AtomicOpKind.AddReturn, AtomicOpKind.SubReturn,
+        AtomicOpKind.IncReturn, AtomicOpKind.DecReturn, AtomicOpKind.SubAndTest, AtomicOpKind.DecAndTest, AtomicOpKind.IncAndTest, AtomicOpKind.AddNegative,
+    ];
+
+    /// <summary>
+    /// Runs the three tests on <paramref name="atomic"/> (a fresh machine) with <paramref name="cpus"/>;
+    /// each round's passing check is counted in <paramref name="scope"/>. Stops at the first violation.
+    /// </summary>
+    public static StressOutcome Run(IAtomicT atomic, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout)
+    {
+        var s = new State(atomic, cpus, seed, timeout);
+        var clock = Stopwatch.StartNew();
+        var overlap = new TimeSpan[3];
+        int rounds = 0;
+        var tests = Enum.GetValues<Test>();
+        while (clock.Elapsed < budget)
+        {
+            // The tests take turns; one that has seen enough overlap drops out.
+            var pending = tests.Where(t => overlap[(int)t] < OverlapTarget).ToList();
+            if (pending.Count == 0) break;
+            var test = pending[rounds % pending.Count];
+            s.Meter.Clear();
+            var found = test switch
+            {
+                Test.Conservation => s.Conservation(rounds),
+                Test.Distinct => s.Distinct(rounds),
+                _ => s.LastReference(rounds),
+            };
+            var seen = s.Meter.Overlap();
+            overlap[(int)test] += seen;
+            s.Overlap += seen;
+            rounds++;
+            if (found is not null)
+            {
+                var trace = new List<string>(s.Trace);
+                if (test == Test.Conservation && s.TimedOut is null) trace.AddRange(s.WhichKindsLoseUpdates(clock, budget));
+                return new StressOutcome(found, trace, s.Threads, rounds, s.Operations, s.Overlap, clock.Elapsed);
+            }
+            scope.That("ATOM-1", true, () => "");
+        }
+        scope.Operations += s.Operations;
+        return new StressOutcome(null, [], s.Threads, rounds, s.Operations, s.Overlap, clock.Elapsed);
+    }
+
+    private sealed class State(IAtomicT atomic, CpuPool cpus, ulong seed, TimeSpan timeout)
+    {
+        public readonly int Threads = StressCpus.For(cpus);
+        public readonly OverlapMeter Meter = new(StressCpus.For(cpus), 1 << 14);
+        public long Operations;
+        public TimeSpan Overlap;
+        public List<string> Trace = [];
+        public RuleViolation? TimedOut;
+        private readonly Random _rng = new(unchecked((int)seed ^ (int)(seed >> 32)));
+        private int[][]? _values;
+        private int _distinctRounds;
+        private readonly long RoundTicks = (long)(RoundTime.TotalSeconds * Stopwatch.Frequency);
+
+        private bool RunCpus(Action<int> work, Exception?[] errors)
+        {
+            bool finished = cpus.Run(Threads, cpu =>
+            {
+                try { work(cpu); }
+                catch (Exception e) { errors[cpu] = e; }
+            }, timeout);
+            if (!finished)
+                TimedOut = new RuleViolation("ATOM-1", $"the {Threads} CPUs of an atomic_t stress round did not all finish within {timeout.TotalSeconds:F0} s: an atomic_t operation deadlocked or livelocked");
+            return finished;
+        }
+
+        private RuleViolation? Raised(Exception?[] errors, string what)
+        {
+            for (int cpu = 0; cpu < errors.Length; cpu++)
+                if (errors[cpu] is { } e)
+                    return new RuleViolation("ATOM-1", $"{what} on CPU{cpu} raised {e.GetType().Name}: {e.Message}; an atomic_t operation on a counter that exists cannot fail");
+            return null;
+        }
+
+        private (AtomicOpKind Kind, int Arg)[] Table(AtomicOpKind? only)
+        {
+            var table = new (AtomicOpKind, int)[TableSize];
+            for (int b = 0; b < TableSize / Block; b++)
+            {
+                var kind = only ?? Updates[_rng.Next(Updates.Length)];
+                for (int i = 0; i < Block; i++)
+                {
+                    int arg = _rng.Next(1, 100) * (_rng.Next(4) == 0 ? -1 : 1);
+                    table[b * Block + i] = (kind, arg);
+                }
+            }
+            return table;
+        }
+
+        private static int Apply(IAtomicT a, AtomicOpKind kind, int arg)
+        {
+            switch (kind)
+            {
+                case AtomicOpKind.Add: a.AtomicAdd(arg, 0); return arg;
+                case AtomicOpKind.Sub: a.AtomicSub(arg, 0); return -arg;
+                case AtomicOpKind.Inc: a.AtomicInc(0); return 1;
+                case AtomicOpKind.Dec: a.AtomicDec(0); return -1;
+                case AtomicOpKind.AddReturn: a.AtomicAddReturn(arg, 0); return arg;
+                case AtomicOpKind.SubReturn: a.AtomicSubReturn(arg, 0); return -arg;
+                case AtomicOpKind.IncReturn: a.AtomicIncReturn(0); return 1;
+                case AtomicOpKind.DecReturn: a.AtomicDecReturn(0); return -1;
+                case AtomicOpKind.SubAndTest: a.AtomicSubAndTest(arg, 0); return -arg;
+                case AtomicOpKind.DecAndTest: a.AtomicDecAndTest(0); return -1;
+                case AtomicOpKind.IncAndTest: a.AtomicIncAndTest(0); return 1;
+                default: a.AtomicAddNegative(arg, 0); return arg;
+            }
+        }
+
+        // ---- Conservation ------------------------------------------------------------------------
+
+        public RuleViolation? Conservation(int round, AtomicOpKind? only = null)
+        {
+            int start = _rng.Next(-1000, 1001);
+            var tables = Enumerable.Range(0, Threads).Select(_ => Table(only)).ToArray();
+            var sums = new long[Threads * Pad];
+            var counts = new long[Threads * Pad];
+            var errors = new Exception?[Threads];
+            atomic.AtomicSet(0, start);
+            if (!RunCpus(cpu =>
+            {
+                var lane = Meter[cpu];
+                var table = tables[cpu];
+                long sum = 0, n = 0;
+                int i = 0;
+                long deadline = Stopwatch.GetTimestamp() + RoundTicks;
+                lane.Stamp();
+                try
+                {
+                    while (true)
+                    {
+                        for (int k = 0; k < StampEvery; k++, i++)
+                        {
+                            var (kind, arg) = table[i & (TableSize - 1)];
+                            sum += Apply(atomic, kind, arg);
+                        }
+                        n += StampEvery;
+                        lane.Stamp();
+                        if (Stopwatch.GetTimestamp() > deadline) break;
+                    }
+                }
+                finally
+                {
+                    sums[cpu * Pad] = sum;
+                    counts[cpu * Pad] = n;
+                }
+            }, errors)) return TimedOut;
+            long calls = Enumerable.Range(0, Threads).Sum(c => counts[c * Pad]);
+            Operations += calls;
+            if (Raised(errors, "an atomic_t update") is { } raised) return raised;
+            long total = Enumerable.Range(0, Threads).Sum(c => sums[c * Pad]);
+            int expected = unchecked((int)(start + total));
+            int actual = atomic.AtomicRead(0);
+            Operations++;
+            if (actual == expected) return null;
+            string what = only is { } k ? new AtomicOp(k, 0, 1).KernelName : "atomic_t updates of every kind";
+            Trace =
+            [
+                $"atomic_set(&v0, {start})",
+                $"{Threads} CPUs at once, for {RoundTime.TotalMilliseconds:F0} ms: {calls:N0} calls ({what}) on &v0, whose amounts sum to {total}",
+                $"atomic_read(&v0) = {actual}; start + sum of the amounts = {expected}",
+            ];
+            return new RuleViolation("ATOM-1",
+                $"conservation: {Threads} CPUs made {calls:N0} {what} on &v0 at once, starting from atomic_set(&v0, {start}); the amounts sum to {total}, "
+                + $"so &v0 must end at {expected}, but atomic_read(&v0) returns {actual} ({(long)actual - expected:+#;-#} off): "
+                + "updates were lost or made up, so a read-modify-write is not indivisible");
+        }
+
+        /// <summary>After a lost update: every CPU on one kind of update at a time, to name the kinds that lose updates.</summary>
+        public IEnumerable<string> WhichKindsLoseUpdates(Stopwatch clock, TimeSpan budget)
+        {
+            var losing = new List<string>();
+            var clean = new List<string>();
+            var savedTrace = Trace;
+            foreach (var kind in Updates)
+            {
+                bool lost = false;
+                var overlap = TimeSpan.Zero;
+                for (int r = 0; r < 20 && !lost && overlap < OverlapTarget && clock.Elapsed < budget * 2; r++)
+                {
+                    Meter.Clear();
+                    lost = Conservation(r, kind) is not null;
+                    overlap += Meter.Overlap();
+                    if (TimedOut is not null) break;
+                }
+                (lost ? losing : clean).Add(new AtomicOp(kind, 0, 1).KernelName);
+                if (TimedOut is not null) break;
+            }
+            Trace = savedTrace;
+            return losing.Count == 0
+                ? ["with every CPU on one kind of update at a time, no kind lost an update on its own (the loss needs two kinds together)"]
+                : [$"with every CPU on one kind of update at a time, these lost updates: {string.Join(", ", losing)}"];
+        }
+
+        // ---- Distinct returns --------------------------------------------------------------------
+
+        public RuleViolation? Distinct(int round)
+        {
+            bool inc = _distinctRounds++ % 2 == 0;
+            string name = inc ? "atomic_inc_return" : "atomic_dec_return";
+            int start = _rng.Next(-1000, 1001);
+            var all = _values ??= Enumerable.Range(0, Threads).Select(_ => new int[DistinctCapacity]).ToArray();
+            var counts = new int[Threads * Pad];
+            var errors = new Exception?[Threads];
+            atomic.AtomicSet(0, start);
+            if (!RunCpus(cpu =>
+            {
+                var lane = Meter[cpu];
+                var values = all[cpu];
+                int n = 0;
+                long deadline = Stopwatch.GetTimestamp() + RoundTicks;
+                lane.Stamp();
+                try
+                {
+                    while (n + StampEvery <= values.Length)
+                    {
+                        if (inc) for (int k = 0; k < StampEvery; k++) values[n++] = atomic.AtomicIncReturn(0);
+                        else for (int k = 0; k < StampEvery; k++) values[n++] = atomic.AtomicDecReturn(0);
+                        lane.Stamp();
+                        if (Stopwatch.GetTimestamp() > deadline) break;
+                    }
+                }
+                finally { counts[cpu * Pad] = n; }
+            }, errors)) return TimedOut;
+            int total = Enumerable.Range(0, Threads).Sum(c => counts[c * Pad]);
+            Operations += total;
+            if (Raised(errors, name) is { } raised) return raised;
+
+            // Each of start±1 .. start±N exactly once.
+            var owner = new byte[total + 1];
+            for (int cpu = 0; cpu < Threads; cpu++)
+            {
+                var values = all[cpu];
+                for (int i = 0; i < counts[cpu * Pad]; i++)
+                {
+                    long offset = inc ? (long)values[i] - start : (long)start - values[i];
+                    if (offset < 1 || offset > total)
+                        return Fail(name, start, total, $"CPU{cpu}'s call {i + 1} returned {values[i]}, outside {Range(inc, start, total)}");
+                    if (owner[offset] != 0)
+                        return Fail(name, start, total, $"{values[i]} was returned twice: by CPU{owner[offset] - 1} and by CPU{cpu} (its call {i + 1})");
+                    owner[offset] = (byte)(cpu + 1);
+                }
+            }
+            int final = atomic.AtomicRead(0);
+            Operations++;
+            int expected = inc ? start + total : start - total;
+            return final == expected ? null
+                : Fail(name, start, total, $"every value was returned once, but atomic_read(&v0) returns {final}, not {expected}");
+        }
+
+        private static string Range(bool inc, int start, int total) => inc ? $"{start + 1} .. {start + total}" : $"{start - total} .. {start - 1}";
+
+        private RuleViolation Fail(string name, int start, int total, string what)
+        {
+            Trace =
+            [
+                $"atomic_set(&v0, {start})",
+                $"{Threads} CPUs at once, for {RoundTime.TotalMilliseconds:F0} ms: {total:N0} calls of {name}(&v0)",
+                what,
+            ];
+            return new RuleViolation("ATOM-1",
+                $"distinct returns: {Threads} CPUs called {name}(&v0) {total:N0} times at once from atomic_set(&v0, {start}); each of "
+                + $"{Range(name == "atomic_inc_return", start, total)} must be returned exactly once, but {what}");
+        }
+
+        // ---- Last reference ------------------------------------------------------------------------
+
+        public RuleViolation? LastReference(int round)
+        {
+            int counters = Math.Min(atomic.AtomicCounters, AtomicGen.MaxCounters);
+            var trues = new int[Threads * Pad];
+            var errors = new Exception?[Threads];
+            int published = 0, done = 0, stop = 0;
+            long miniRounds = 0;
+            string? failure = null;
+            int threads = Threads;
+            if (!RunCpus(cpu =>
+            {
+                var lane = Meter[cpu];
+                long deadline = Stopwatch.GetTimestamp() + RoundTicks;
+                lane.Stamp();
+                for (int r = 1; ; r++)
+                {
+                    if (cpu == 0)
+                    {
+                        try { for (int c = 0; c < counters; c++) atomic.AtomicSet(c, threads); }
+                        catch (Exception e) { errors[0] = e; Volatile.Write(ref stop, 1); return; }
+                        Volatile.Write(ref published, r);
+                    }
+                    else
+                    {
+                        StressCpus.SpinUntil(() => Volatile.Read(ref published) >= r || Volatile.Read(ref stop) != 0, threads);
+                        if (Volatile.Read(ref published) < r) return;
+                    }
+                    try
+                    {
+                        for (int c = 0; c < counters; c++) trues[cpu * Pad + c] = atomic.AtomicDecAndTest(c) ? 1 : 0;
+                    }
+                    catch (Exception e) { errors[cpu] = e; Volatile.Write(ref stop, 1); }
+                    lane.Stamp();
+                    Interlocked.Increment(ref done);
+                    if (cpu != 0) continue;
+
+                    // The leader checks the mini-round, then starts the next one or stops everybody.
+                    StressCpus.SpinUntil(() => Volatile.Read(ref done) == threads * r, threads);
+                    miniRounds = r;
+                    if (Volatile.Read(ref stop) != 0) return;
+                    for (int c = 0; c < counters && failure is null; c++)
+                    {
+                        int count = 0;
+                        for (int t = 0; t < threads; t++) count += trues[t * Pad + c];
+                        int value = atomic.AtomicRead(c);
+                        if (count != 1 || value != 0)
+                            failure = $"after atomic_set(&v{c}, {threads}) every one of the {threads} CPUs called atomic_dec_and_test(&v{c}) once, together (mini-round {r}); "
+                                      + $"exactly one call must return true, the one that took &v{c} to 0, but {count} did "
+                                      + $"({string.Join(", ", Enumerable.Range(0, threads).Select(t => $"CPU{t}: {(trues[t * Pad + c] == 1 ? "true" : "false")}"))}); &v{c} is now {value}";
+                    }
+                    if (failure is not null || Stopwatch.GetTimestamp() > deadline)
+                    {
+                        Volatile.Write(ref stop, 1);
+                        return;
+                    }
+                }
+            }, errors)) return TimedOut;
+            Operations += miniRounds * threads * counters;
+            if (Raised(errors, "atomic_dec_and_test") is { } raised) return raised;
+            if (failure is null) return null;
+            Trace = [$"{miniRounds} mini-rounds of: atomic_set(&v0..&v{counters - 1}, {threads}); then every CPU at once: atomic_dec_and_test on each", failure];
+            return new RuleViolation("ATOM-1", $"last reference: {failure}: the test and the decrement are not one indivisible step");
+        }
+    }
+}
