@@ -116,5 +116,28 @@ public class StressMeasurement(ITestOutputHelper output)
         output.WriteLine($"SUMMARY {name}: load {Load()}; {Trials} stresses, none flagged ({clock.Elapsed.TotalSeconds / Trials:F2} s each)");
     }
 
+    [SkippableTheoryIfNotMeasuring]
+    [InlineData(2, 250, 1000)]
+    [InlineData(2, 250, 0)]
+    [InlineData(4, 250, 1000)]
+    [InlineData(4, 250, 0)]
+    [InlineData(2, 1000, 0)]
+    [InlineData(4, 1000, 0)]
+    [InlineData(2, 2000, 0)]
+    [InlineData(4, 2000, 0)]
+    public void Overlap_per_second(int cpus, int roundMicros, int restMicros)
+    {
+        var tuning = new StressTuning { Cpus = cpus, Round = TimeSpan.FromMicroseconds(roundMicros), Rest = TimeSpan.FromMicroseconds(restMicros), OverlapTarget = TimeSpan.FromSeconds(10) };
+        var lines = new List<string>();
+        for (int t = 1; t <= 3; t++)
+        {
+            using var pool = new CpuPool();
+            using var mm = new CasAtomicKernel(Machine);
+            var o = AtomicStress.Run(mm, pool, (ulong)t, new CheckScope(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), tuning);
+            lines.Add($"{o.Overlap.TotalMilliseconds:F1} ms/{o.Rounds} rounds");
+        }
+        output.WriteLine($"SUMMARY cpus {cpus} round {roundMicros} us rest {restMicros} us: load {Load()}: overlap per 1 s: {string.Join("; ", lines)}");
+    }
+
     private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 }

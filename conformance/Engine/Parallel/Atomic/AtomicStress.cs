@@ -7,8 +7,7 @@ namespace KernelMm.Conformance.Parallel.Atomic;
 
 /// <summary>
 /// ATOM-1 under stress, beside the linearizability check (which needs short histories): every CPU
-/// hammers the counters for a quarter of a millisecond per round (rounds start from a rest, see
-/// <see cref="StressCpus.Rest"/>), and what must hold whatever the
+/// hammers the counters for a millisecond per round, and what must hold whatever the
 /// interleaving is checked after the join. Three tests, each repeated until the CPUs have been seen
 /// running together for long enough (<see cref="OverlapMeter"/>) or the time budget is spent:
 /// <list type="bullet">
@@ -17,8 +16,9 @@ namespace KernelMm.Conformance.Parallel.Atomic;
 /// so a single lost update shows;</item>
 /// <item><b>distinct returns</b>: atomic_inc_return (or atomic_dec_return) from every CPU; the values
 /// returned must be exactly start+1 .. start+N (start-1 .. start-N), each once;</item>
-/// <item><b>last reference</b>: mini-rounds in lock-step: each counter set to the number of CPUs, every
-/// CPU calls atomic_dec_and_test on it once, together; exactly one call must return true.</item>
+/// <item><b>last reference</b>: mini-rounds in lock-step, in groups of two CPUs: a counter set to the
+/// group's size, every CPU of the group calls atomic_dec_and_test on it once, together; exactly one call
+/// must return true.</item>
 /// </list>
 /// Every violation is ATOM-1's. A run with a lost update is followed by a short search for the
 /// operations that lose it (every CPU on one kind at a time), which the report names.
@@ -26,7 +26,7 @@ namespace KernelMm.Conformance.Parallel.Atomic;
 public static class AtomicStress
 {
     /// <summary>Wall time of one round of a test (its threads stop at this deadline).</summary>
-    public static readonly TimeSpan RoundTime = TimeSpan.FromMicroseconds(250);
+    public static readonly TimeSpan RoundTime = TimeSpan.FromMilliseconds(1);
     /// <summary>Time the CPUs must be seen running together in each test before it is done.</summary>
     public static readonly TimeSpan OverlapTarget = TimeSpan.FromMilliseconds(3);
 
@@ -50,9 +50,12 @@ public static class AtomicStress
     /// Runs the three tests on <paramref name="atomic"/> (a fresh machine) with <paramref name="cpus"/>;
     /// each round's passing check is counted in <paramref name="scope"/>. Stops at the first violation.
     /// </summary>
-    public static StressOutcome Run(IAtomicT atomic, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout)
+    public static StressOutcome Run(IAtomicT atomic, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout, StressTuning? tuning = null)
     {
-        var s = new State(atomic, cpus, seed, timeout);
+        tuning ??= new StressTuning();
+        var target = tuning.OverlapTarget ?? OverlapTarget;
+        var rest = tuning.Rest ?? TimeSpan.Zero;
+        var s = new State(atomic, cpus, seed, timeout, tuning);
         var clock = Stopwatch.StartNew();
         var overlap = new TimeSpan[3];
         int rounds = 0;
@@ -60,10 +63,10 @@ public static class AtomicStress
         while (clock.Elapsed < budget)
         {
             // The tests take turns; one that has seen enough overlap drops out.
-            var pending = tests.Where(t => overlap[(int)t] < OverlapTarget).ToList();
+            var pending = tests.Where(t => overlap[(int)t] < target).ToList();
             if (pending.Count == 0) break;
             var test = pending[rounds % pending.Count];
-            if (rounds > 0) StressCpus.RestBetweenRounds();
+            if (rounds > 0 && rest > TimeSpan.Zero) Thread.Sleep(rest);
             s.Meter.Clear();
             var found = test switch
             {
@@ -87,10 +90,10 @@ public static class AtomicStress
         return new StressOutcome(null, [], s.Threads, rounds, s.Operations, s.Overlap, clock.Elapsed);
     }
 
-    private sealed class State(IAtomicT atomic, CpuPool cpus, ulong seed, TimeSpan timeout)
+    private sealed class State(IAtomicT atomic, CpuPool cpus, ulong seed, TimeSpan timeout, StressTuning tuning)
     {
-        public readonly int Threads = StressCpus.For(cpus);
-        public readonly OverlapMeter Meter = new(StressCpus.For(cpus), 1 << 14);
+        public readonly int Threads = tuning.Cpus ?? StressCpus.For(cpus);
+        public readonly OverlapMeter Meter = new(tuning.Cpus ?? StressCpus.For(cpus), 1 << 14);
         public long Operations;
         public TimeSpan Overlap;
         public List<string> Trace = [];
@@ -98,7 +101,7 @@ public static class AtomicStress
         private readonly Random _rng = new(unchecked((int)seed ^ (int)(seed >> 32)));
         private int[][]? _values;
         private int _distinctRounds;
-        private readonly long RoundTicks = (long)(RoundTime.TotalSeconds * Stopwatch.Frequency);
+        private readonly long RoundTicks = (long)((tuning.Round ?? RoundTime).TotalSeconds * Stopwatch.Frequency);
 
         private bool RunCpus(Action<int> work, Exception?[] errors)
         {
@@ -204,7 +207,7 @@ public static class AtomicStress
             Trace =
             [
                 $"atomic_set(&v0, {start})",
-                $"{Threads} CPUs at once, for {RoundTime.TotalMicroseconds:F0} µs: {calls:N0} calls ({what}) on &v0, whose amounts sum to {total}",
+                $"{Threads} CPUs at once, for {RoundTime.TotalMilliseconds:F0} ms: {calls:N0} calls ({what}) on &v0, whose amounts sum to {total}",
                 $"atomic_read(&v0) = {actual}; start + sum of the amounts = {expected}",
             ];
             return new RuleViolation("ATOM-1",
@@ -227,7 +230,6 @@ public static class AtomicStress
                 var overlap = TimeSpan.Zero;
                 for (int r = 0; r < 12 && !lost && overlap < DiagnosisOverlap && clock.Elapsed < deadline; r++)
                 {
-                    StressCpus.RestBetweenRounds();
                     Meter.Clear();
                     lost = Conservation(r, kind) is not null;
                     overlap += Meter.Overlap();
@@ -307,7 +309,7 @@ public static class AtomicStress
             Trace =
             [
                 $"atomic_set(&v0, {start})",
-                $"{Threads} CPUs at once, for {RoundTime.TotalMicroseconds:F0} µs: {total:N0} calls of {name}(&v0)",
+                $"{Threads} CPUs at once, for {RoundTime.TotalMilliseconds:F0} ms: {total:N0} calls of {name}(&v0)",
                 what,
             ];
             return new RuleViolation("ATOM-1",
@@ -317,67 +319,91 @@ public static class AtomicStress
 
         // ---- Last reference ------------------------------------------------------------------------
 
+        /// <summary>
+        /// Lock-step mini-rounds, in groups of two CPUs (three for an odd one out), each group on counters of its
+        /// own when the implementation offers enough: a group's leader sets its counters to the group's size, the
+        /// others wait for it, everybody calls atomic_dec_and_test once on each, and the leader counts the trues.
+        /// Small groups keep lock-step cheap on a busy machine (a group waits only for its own CPUs).
+        /// </summary>
         public RuleViolation? LastReference(int round)
         {
-            int counters = Math.Min(atomic.AtomicCounters, AtomicGen.MaxCounters);
+            int offered = Math.Min(atomic.AtomicCounters, 8);
+            int groups = Math.Max(1, Math.Min(Threads / 2, offered));
+            int GroupOf(int cpu) => Math.Min(cpu / 2, groups - 1);
+            var members = Enumerable.Range(0, groups).Select(g => Enumerable.Range(0, Threads).Where(c => GroupOf(c) == g).ToArray()).ToArray();
+            var counters = Enumerable.Range(0, groups).Select(g => Enumerable.Range(0, offered).Where(c => c % groups == g).Take(3).ToArray()).ToArray();
             var trues = new int[Threads * Pad];
             var errors = new Exception?[Threads];
-            int published = 0, done = 0, stop = 0;
-            long miniRounds = 0;
-            string? failure = null;
-            int threads = Threads;
+            var published = new int[groups * Pad];
+            var done = new int[groups * Pad];
+            var groupStop = new int[groups * Pad];
+            var miniRounds = new long[groups * Pad];
+            int stop = 0;
+            var failures = new string?[groups];
             if (!RunCpus(cpu =>
             {
+                int g = GroupOf(cpu);
+                var mine = counters[g];
+                var group = members[g];
+                bool leader = group[0] == cpu;
+                int size = group.Length;
                 var lane = Meter[cpu];
                 long deadline = Stopwatch.GetTimestamp() + RoundTicks;
                 lane.Stamp();
                 for (int r = 1; ; r++)
                 {
-                    if (cpu == 0)
+                    if (leader)
                     {
-                        try { for (int c = 0; c < counters; c++) atomic.AtomicSet(c, threads); }
-                        catch (Exception e) { errors[0] = e; Volatile.Write(ref stop, 1); return; }
-                        Volatile.Write(ref published, r);
+                        try { foreach (int c in mine) atomic.AtomicSet(c, size); }
+                        catch (Exception e) { errors[cpu] = e; Volatile.Write(ref stop, 1); Volatile.Write(ref groupStop[g * Pad], 1); return; }
+                        Volatile.Write(ref published[g * Pad], r);
                     }
                     else
                     {
-                        StressCpus.SpinUntil(() => Volatile.Read(ref published) >= r || Volatile.Read(ref stop) != 0, threads);
-                        if (Volatile.Read(ref published) < r) return;
+                        StressCpus.SpinUntil(() => Volatile.Read(ref published[g * Pad]) >= r || Volatile.Read(ref groupStop[g * Pad]) != 0, size);
+                        if (Volatile.Read(ref published[g * Pad]) < r) return;
                     }
                     try
                     {
-                        for (int c = 0; c < counters; c++) trues[cpu * Pad + c] = atomic.AtomicDecAndTest(c) ? 1 : 0;
+                        for (int i = 0; i < mine.Length; i++) trues[cpu * Pad + i] = atomic.AtomicDecAndTest(mine[i]) ? 1 : 0;
                     }
                     catch (Exception e) { errors[cpu] = e; Volatile.Write(ref stop, 1); }
                     lane.Stamp();
-                    Interlocked.Increment(ref done);
-                    if (cpu != 0) continue;
+                    Interlocked.Increment(ref done[g * Pad]);
+                    if (!leader) continue;
 
-                    // The leader checks the mini-round, then starts the next one or stops everybody.
-                    StressCpus.SpinUntil(() => Volatile.Read(ref done) == threads * r, threads);
-                    miniRounds = r;
-                    if (Volatile.Read(ref stop) != 0) return;
-                    for (int c = 0; c < counters && failure is null; c++)
+                    // The leader checks the mini-round, then starts the next one or stops its group.
+                    StressCpus.SpinUntil(() => Volatile.Read(ref done[g * Pad]) == size * r, size);
+                    miniRounds[g * Pad] = r;
+                    for (int i = 0; i < mine.Length && failures[g] is null && Volatile.Read(ref stop) == 0; i++)
                     {
-                        int count = 0;
-                        for (int t = 0; t < threads; t++) count += trues[t * Pad + c];
+                        int c = mine[i], count = 0;
+                        foreach (int t in group) count += trues[t * Pad + i];
                         int value = atomic.AtomicRead(c);
                         if (count != 1 || value != 0)
-                            failure = $"after atomic_set(&v{c}, {threads}) every one of the {threads} CPUs called atomic_dec_and_test(&v{c}) once, together (mini-round {r}); "
-                                      + $"exactly one call must return true, the one that took &v{c} to 0, but {count} did "
-                                      + $"({string.Join(", ", Enumerable.Range(0, threads).Select(t => $"CPU{t}: {(trues[t * Pad + c] == 1 ? "true" : "false")}"))}); &v{c} is now {value}";
+                        {
+                            failures[g] = $"after atomic_set(&v{c}, {size}) each of the {size} CPUs {string.Join(", ", group.Select(t => $"CPU{t}"))} called atomic_dec_and_test(&v{c}) once, together (mini-round {r}); "
+                                          + $"exactly one call must return true, the one that took &v{c} to 0, but {count} did "
+                                          + $"({string.Join(", ", group.Select(t => $"CPU{t}: {(trues[t * Pad + i] == 1 ? "true" : "false")}"))}); &v{c} is now {value}";
+                            Volatile.Write(ref stop, 1);
+                        }
                     }
-                    if (failure is not null || Stopwatch.GetTimestamp() > deadline)
+                    if (Volatile.Read(ref stop) != 0 || Stopwatch.GetTimestamp() > deadline)
                     {
-                        Volatile.Write(ref stop, 1);
+                        Volatile.Write(ref groupStop[g * Pad], 1);
                         return;
                     }
                 }
             }, errors)) return TimedOut;
-            Operations += miniRounds * threads * counters;
+            for (int g = 0; g < groups; g++) Operations += miniRounds[g * Pad] * members[g].Length * counters[g].Length;
             if (Raised(errors, "atomic_dec_and_test") is { } raised) return raised;
-            if (failure is null) return null;
-            Trace = [$"{miniRounds} mini-rounds of: atomic_set(&v0..&v{counters - 1}, {threads}); then every CPU at once: atomic_dec_and_test on each", failure];
+            if (failures.FirstOrDefault(f => f is not null) is not { } failure) return null;
+            Trace =
+            [
+                $"mini-rounds, in {groups} group(s) of CPUs ({string.Join("; ", members.Select((m, g) => $"{string.Join(", ", m.Select(t => $"CPU{t}"))} on {string.Join(", ", counters[g].Select(c => $"&v{c}"))}"))}): "
+                + "the group's first CPU sets its counters to the group's size; then every CPU of the group at once: atomic_dec_and_test on each",
+                failure,
+            ];
             return new RuleViolation("ATOM-1", $"last reference: {failure}: the test and the decrement are not one indivisible step");
         }
     }

@@ -10,9 +10,8 @@ namespace KernelMm.Conformance.Parallel.Smp;
 /// <summary>
 /// SMP safety under stress, beside the generated programs: every CPU allocates and frees small blocks
 /// as fast as it can (order-0..2 pages, kmalloc of the small classes, objects of one slab cache: the
-/// paths per-CPU caches serve; three calls in four go to the round's allocator, which rotates) for a few
-/// hundred microseconds per round (rounds start from a rest, see <see cref="StressCpus.Rest"/>), holding up
-/// to a dozen at a time. What
+/// paths per-CPU caches serve; three calls in four go to the round's allocator, which rotates) for a
+/// millisecond per round, holding up to a dozen at a time. What
 /// must hold whatever the interleaving:
 /// <list type="bullet">
 /// <item><b>no address handed out twice while live</b>: each CPU claims every block it gets in a shared
@@ -29,7 +28,7 @@ namespace KernelMm.Conformance.Parallel.Smp;
 /// </summary>
 public static class SmpStress
 {
-    public static readonly TimeSpan RoundTime = TimeSpan.FromMicroseconds(400);
+    public static readonly TimeSpan RoundTime = TimeSpan.FromMilliseconds(1);
     public static readonly TimeSpan OverlapTarget = TimeSpan.FromMilliseconds(8);
     /// <summary>Blocks a CPU holds at most.</summary>
     public const int Hold = 12;
@@ -76,14 +75,13 @@ public static class SmpStress
         StressOutcome Outcome(RuleViolation? v, IReadOnlyList<string> trace) =>
             new(v, trace, threads, rounds, operations, overlap, clock.Elapsed);
         string Setting() =>
-            $"{threads} CPUs at once, rounds of {RoundTime.TotalMicroseconds:F0} µs, each CPU holding up to {Hold} blocks: {string.Join(", ", kinds.Select(Describe))}";
+            $"{threads} CPUs at once, rounds of {RoundTime.TotalMilliseconds:F0} ms, each CPU holding up to {Hold} blocks: {string.Join(", ", kinds.Select(Describe))}";
 
         while (overlap < OverlapTarget && clock.Elapsed < budget)
         {
             var failures = new (long At, RuleViolation V)?[threads];
             var counts = new long[threads * 16];
             int stop = 0;
-            if (rounds > 0) StressCpus.RestBetweenRounds();
             int round = rounds;
             var focus = kinds[round % kinds.Count];
             meter.Clear();

@@ -19,16 +19,6 @@ public sealed record StressOutcome(RuleViolation? Violation, IReadOnlyList<strin
 /// <summary>How many stress threads to run: every core the machine has (at least 2, at most the pool's CPUs).</summary>
 public static class StressCpus
 {
-    /// <summary>
-    /// The pause between two rounds, long enough for the pool's threads to block (they spin 0.2 ms first).
-    /// On a busy machine this is what makes them overlap: the scheduler runs a thread that wakes from a
-    /// sleep at once, on any free core, where a thread that has hogged a core for milliseconds waits its turn
-    /// behind everybody else's, so two CPU-bound threads are rarely on the two cores together. Short rounds
-    /// started from a sleep are (measured, bench/README.md "Parallel mode: stress").
-    /// </summary>
-    public static readonly TimeSpan Rest = TimeSpan.FromMilliseconds(1);
-
-    public static void RestBetweenRounds() => Thread.Sleep(Rest);
 
     public static int For(CpuPool cpus) => Math.Clamp(Environment.ProcessorCount, 2, cpus.Cpus);
 
@@ -45,4 +35,13 @@ public static class StressCpus
             else Thread.SpinWait(4);
         }
     }
+}
+
+/// <summary>How a stress runs: CPUs, round length, rest between rounds, overlap wanted per test (null: the family's defaults). For measurements.</summary>
+public sealed record StressTuning
+{
+    public int? Cpus { get; init; }
+    public TimeSpan? Round { get; init; }
+    public TimeSpan? Rest { get; init; }
+    public TimeSpan? OverlapTarget { get; init; }
 }
