@@ -99,7 +99,7 @@ public class StressMeasurement(ITestOutputHelper output)
         }
         output.WriteLine($"SUMMARY {name}: load {Load()}; programs alone caught it in {before} of {Trials} ({beforeTime.Elapsed.TotalSeconds / Trials:F2} s each); "
                          + $"one stress caught it in {after} of {Trials} ({afterTime.Elapsed.TotalSeconds / Trials:F2} s each), as {string.Join(", ", rules.Select(r => $"{r.Key} x{r.Value}"))}");
-        Assert.True(after > 0);
+        Assert.True(after > 0, $"{name}: no stress caught it");
     }
 
     [SkippableTheoryIfNotMeasuring]

@@ -336,6 +336,7 @@ public static class AtomicStress
             var errors = new Exception?[Threads];
             var published = new int[groups * Pad];
             var done = new int[groups * Pad];
+            var arrived = new int[groups * Pad];
             var groupStop = new int[groups * Pad];
             var miniRounds = new long[groups * Pad];
             int stop = 0;
@@ -347,6 +348,7 @@ public static class AtomicStress
                 var group = members[g];
                 bool leader = group[0] == cpu;
                 int size = group.Length;
+                var rng = new Random(round * 31 + cpu);
                 var lane = Meter[cpu];
                 long deadline = Stopwatch.GetTimestamp() + RoundTicks;
                 lane.Stamp();
@@ -363,6 +365,12 @@ public static class AtomicStress
                         StressCpus.SpinUntil(() => Volatile.Read(ref published[g * Pad]) >= r || Volatile.Read(ref groupStop[g * Pad]) != 0, size);
                         if (Volatile.Read(ref published[g * Pad]) < r) return;
                     }
+                    // Everybody checks in, then waits a random few spins: the leader, who published, would otherwise
+                    // always be ahead of the others by the time the news takes to reach them, and never meet them
+                    // inside a call. Varying the skew makes some mini-rounds align to the nanosecond.
+                    Interlocked.Increment(ref arrived[g * Pad]);
+                    StressCpus.SpinUntil(() => Volatile.Read(ref arrived[g * Pad]) >= size * r, size);
+                    Thread.SpinWait(rng.Next(0, 24));
                     try
                     {
                         for (int i = 0; i < mine.Length; i++) trues[cpu * Pad + i] = atomic.AtomicDecAndTest(mine[i]) ? 1 : 0;

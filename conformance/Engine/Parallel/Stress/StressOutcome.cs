@@ -16,11 +16,14 @@ public sealed record StressOutcome(RuleViolation? Violation, IReadOnlyList<strin
         $"{Cpus} CPUs, {Rounds} round(s), {Operations:N0} operations; two or more CPUs ran together for {Overlap.TotalMilliseconds:F1} ms of {Elapsed.TotalMilliseconds:F0} ms";
 }
 
-/// <summary>How many stress threads to run: every core the machine has (at least 2, at most the pool's CPUs).</summary>
+/// <summary>
+/// How many stress threads to run: all the pool has (4), even on two cores. On a busy machine each thread
+/// is on a core only a small share of the time, and the chance that two of them are at once grows with the
+/// number of pairs (bench/README.md, "Parallel mode: stress").
+/// </summary>
 public static class StressCpus
 {
-
-    public static int For(CpuPool cpus) => Math.Clamp(Environment.ProcessorCount, 2, cpus.Cpus);
+    public static int For(CpuPool cpus) => cpus.Cpus;
 
     /// <summary>
     /// Spins until <paramref name="condition"/> holds: hard while the others are likely on cores too, yielding
