@@ -20,7 +20,7 @@ public class AtomicFamilyTests
     public void Racy_atomic_is_reported_as_exactly_ATOM_1(AtomicFault fault)
     {
         var (failed, tries, elapsed) = ParallelRuns.UntilCaught(new CasAtomicFactory(fault), "atomic", RaceCap);
-        Assert.True(failed is not null, $"{fault} was not caught in {tries} properties ({elapsed.TotalSeconds:F0} s, each with a stress of up to 1 s)");
+        Assert.True(failed is not null, $"{fault} was not caught in {tries} properties ({elapsed.TotalSeconds:F0} s, each with a stress of up to 250 ms)");
         Assert.Equal(["ATOM-1"], failed!.FailedRuleIds);
         var ce = failed.Failures.Single().Counterexample!;
         // Caught by the stress (the usual case) or by a generated program: either names the broken behaviour.

@@ -20,7 +20,7 @@ public class SmpFamilyTests
     {
         IImplementationFactory factory = which == "pages" ? new PcpPagesFactory(sharedUnlocked: true) : new KmallocCpuCacheFactory(sharedUnlocked: true);
         var (failed, tries, elapsed) = ParallelRuns.UntilCaught(factory, "smp", AtomicFamilyTests.RaceCap);
-        Assert.True(failed is not null, $"{factory.Name} was not caught in {tries} properties ({elapsed.TotalSeconds:F0} s, each with a stress of up to 1 s)");
+        Assert.True(failed is not null, $"{factory.Name} was not caught in {tries} properties ({elapsed.TotalSeconds:F0} s, each with a stress of up to 250 ms)");
         Assert.Subset(allowed.ToHashSet(), failed!.FailedRuleIds.ToHashSet());
         Assert.All(failed.Failures, f => Assert.NotEmpty(f.Counterexample!.Trace));
     }

@@ -53,6 +53,7 @@ public class StressMeasurement(ITestOutputHelper output)
                 : new SmpFamily().RunStress(mm, cpus, seed, new CheckScope(), ParallelPropertyRunner.StressBudget, ParallelPropertyRunner.RunTimeout);
         }
         catch (RuleViolation v) { effort = "raised"; return $"{v.RuleId}: {v.Detail}"; }
+        catch (Exception e) { effort = "raised"; return $"{(name.StartsWith("atomic/") ? "ATOM-1" : "PAGE-1")}: raised {e.GetType().Name} (the runner charges it to the family's crash rule)"; }
         effort = outcome!.Effort;
         return outcome.Violation is { } violation ? $"{violation.RuleId}: {violation.Detail}" : "";
     }

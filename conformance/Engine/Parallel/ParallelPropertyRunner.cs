@@ -51,6 +51,14 @@ public static class ParallelPropertyRunner
     /// earlier, as soon as its CPUs have been seen running together long enough (milliseconds on an idle machine).
     /// </summary>
     public static readonly TimeSpan StressBudget = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The stress budget of a property: 10 ms per sequence asked for, between 250 ms and <see cref="StressBudget"/>
+    /// (a default run's 100 sequences get all of it, the main job's 60 get 600 ms). It only matters on a busy
+    /// machine, where the CPUs take long to overlap; a test that must see a race repeats properties instead.
+    /// </summary>
+    public static TimeSpan StressBudgetFor(RunSettings settings) =>
+        TimeSpan.FromMilliseconds(Math.Clamp(settings.Sequences * 10.0, 250, StressBudget.TotalMilliseconds));
     /// <summary>A run whose CPUs have not all finished by then is reported (a deadlock).</summary>
     public static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(10);
 
@@ -79,7 +87,7 @@ public static class ParallelPropertyRunner
             if (family.StressRules.Any(r => !mask.Contains(r)))
             {
                 runs++;
-                if (runner.Stress(mask, PropertyRunner.DeriveSeed(seed, "stress"), seed, out var stressScope) is { } stressed)
+                if (runner.Stress(mask, PropertyRunner.DeriveSeed(seed, "stress"), seed, StressBudgetFor(settings), out var stressScope) is { } stressed)
                 {
                     failures[stressed.RuleId] = stressed;
                     mask.Add(stressed.RuleId);
@@ -181,7 +189,7 @@ public static class ParallelPropertyRunner
         }
 
         /// <summary>The family's stress on a fresh machine: its counterexample, or null (with the passing checks' scope, when it gave a verdict).</summary>
-        public Counterexample? Stress(IReadOnlySet<string> mask, ulong stressSeed, ulong propertySeed, out CheckScope? passed)
+        public Counterexample? Stress(IReadOnlySet<string> mask, ulong stressSeed, ulong propertySeed, TimeSpan budget, out CheckScope? passed)
         {
             passed = null;
             var scope = new CheckScope(mask);
@@ -190,7 +198,7 @@ public static class ParallelPropertyRunner
             try
             {
                 mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
-                var outcome = family.RunStress(mm, _cpus, stressSeed, scope, StressBudget, RunTimeout);
+                var outcome = family.RunStress(mm, _cpus, stressSeed, scope, budget, RunTimeout);
                 if (_cpus.Spent)
                 {
                     abandon = true;

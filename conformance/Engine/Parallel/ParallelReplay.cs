@@ -21,6 +21,7 @@ public static class ParallelReplay
             RuleViolation? v;
             try { v = family.Execute(mm, program, cpus, new CheckScope(), explain: false, ParallelPropertyRunner.RunTimeout).Violation; }
             catch (RuleViolation e) { v = e; }
+            catch (Exception e) { v = new RuleViolation(family.PrimaryRule, $"the implementation raised {e.GetType().Name} outside any documented error: {e.Message}"); }
             if (v is not null) return $"{v.RuleId}: {v.Detail} (run {r + 1} of {runs})";
         }
         return null;
@@ -40,6 +41,7 @@ public static class ParallelReplay
             RuleViolation? v;
             try { v = family.RunStress(mm, cpus, seed, new CheckScope(), ParallelPropertyRunner.StressBudget, ParallelPropertyRunner.RunTimeout)?.Violation; }
             catch (RuleViolation e) { v = e; }
+            catch (Exception e) { v = new RuleViolation(family.PrimaryRule, $"the implementation raised {e.GetType().Name} outside any documented error during the stress: {e.Message}"); }
             if (v is not null) return $"{v.RuleId}: {v.Detail} (run {r + 1} of {runs})";
         }
         return null;
