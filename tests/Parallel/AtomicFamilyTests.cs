@@ -9,6 +9,7 @@ namespace KernelMm.Tests.Parallel;
 /// usually in the first property; the sequential one by the linearizability check, at once), and the
 /// two correct ones are never flagged. The detection rates are bench/README.md's ("Parallel mode: stress").
 /// </summary>
+[Collection(ParallelModeCollection.Name)]
 public class AtomicFamilyTests
 {
     /// <summary>How long a racy variant's test may look (it stops at the first catch: about a second unless the machine is very busy).</summary>

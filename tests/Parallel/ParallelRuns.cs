@@ -63,3 +63,14 @@ internal static class ParallelRuns
         return sb.ToString();
     }
 }
+
+/// <summary>
+/// The parallel-mode tests that run the families (their stresses keep four threads spinning) run one at a
+/// time, not beside each other: on two cores, two of them at once would starve each other's races and
+/// the shrinker's time budget.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ParallelModeCollection
+{
+    public const string Name = "parallel mode";
+}

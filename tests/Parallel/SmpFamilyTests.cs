@@ -8,6 +8,7 @@ namespace KernelMm.Tests.Parallel;
 /// The SMP family: allocators that are unsafe under concurrency are caught (as the rules their races
 /// break), and the reference and two other correct SMP allocators are never flagged.
 /// </summary>
+[Collection(ParallelModeCollection.Name)]
 public class SmpFamilyTests
 {
     [Theory]
