@@ -116,7 +116,7 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         w.WriteEndArray();
         w.WriteStartArray("features");
         w.WriteStringValue("snapshot");
-        if (version >= 2) w.WriteStringValue("references");
+        if (version >= 2) { w.WriteStringValue("references"); w.WriteStringValue("offsets"); }
         w.WriteEndArray();
     }
 
@@ -212,7 +212,9 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         if (!r.TryGetProperty(f.Name, out var v)) throw new InvalidArgumentException(f.Name, $"missing \"{f.Name}\"");
         if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("answer", out var a))
         {
-            if (a.TryGetInt64(out long earlier) && _answers.TryGetValue(earlier, out ulong value)) return value;
+            // {"answer":N} or {"answer":N,"add":k} (features "references" and "offsets").
+            long add = v.TryGetProperty("add", out var k) && k.TryGetInt64(out long plus) ? plus : 0;
+            if (a.TryGetInt64(out long earlier) && _answers.TryGetValue(earlier, out ulong value)) return value + (ulong)add;
             throw new InvalidArgumentException(f.Name, $"\"{f.Name}\" refers to an answer that has no value");
         }
         try

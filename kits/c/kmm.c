@@ -483,8 +483,9 @@ static bool missing(const char *key)
 
 /*
  * A field holding {"answer":N} stands for the value of the answer to request N (feature
- * "references"): 1 and the value when that answer had one, -1 when it did not (failed, null, or
- * too long ago), 0 when the field is not a reference.
+ * "references"), {"answer":N,"add":K} for that value plus K (feature "offsets"): 1 and the value
+ * when that answer had one, -1 when it did not (failed, null, or too long ago), 0 when the field is
+ * not a reference.
  */
 static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
 {
@@ -493,6 +494,7 @@ static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
     p = t->s + 1;
     struct kmm_tok k, n;
     int found = 0;
+    int64_t add = 0;
     ws();
     if (string_tok(&k) && kmm_tok_is(&k, "answer")) {
         ws();
@@ -500,13 +502,23 @@ static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
             ws();
             int64_t x;
             if (value_tok(&n, 1) && kmm_tok_int(&n, &x)) { *id = x; found = 1; }
+            ws();
+            if (found && *p == ',') {
+                p++;
+                ws();
+                found = 0;
+                if (string_tok(&k) && kmm_tok_is(&k, "add")) {
+                    ws();
+                    if (*p++ == ':') { ws(); if (value_tok(&n, 1) && kmm_tok_int(&n, &add)) found = 1; }
+                }
+            }
         }
     }
     p = save;
     if (!found) return 0;
     unsigned slot = (unsigned)((unsigned long long)*id % REMEMBERED);
     if (remembered[slot].id != *id || !remembered[slot].valid) return -1;
-    *v = remembered[slot].value;
+    *v = remembered[slot].value + (uint64_t)add;
     return 1;
 }
 
@@ -746,7 +758,7 @@ static void hello(const struct kmm_req *r)
     for (int i = 0; i < KMM_NCAPS; i++)
         if (caps & (1u << i)) { out(n++ ? ",\"" : "\""); out(kmm_capability_names[i]); out("\""); }
     out("]");
-    out(ops->free_blocks ? ",\"features\":[\"snapshot\",\"references\"]" : ",\"features\":[\"references\"]");
+    out(ops->free_blocks ? ",\"features\":[\"snapshot\",\"references\",\"offsets\"]" : ",\"features\":[\"references\",\"offsets\"]");
     out("}\n");
 }
 

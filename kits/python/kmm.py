@@ -218,10 +218,15 @@ def _arg(request, name, kind, remembered):
         raise Invalid(name, 'missing "%s"' % name)
     value = request[name]
     if isinstance(value, dict) and kind in ("integer", "address") and "answer" in value:
-        # {"answer": N}: the value of the answer to request N (feature "references").
+        # {"answer": N}: the value of the answer to request N (feature "references"); with "add": K,
+        # that value plus K (feature "offsets").
         if value["answer"] not in remembered:
             raise Invalid(name, '"%s" refers to the answer of request %s, which has no value' % (name, value["answer"]))
-        return remembered[value["answer"]]
+        try:
+            add = _int(value.get("add", 0))
+        except ValueError:
+            raise Invalid(name, '"%s": malformed "add"' % name)
+        return remembered[value["answer"]] + add
     try:
         if kind == "integer":
             return _int(value)
@@ -338,7 +343,7 @@ class _Session:
         self.version = max(usable)
         self.capabilities = self.declared(self.version)
         answer = {"ok": True, "protocol": self.version, "name": self.kernel.name, "capabilities": self.capabilities,
-                  "features": ["snapshot", "references"] if self.implements("free_blocks") else ["references"]}
+                  "features": ["snapshot", "references", "offsets"] if self.implements("free_blocks") else ["references", "offsets"]}
         return answer
 
     def snapshot(self):

@@ -33,6 +33,24 @@ internal static class ParallelRuns
         return (null, attempts);
     }
 
+    /// <summary>
+    /// For the racy variants: small properties (the stress, then one program run 3 times), seeds 1, 2, ... until one
+    /// fails or <paramref name="cap"/> has passed. The stress repeats its rounds until its CPUs have overlapped long
+    /// enough, so on an idle or moderately busy machine the first property catches a race; the cap is for a machine
+    /// so loaded that two threads are seldom on cores together (bench/README.md, "Parallel mode: stress").
+    /// </summary>
+    public static (SuiteResult? Failed, int Attempts, TimeSpan Elapsed) UntilCaught(IImplementationFactory factory, string family, TimeSpan cap)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int a = 0;
+        while (clock.Elapsed < cap)
+        {
+            var result = Run(factory, family, (ulong)++a, sequences: 4);
+            if (result.FailedRuleIds.Count > 0) return (result, a, clock.Elapsed);
+        }
+        return (null, a, clock.Elapsed);
+    }
+
     public static string Explain(SuiteResult result)
     {
         var sb = new StringBuilder();
@@ -44,4 +62,15 @@ internal static class ParallelRuns
         }
         return sb.ToString();
     }
+}
+
+/// <summary>
+/// The parallel-mode tests that run the families (their stresses keep four threads spinning) run one at a
+/// time, not beside each other: on two cores, two of them at once would starve each other's races and
+/// the shrinker's time budget.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ParallelModeCollection
+{
+    public const string Name = "parallel mode";
 }

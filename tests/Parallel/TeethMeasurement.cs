@@ -95,6 +95,6 @@ internal sealed class SkippableTheoryIfNotMeasuringAttribute : TheoryAttribute
     public SkippableTheoryIfNotMeasuringAttribute()
     {
         if (Environment.GetEnvironmentVariable("KMM_MEASURE") != "1")
-            Skip = "a race shows only when two threads are on cores together, which a loaded 2-core CI machine cannot promise: run with KMM_MEASURE=1 (bench/README.md, Parallel mode)";
+            Skip = "a measurement (minutes, not CI): run with KMM_MEASURE=1 (bench/README.md, Parallel mode)";
     }
 }

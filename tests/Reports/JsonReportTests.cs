@@ -57,6 +57,8 @@ public class JsonReportTests
         Assert.Equal(ReportFixtures.Count(result, RuleOutcome.Pending), doc.Summary.Pending);
         Assert.Equal(123_456, doc.Summary.Operations);
         Assert.Equal(123_456 / 2.5, doc.Summary.OperationsPerSecond, 1);
+        Assert.Equal(2.0, doc.Summary.CpuSeconds, 3);
+        Assert.Equal(123_456 / 2.0, doc.Summary.OperationsPerCpuSecond, 1);
 
         // Serialising what was read gives the same text: nothing is lost on the way.
         Assert.Equal(json, JsonSerializer.Serialize(doc, JsonReport.SerializerOptions) + "\n");

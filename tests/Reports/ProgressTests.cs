@@ -50,6 +50,23 @@ public class ProgressTests
     }
 
     [Fact]
+    public void Summary_states_cpu_time_and_ops_per_cpu_second_beside_wall_time()
+    {
+        // 123,456 checked operations in 2.5 s of wall time, of which the process used 2 s of CPU.
+        string summary = ConsoleReport.Summary(ReportFixtures.HandBuilt());
+        Assert.EndsWith("123,456 checked operations in 2.5 s wall, 2.0 s CPU (49,382 ops/s wall, 61,728 ops per CPU-second)", summary);
+
+        // A real run measures its own CPU time: some, and (two cores at most here) never wildly more than the wall time allows.
+        var run = SuiteRunner.Run(new KernelMm.Reference.ReferenceFactory(), new SuiteOptions
+        {
+            Profiles = [Profiles.X86_32], MemorySizes = [64UL << 20], Families = new HashSet<string> { "pages" },
+            Settings = new RunSettings { Seed = 3, Sequences = 5, MaxSteps = 20 },
+        });
+        Assert.True(run.CpuTime > TimeSpan.Zero, "no CPU time measured");
+        Assert.True(run.CpuTime <= run.Elapsed * Environment.ProcessorCount + TimeSpan.FromSeconds(1), $"CPU {run.CpuTime} for {run.Elapsed} of wall time");
+    }
+
+    [Fact]
     public void Progress_counts_only_the_rules_the_run_reports()
     {
         var events = new List<SuiteProgress>();

@@ -98,6 +98,7 @@ internal static class ReportFixtures
             Operations = 123_456,
             Sequences = 320,
             Elapsed = TimeSpan.FromSeconds(2.5),
+            CpuTime = TimeSpan.FromSeconds(2),
             Properties = properties ?? [],
         };
     }

@@ -53,21 +53,42 @@ public sealed class CheckScope
     /// <summary>Checks <paramref name="condition"/> for <paramref name="ruleId"/>; the message is only built on failure.</summary>
     public void That(string ruleId, bool condition, Func<string> message)
     {
-        if (Recorder?.Pending is { } failure) Charge(failure.ChargedTo ?? ruleId, failure);
-        if (_masked.Contains(ruleId))
-        {
-            if (!condition) DivergedAt ??= ruleId;
-            return;
-        }
-        ref long count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, ruleId, out _);
-        count++;
-        if (condition) return;
+        if (Holds(ruleId, condition)) return;
         if (DivergedAt is not null)
         {
             if (!Recorded(ruleId)) Block(ruleId, message());
             return;
         }
         throw new RuleViolation(ruleId, message());
+    }
+
+    /// <summary>
+    /// Checks <paramref name="condition"/> for <paramref name="ruleId"/>; the interpolated message is
+    /// formatted only when the check fails, and a check that holds allocates nothing.
+    /// </summary>
+    public void That(string ruleId, bool condition, [System.Runtime.CompilerServices.InterpolatedStringHandlerArgument("condition")] ref CheckMessage message)
+    {
+        if (Holds(ruleId, condition)) return;
+        if (DivergedAt is not null)
+        {
+            if (!Recorded(ruleId)) Block(ruleId, message.Text());
+            return;
+        }
+        throw new RuleViolation(ruleId, message.Text());
+    }
+
+    /// <summary>The bookkeeping of a check: a pending failed call first, then the mask and the count. True when nothing more is to be done.</summary>
+    private bool Holds(string ruleId, bool condition)
+    {
+        if (Recorder?.Pending is { } failure) Charge(failure.ChargedTo ?? ruleId, failure);
+        if (_masked.Count != 0 && _masked.Contains(ruleId))
+        {
+            if (!condition) DivergedAt ??= ruleId;
+            return true;
+        }
+        ref long count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, ruleId, out _);
+        count++;
+        return condition;
     }
 
     /// <summary>Fails <paramref name="ruleId"/> unconditionally.</summary>

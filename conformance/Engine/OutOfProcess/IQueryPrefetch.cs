@@ -8,8 +8,13 @@ namespace KernelMm.Conformance.OutOfProcess;
 /// </summary>
 public readonly record struct PureQuery(WireOperation Operation, ulong Argument, long Second = 0)
 {
+    /// <summary>What the suite will ask about this query's answer, when not the operation's declared follow-ups (<see cref="WireOperation.Then"/>).</summary>
+    public IReadOnlyList<FollowUp>? Then { get; init; }
+
     public static PureQuery VirtToPhys(ulong addr) => new(Operations.VirtToPhys, addr);
     public static PureQuery PfnToPage(ulong pfn) => new(Operations.PfnToPage, pfn);
+    /// <summary>pfn_to_page of a block's last page, with what PAGE-5 asks about its descriptor (<see cref="Operations.TailDescriptor"/>).</summary>
+    public static PureQuery TailPage(ulong pfn) => new(Operations.PfnToPage, pfn) { Then = Operations.TailDescriptor };
     public static PureQuery PageToPfn(PageHandle page) => new(Operations.PageToPfn, page.Value);
     public static PureQuery PageAddress(PageHandle page) => new(Operations.PageAddress, page.Value);
     public static PureQuery PageZone(PageHandle page) => new(Operations.PageZone, page.Value);

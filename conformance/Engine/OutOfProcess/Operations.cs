@@ -164,11 +164,18 @@ public static class Operations
 
     private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
 
+    /// <summary>A query about the block's last page: the earlier answer (a pfn) plus 2^order - 1 of the call's "order" (feature "offsets").</summary>
+    private static FollowUp LastPage(WireOperation op, params FollowUp[] then) => new(op, then) { LastPageOfOrder = "order" };
+
+    /// <summary>What the suite asks about the descriptor of a block's last page (PAGE-5): page_to_pfn back and page_address.</summary>
+    public static readonly FollowUp[] TailDescriptor = [Then(PageToPfn), Then(PageAddress)];
+
     /// <summary>Follow-ups by operation: declared here, once, so that the table, the adapter and the documentation agree.</summary>
     private static readonly Dictionary<WireOperation, FollowUp[]> FollowUps = new(ReferenceEqualityComparer.Instance)
     {
-        // alloc_pages: page_to_pfn, pfn_to_page of that pfn, page_zone, page_address and its virt_to_phys (PAGE-5, ZONE-1).
-        [AllocPages] = [Then(PageToPfn, Then(PfnToPage)), Then(PageZone), Then(PageAddress, Then(VirtToPhys))],
+        // alloc_pages: page_to_pfn, pfn_to_page of that pfn, page_zone, page_address and its virt_to_phys (PAGE-5, ZONE-1);
+        // for order > 0, pfn_to_page of the block's last pfn and that descriptor's page_to_pfn and page_address (PAGE-5).
+        [AllocPages] = [Then(PageToPfn, Then(PfnToPage), LastPage(PfnToPage, TailDescriptor)), Then(PageZone), Then(PageAddress, Then(VirtToPhys))],
         // pfn_to_page: page_address and page_zone of the page (PAGE-5, ZONE-1).
         [PfnToPage] = [Then(PageAddress), Then(PageZone)],
         // __get_free_pages and get_zeroed_page: virt_to_phys of the block (ADDR-10).

@@ -26,7 +26,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     private ImplementationProcess? _p;
     private readonly ImplementationFaultException? _bootFault;
     private readonly TimeSpan _timeout;
-    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim, _references;
+    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim, _references, _offsets;
     private readonly int _orders;
 
     // Observations cached until the next state-changing call.
@@ -56,7 +56,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     }
 
     /// <summary>Follow-ups sent behind the call in flight: which, their request id, and the index of the one whose answer they refer to (-1: the call's).</summary>
-    private readonly List<(FollowUp FollowUp, long Id, int Parent)> _followUps = new();
+    private readonly List<(FollowUp FollowUp, long Id, int Parent, long Add)> _followUps = new();
     private (bool Ok, ulong Value)[] _followUpValues = new (bool, ulong)[8];
 
     public RemoteMachine(ProcessFactory factory, ImplementationProcess? process, Profile profile, IReadOnlySet<Capability> capabilities,
@@ -71,6 +71,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         _bulk = options.UseBulkQueries;
         _snapshot = _bulk && options.UseSnapshotFeature && features.Contains("snapshot");
         _references = options.UseReferences && features.Contains("references");
+        _offsets = _references && features.Contains("offsets");
         _crossCheck = options.CrossCheckSnapshot;
         _ctx = capabilities.Contains(Capability.ExecutionContext);
         _reclaim = capabilities.Contains(Capability.Reclaim);
@@ -137,24 +138,29 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 _slabInfoUsed = false;
                 _pendingSlabInfo = Queue(p, Operations.SlabInfo, []);
             }
-            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
+            if (_references && op.Then.Count > 0) QueueFollowUps(p, op, args, op.Then, id, -1);
         }
         p.Send(_timeout);
         return p.Receive(id);
     }
 
-    /// <summary>Queues the follow-ups of an answer (and theirs), each referring to the answer it is about.</summary>
-    private void QueueFollowUps(ImplementationProcess p, IReadOnlyList<FollowUp> followUps, long answerId, int parent)
+    /// <summary>
+    /// Queues the follow-ups of an answer (and theirs), each referring to the answer it is about;
+    /// <paramref name="call"/> and <paramref name="args"/> are the request that started the chain.
+    /// </summary>
+    private void QueueFollowUps(ImplementationProcess p, WireOperation call, ReadOnlySpan<WireArg> args, IReadOnlyList<FollowUp> followUps, long answerId, int parent)
     {
         foreach (var f in followUps)
         {
             // Only what the program declared: it need not answer the rest.
             if (f.Operation.Capability is { } needed && !Capabilities.Contains(needed)) continue;
+            // A query about another page of the block: only when the suite will ask it (order > 0) and the program offers "offsets".
+            if (f.Addend(call, args) is not { } add || (add != 0 && !_offsets)) continue;
             long id = p.Begin(f.Operation.Utf8Name);
-            p.Writer.Reference(f.Field.Utf8Name, answerId);
+            p.Writer.Reference(f.Field.Utf8Name, answerId, add);
             p.End();
-            _followUps.Add((f, id, parent));
-            if (f.Then.Length > 0) QueueFollowUps(p, f.Then, id, _followUps.Count - 1);
+            _followUps.Add((f, id, parent, add));
+            if (f.Then.Length > 0) QueueFollowUps(p, call, args, f.Then, id, _followUps.Count - 1);
         }
     }
 
@@ -169,12 +175,12 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         if (_followUpValues.Length < _followUps.Count) _followUpValues = new (bool, ulong)[_followUps.Count * 2];
         for (int i = start; i < end; i++)
         {
-            var (f, id, parent) = _followUps[i];
+            var (f, id, parent, add) = _followUps[i];
             var (parentOk, parentValue) = parent < 0 ? (ok, value) : _followUpValues[parent];
             var r = p.Receive(id);
             if (!parentOk) { _followUpValues[i] = (false, 0); continue; }
             var answer = Decode(p, f.Operation, r, 0);
-            _answers[new QueryKey(f.Operation, (long)parentValue, 0)] = answer;
+            _answers[new QueryKey(f.Operation, (long)(parentValue + (ulong)add), 0)] = answer;
             _followUpValues[i] = (answer.Error is null, answer.Value);
         }
     }
@@ -411,7 +417,8 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 _ => Queue(p, op, [first, second]),
             };
             int followStart = _followUps.Count;
-            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
+            var then = q.Then ?? op.Then;
+            if (_references && then.Count > 0) QueueFollowUps(p, op, [first, second], then, id, -1);
             asked.Add((key, id, followStart, _followUps.Count));
         }
         if (asked.Count == 0 && _pendingSlabInfo == 0) return;

@@ -69,13 +69,22 @@ internal sealed class RequestWriter
         Length += n + 4;
     }
 
-    /// <summary>A reference to the answer of an earlier request: <c>"key":{"answer":N}</c> (feature "references").</summary>
-    public void Reference(ReadOnlySpan<byte> key, long id)
+    /// <summary>
+    /// A reference to the answer of an earlier request: <c>"key":{"answer":N}</c> (feature "references"),
+    /// or that value plus <paramref name="add"/>: <c>{"answer":N,"add":K}</c> (feature "offsets").
+    /// </summary>
+    public void Reference(ReadOnlySpan<byte> key, long id, long add = 0)
     {
         Key(key);
         Raw("{\"answer\":"u8);
         Utf8Formatter.TryFormat(id, Room(20), out int n);
         Length += n;
+        if (add != 0)
+        {
+            Raw(",\"add\":"u8);
+            Utf8Formatter.TryFormat(add, Room(20), out n);
+            Length += n;
+        }
         Raw("}"u8);
     }
 

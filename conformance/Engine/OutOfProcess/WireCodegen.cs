@@ -44,7 +44,7 @@ public static class WireCodegen
         sb.AppendLine("| op | fields | value | state | since | contract (`spec/Contract/`) | what the program answers | follow-ups |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|");
         static string FollowUps(IEnumerable<FollowUp> then) =>
-            string.Join(", ", then.Select(f => $"`{f.Operation.Name}`" + (f.Then.Length > 0 ? $" ({FollowUps(f.Then)})" : "")));
+            string.Join(", ", then.Select(f => $"`{f.Operation.Name}`" + (f.LastPageOfOrder is not null ? " of the last page" : "") + (f.Then.Length > 0 ? $" ({FollowUps(f.Then)})" : "")));
         foreach (var group in Operations.All.GroupBy(o => o.Capability))
         {
             sb.AppendLine($"| **{group.Key}** | | | | | | | |");

@@ -52,6 +52,24 @@ public sealed record FollowUp(WireOperation Operation, params FollowUp[] Then)
 {
     /// <summary>The field that carries the earlier answer: the operation's only field.</summary>
     public WireField Field => Operation.Fields.Single();
+
+    /// <summary>
+    /// When set, the query is about the last page of the block the call asked for: it refers to the
+    /// earlier answer plus 2^order - 1, where order is the call's field of this name
+    /// (<c>{"answer":N,"add":K}</c>, feature "offsets"). It is asked only for an order from 1 to 30,
+    /// and only of a program that offers the feature.
+    /// </summary>
+    public string? LastPageOfOrder { get; init; }
+
+    /// <summary>The addend for a call with these arguments: 0 for none, null when the query is not asked.</summary>
+    internal long? Addend(WireOperation call, ReadOnlySpan<WireArg> args)
+    {
+        if (LastPageOfOrder is null) return 0;
+        for (int i = 0; i < call.Fields.Count && i < args.Length; i++)
+            if (call.Fields[i].Name == LastPageOfOrder)
+                return args[i].Number is >= 1 and <= 30 and var order ? (1L << (int)order) - 1 : null;
+        return null;
+    }
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Parallel.Stress;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -42,6 +43,18 @@ public abstract class ParallelFamily<TOp> : IConformanceFamily where TOp : notnu
     /// <paramref name="timeout"/> is reported against <see cref="PrimaryRule"/>.
     /// </summary>
     public abstract ParallelRunResult Execute(IMemoryManager mm, ParallelProgram<TOp> program, CpuPool cpus, CheckScope scope, bool explain, TimeSpan timeout);
+
+    /// <summary>
+    /// The family's stress, beside its generated programs (see <see cref="StressOutcome"/>): every CPU
+    /// hammers the implementation for a few milliseconds per round, with checks of what must hold whatever
+    /// the interleaving (conservation, no address handed out twice), repeated until the CPUs have been seen
+    /// running together long enough or <paramref name="budget"/> is spent. Null when the family has none.
+    /// Passing checks are counted in <paramref name="scope"/>.
+    /// </summary>
+    public virtual StressOutcome? RunStress(IMemoryManager mm, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout) => null;
+
+    /// <summary>The stress's rules: it is skipped when every one of them is masked.</summary>
+    public virtual IReadOnlyList<string> StressRules => [];
 
     /// <summary>The program as C# that compiles inside the xunit snippet (which declares <c>mm</c>).</summary>
     public abstract IReadOnlyList<string> CSharp(ParallelProgram<TOp> program);

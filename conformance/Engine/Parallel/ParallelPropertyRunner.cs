@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Parallel.Stress;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -45,6 +46,19 @@ public static class ParallelPropertyRunner
     public static readonly TimeSpan ShrinkTime = TimeSpan.FromSeconds(4);
     /// <summary>Runs spent measuring how often the shrunk program fails (and catching one failing run to draw).</summary>
     public const int ReproductionRuns = 40;
+    /// <summary>
+    /// At most this long is spent on a property's stress (<see cref="ParallelFamily{TOp}.RunStress"/>); it stops
+    /// earlier, as soon as its CPUs have been seen running together long enough (milliseconds on an idle machine).
+    /// </summary>
+    public static readonly TimeSpan StressBudget = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The stress budget of a property: 10 ms per sequence asked for, between 250 ms and <see cref="StressBudget"/>
+    /// (a default run's 100 sequences get all of it, the main job's 60 get 600 ms). It only matters on a busy
+    /// machine, where the CPUs take long to overlap; a test that must see a race repeats properties instead.
+    /// </summary>
+    public static TimeSpan StressBudgetFor(RunSettings settings) =>
+        TimeSpan.FromMilliseconds(Math.Clamp(settings.Sequences * 10.0, 250, StressBudget.TotalMilliseconds));
     /// <summary>A run whose CPUs have not all finished by then is reported (a deadlock).</summary>
     public static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(10);
 
@@ -68,6 +82,22 @@ public static class ParallelPropertyRunner
         try
         {
             int programs = Programs(settings);
+            // The stress first: it catches races reliably (it runs until the CPUs have overlapped long enough), and a
+            // rule it convicts is masked, so the programs do not spend their shrinking on it.
+            if (family.StressRules.Any(r => !mask.Contains(r)))
+            {
+                runs++;
+                if (runner.Stress(mask, PropertyRunner.DeriveSeed(seed, "stress"), seed, StressBudgetFor(settings), out var stressScope) is { } stressed)
+                {
+                    failures[stressed.RuleId] = stressed;
+                    mask.Add(stressed.RuleId);
+                }
+                else if (stressScope is not null)
+                {
+                    stressScope.MergeInto(checks);
+                    operations += stressScope.Operations;
+                }
+            }
             for (int i = 0; i < programs && failures.Count < settings.MaxFailuresPerProperty; i++)
             {
                 ulong programSeed = PropertyRunner.DeriveSeed(seed, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -156,6 +186,66 @@ public static class ParallelPropertyRunner
             {
                 if (!abandon) mm?.Dispose();
             }
+        }
+
+        /// <summary>The family's stress on a fresh machine: its counterexample, or null (with the passing checks' scope, when it gave a verdict).</summary>
+        public Counterexample? Stress(IReadOnlySet<string> mask, ulong stressSeed, ulong propertySeed, TimeSpan budget, out CheckScope? passed)
+        {
+            passed = null;
+            var scope = new CheckScope(mask);
+            IMemoryManager? mm = null;
+            bool abandon = false;
+            try
+            {
+                mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
+                var outcome = family.RunStress(mm, _cpus, stressSeed, scope, budget, RunTimeout);
+                if (_cpus.Spent)
+                {
+                    abandon = true;
+                    _cpus = new CpuPool();
+                }
+                if (outcome is null || outcome.Diverged || scope.DivergedAt is not null) return null;
+                if (outcome.Violation is not { } v)
+                {
+                    passed = scope;
+                    return null;
+                }
+                return scope.IsMasked(v.RuleId) ? null : StressCounterexample(v, outcome, stressSeed, propertySeed);
+            }
+            catch (RuleViolation v) { return scope.IsMasked(v.RuleId) ? null : StressCounterexample(v, null, stressSeed, propertySeed); }
+            catch (SequenceStopped) { return null; }
+            catch (Exception e)
+            {
+                if (scope.IsMasked(family.PrimaryRule)) return null;
+                return StressCounterexample(new RuleViolation(family.PrimaryRule, $"the implementation raised {e.GetType().Name} outside any documented error during the stress: {e.Message}"),
+                    null, stressSeed, propertySeed);
+            }
+            finally
+            {
+                if (!abandon) mm?.Dispose();
+            }
+        }
+
+        private Counterexample StressCounterexample(RuleViolation v, StressOutcome? outcome, ulong stressSeed, ulong propertySeed)
+        {
+            int steps = (int)Math.Min(int.MaxValue, Math.Max(1, outcome?.Operations ?? 1));
+            return new Counterexample
+            {
+                RuleId = v.RuleId,
+                Message = $"{v.Detail} [stress: {outcome?.Effort ?? "cut short"}; stress seed {stressSeed}]",
+                ProfileLabel = profile.Label,
+                Family = family.Name,
+                Seed = propertySeed,
+                OriginalSteps = steps,
+                ShrunkSteps = steps,
+                Trace = outcome is { Trace.Count: > 0 } ? outcome.Trace : [$"the {family.Name} stress (stress seed {stressSeed})"],
+                CSharp =
+                [
+                    "// The stress, run again on fresh machines until it fails (a race shows when CPUs run together):",
+                    $"var failure = KernelMm.Conformance.Parallel.ParallelReplay.StressFailure(new {family.GetType().FullName}(), factory, mm.Profile, seed: {stressSeed}UL);",
+                    "Assert.True(failure is null, failure);",
+                ],
+            };
         }
 
         /// <summary>Shrinks a failing program, then re-runs the result to draw it and to count how often it fails.</summary>

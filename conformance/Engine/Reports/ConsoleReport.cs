@@ -96,7 +96,8 @@ public static class ConsoleReport
         double seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
         return $"summary: {Count(RuleOutcome.Passed)} passed, {Count(RuleOutcome.Failed)} failed, {Count(RuleOutcome.Blocked)} blocked, {Count(RuleOutcome.NotExercised)} not exercised, " +
                $"{Count(RuleOutcome.Pending)} pending, {Count(RuleOutcome.NotApplicable)} not applicable (rule x profile); " +
-               $"{N(result.Sequences)} sequences, {N(result.Operations)} checked operations in {seconds.ToString("F1", CultureInfo.InvariantCulture)} s ({N((long)(result.Operations / seconds))} ops/s)";
+               $"{N(result.Sequences)} sequences, {N(result.Operations)} checked operations in {seconds.ToString("F1", CultureInfo.InvariantCulture)} s wall, " +
+               $"{result.CpuTime.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)} s CPU ({N((long)(result.Operations / seconds))} ops/s wall, {N((long)ReportText.OpsPerCpuSecond(result))} ops per CPU-second)";
     }
 
     /// <summary>

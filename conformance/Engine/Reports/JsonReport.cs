@@ -71,6 +71,8 @@ public static class JsonReport
                 Operations = result.Operations,
                 ElapsedSeconds = Math.Round(result.Elapsed.TotalSeconds, 3),
                 OperationsPerSecond = Math.Round(ReportText.OpsPerSecond(result), 1),
+                CpuSeconds = Math.Round(result.CpuTime.TotalSeconds, 3),
+                OperationsPerCpuSecond = Math.Round(ReportText.OpsPerCpuSecond(result), 1),
             },
         };
     }
@@ -183,4 +185,8 @@ public sealed record SummaryDocument
     public long Operations { get; init; }
     public double ElapsedSeconds { get; init; }
     public double OperationsPerSecond { get; init; }
+    /// <summary>CPU time the runner's process used during the run (all threads), in seconds.</summary>
+    public double CpuSeconds { get; init; }
+    /// <summary>Checked operations per second of the runner's CPU time: comparable on a busy machine, where wall time is not.</summary>
+    public double OperationsPerCpuSecond { get; init; }
 }

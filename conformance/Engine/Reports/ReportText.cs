@@ -47,6 +47,9 @@ internal static class ReportText
 
     public static double OpsPerSecond(SuiteResult result) => result.Operations / Math.Max(result.Elapsed.TotalSeconds, 1e-9);
 
+    /// <summary>Checked operations per second of this process's CPU time (<see cref="SuiteResult.CpuTime"/>); 0 when it was not measured.</summary>
+    public static double OpsPerCpuSecond(SuiteResult result) => result.CpuTime > TimeSpan.Zero ? result.Operations / result.CpuTime.TotalSeconds : 0;
+
     /// <summary>The header line: implementation, seed, effort, sizes.</summary>
     public static string Headline(SuiteResult result) =>
         $"seed {result.Settings.Seed}, {result.Settings.Sequences} sequences of up to {result.Settings.MaxSteps} steps per family, profile and memory size ({string.Join(", ", result.MemorySizes.Select(Spec.Profiles.Profile.FormatSize))})";

@@ -45,6 +45,12 @@ public sealed record SuiteResult
     public required long Operations { get; init; }
     public required int Sequences { get; init; }
     public required TimeSpan Elapsed { get; init; }
+    /// <summary>
+    /// CPU time this process used during the run (every thread: the engine, the checks, an in-process
+    /// implementation, the runner's side of the protocol; not a program's own CPU). On a shared machine
+    /// operations per CPU-second say what the run costs, where wall time says how busy the machine was.
+    /// </summary>
+    public TimeSpan CpuTime { get; init; }
     /// <summary>The CLI arguments that select the implementation (e.g. <c>--impl-command "./buddy"</c>); empty for the reference. Replay commands carry them.</summary>
     public string ImplementationArguments { get; init; } = "";
 
@@ -116,6 +122,7 @@ public static class SuiteRunner
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = ProcessCpu();
         var rows = new List<RuleResult>();
         long operations = 0;
         int sequences = 0;
@@ -222,9 +229,16 @@ public static class SuiteRunner
             Operations = operations,
             Sequences = sequences,
             Elapsed = clock.Elapsed,
+            CpuTime = ProcessCpu() - cpuAtStart,
             Properties = properties,
             Factory = factory,
         };
+    }
+
+    private static TimeSpan ProcessCpu()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
     }
 
     /// <summary>

@@ -58,7 +58,7 @@ internal sealed class HeapMachine
         // The kmalloc choices the implementation declares must be ones the documents allow (KMAL-1, KMAL-2).
         KmallocInfo? declared = null;
         var asked = _km is null ? null : Try(() => declared = _km.KmallocInfo());
-        _s.That("KMAL-2", asked is null, () => $"IKmalloc.KmallocInfo raised {Describe(asked)}");
+        _s.That("KMAL-2", asked is null, $"IKmalloc.KmallocInfo raised {Describe(asked)}");
         _table = KmallocTable.Read(declared, _p, out var problem);
         if (_km is not null && problem is { } bad) _s.Fail(bad.Rule, $"on {_p.Label} the implementation {bad.Why}");
     }
@@ -125,7 +125,7 @@ internal sealed class HeapMachine
     {
         if (GfpSemantics.Exists(_p, gfp)) return false;
         _s.That("GFP-7", e is InvalidArgumentException && TotalFree() == freeBefore,
-            () => $"{call}: GFP bits 0x{GfpSemantics.Unknown(_p, gfp):x} do not exist on {_p.Name}; the call must be refused with InvalidArgumentException and change nothing, got {(e is null ? $"0x{result:x}" : Describe(e))}");
+            $"{call}: GFP bits 0x{GfpSemantics.Unknown(_p, gfp):x} do not exist on {_p.Name}; the call must be refused with InvalidArgumentException and change nothing, got {(e is null ? $"0x{result:x}" : Describe(e))}");
         return true;
     }
 
@@ -133,8 +133,8 @@ internal sealed class HeapMachine
     private void ExpectSleepReport(string call, Exception? e, long freeBefore)
     {
         _s.That("GFP-1", e is KernelBugException { RuleId: "GFP-1" },
-            () => $"{call} in atomic context must be reported as GFP-1, got {Describe(e)}");
-        _s.That("GFP-1", TotalFree() == freeBefore, () => $"{call} was refused but changed the free page count");
+            $"{call} in atomic context must be reported as GFP-1, got {Describe(e)}");
+        _s.That("GFP-1", TotalFree() == freeBefore, $"{call} was refused but changed the free page count");
     }
 
     /// <summary>A kmalloc/slab object lies in direct-mapped low memory, contiguous, clear of every live block.</summary>
@@ -142,13 +142,13 @@ internal sealed class HeapMachine
     {
         ulong last = addr + (ulong)Math.Max(1, length) - 1;
         _s.That(rule, InDirectMap(addr) && InDirectMap(last),
-            () => $"{call} returned [0x{addr:x}, 0x{last:x}], not inside the direct mapping of low memory");
+            $"{call} returned [0x{addr:x}, 0x{last:x}], not inside the direct mapping of low memory");
         ulong pa = _pages.VirtToPhys(addr), paLast = _pages.VirtToPhys(last);
-        _s.That(rule, paLast - pa == last - addr, () => $"{call}: [0x{addr:x}, 0x{last:x}] is not physically contiguous");
+        _s.That(rule, paLast - pa == last - addr, $"{call}: [0x{addr:x}, 0x{last:x}] is not physically contiguous");
         var zone = _layout.ZoneOfPhys(paLast);
-        _s.That(rule, zone != Zone.HighMem, () => $"{call} returned HIGHMEM memory at PA 0x{pa:x}");
+        _s.That(rule, zone != Zone.HighMem, $"{call} returned HIGHMEM memory at PA 0x{pa:x}");
         if (GfpSemantics.WantsDma(gfp))
-            _s.That(rule, paLast < _layout.DmaEnd, () => $"{call}: a GFP_DMA object ends at PA 0x{paLast:x}, above MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x}");
+            _s.That(rule, paLast < _layout.DmaEnd, $"{call}: a GFP_DMA object ends at PA 0x{paLast:x}, above MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x}");
     }
 
     // ---- kmalloc -----------------------------------------------------------------------------
@@ -168,7 +168,7 @@ internal sealed class HeapMachine
         if (RefusedUnknownGfp(call, gfp, e, addr, before)) return null;
         if (size < 0)
         {
-            _s.That("KMAL-1", e is InvalidArgumentException, () => $"{call} must be refused with InvalidArgumentException, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
+            _s.That("KMAL-1", e is InvalidArgumentException, $"{call} must be refused with InvalidArgumentException, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
             return null;
         }
         if (size > 0 && size <= _p.KmallocMaxSize && SleepsInAtomic(gfp)) { ExpectSleepReport(call, e, before); return null; }
@@ -179,24 +179,24 @@ internal sealed class HeapMachine
         if (size == 0 && _table.ZeroSize != KmallocZero.SmallestObject)
         {
             ulong expected = _table.ZeroSize == KmallocZero.ZeroSizePtr ? Profile.ZeroSizePtr : 0;
-            _s.That("KMAL-1", addr == expected, () => $"{call} returned 0x{addr:x}; kmalloc(0) returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR (0x10)")} here ({_table.Describe()})");
+            _s.That("KMAL-1", addr == expected, $"{call} returned 0x{addr:x}; kmalloc(0) returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR (0x10)")} here ({_table.Describe()})");
             return null;
         }
         if (size > _p.KmallocMaxSize)
         {
-            _s.That("KMAL-3", addr == 0, () => $"{call}: {size} bytes is above KMALLOC_MAX_SIZE {_p.KmallocMaxSize} of {_p.Name}, but 0x{addr:x} was returned");
+            _s.That("KMAL-3", addr == 0, $"{call}: {size} bytes is above KMALLOC_MAX_SIZE {_p.KmallocMaxSize} of {_p.Name}, but 0x{addr:x} was returned");
             return null;
         }
         if (addr == 0) return null; // KMAL-1 permits NULL
 
         long ksize = _km.Ksize(addr);
-        _s.That("KMAL-1", ksize >= size, () => $"{call}: ksize(0x{addr:x}) = {ksize} is less than the {size} bytes asked for");
+        _s.That("KMAL-1", ksize >= size, $"{call}: ksize(0x{addr:x}) = {ksize} is less than the {size} bytes asked for");
         long want = _table.UsableSize(size);
         _s.That("KMAL-2", ksize == want,
-            () => $"{call}: ksize = {ksize}, but a {size}-byte request is served by the {want}-byte {(size <= _table.CacheMax ? "size class" : "page block")} ({_table.Describe()})");
+            $"{call}: ksize = {ksize}, but a {size}-byte request is served by the {want}-byte {(size <= _table.CacheMax ? "size class" : "page block")} ({_table.Describe()})");
         CheckPlacement("KMAL-1", call, addr, Math.Max(1, ksize), gfp);
         var other = _m.Overlapping(addr, addr + (ulong)Math.Max(1, ksize));
-        _s.That("KMAL-7", other is null, () => $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
+        _s.That("KMAL-7", other is null, $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
         // KMAL-4: kzalloc, and kmalloc with __GFP_ZERO (kzalloc is exactly that), return zeroed bytes.
         if (kind == Kzalloc || GfpSemantics.WantsZero(gfp)) CheckZero(call, addr, size);
         if (_slab is not null && size <= _table.CacheMax && !GfpSemantics.WantsDma(gfp) && _s.Operations % 4 == 0)
@@ -204,7 +204,7 @@ internal sealed class HeapMachine
             string cache = _table.CacheName(want);
             var info = Info(cache);
             _s.That("KMAL-8", info is { ActiveObjects: > 0 } && info.ObjectSize >= want,
-                () => $"{call}: /proc/slabinfo has {(info is null ? "no" : $"an idle or undersized ({info.ObjectSize})")} general cache '{cache}' for the {want}-byte class");
+                $"{call}: /proc/slabinfo has {(info is null ? "no" : $"an idle or undersized ({info.ObjectSize})")} general cache '{cache}' for the {want}-byte class");
         }
         var obj = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
         _m.Live.Add(obj);
@@ -219,7 +219,7 @@ internal sealed class HeapMachine
             var bytes = new byte[len];
             _memory.Read(addr + (ulong)off, bytes);
             int nz = bytes.AsSpan().IndexOfAnyExcept((byte)0);
-            _s.That("KMAL-4", nz < 0, () => $"{call}: byte {off + nz} of the {size} requested bytes is 0x{bytes[nz]:x2}, not zero");
+            _s.That("KMAL-4", nz < 0, $"{call}: byte {off + nz} of the {size} requested bytes is 0x{bytes[nz]:x2}, not zero");
         }
     }
 
@@ -242,14 +242,14 @@ internal sealed class HeapMachine
         var e = Try(() => addr = _km.Krealloc(old.Addr, size, gfp));
         if (_t.Enabled) _t.Step($"{name} = {call} -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = km.Krealloc({old.Name}, {size}, {Pages.CSharp.Flags(gfp)});");
         if (RefusedUnknownGfp(call, gfp, e, addr, before)) return;
-        if (size < 0) { _s.That("KMAL-5", e is InvalidArgumentException, () => $"{call} must be refused with InvalidArgumentException, got {Describe(e)}"); return; }
+        if (size < 0) { _s.That("KMAL-5", e is InvalidArgumentException, $"{call} must be refused with InvalidArgumentException, got {Describe(e)}"); return; }
         if (size > 0 && size <= _p.KmallocMaxSize && SleepsInAtomic(gfp)) { ExpectSleepReport(call, e, before); return; }
         if (SleepsInAtomic(gfp) && e is KernelBugException { RuleId: "GFP-1" }) return; // see Allocate
         if (e is not null) { _s.Fail(size > _p.KmallocMaxSize ? "KMAL-3" : "KMAL-5", $"{call} raised {Describe(e)}"); return; }
         if (size == 0)
         {
             ulong expected = _table.ZeroSize == KmallocZero.ZeroSizePtr ? Profile.ZeroSizePtr : 0;
-            _s.That("KMAL-5", addr == expected, () => $"{call} returned 0x{addr:x}; krealloc(p, 0) frees p and returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR")} here ({_table.Describe()})");
+            _s.That("KMAL-5", addr == expected, $"{call} returned 0x{addr:x}; krealloc(p, 0) frees p and returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR")} here ({_table.Describe()})");
             _m.Retire(old);
             return;
         }
@@ -258,19 +258,19 @@ internal sealed class HeapMachine
             if (size > _p.KmallocMaxSize) _s.That("KMAL-3", true, () => "");
             VerifyContents(old, "KMAL-5"); // a failed krealloc leaves the old object intact
             _s.That("KMAL-5", !(_table.KreallocInPlace && size <= old.Usable),
-                () => $"{call} returned NULL, but {size} bytes fit in {old.Name}'s {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
+                $"{call} returned NULL, but {size} bytes fit in {old.Name}'s {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
             return;
         }
-        _s.That("KMAL-3", size <= _p.KmallocMaxSize, () => $"{call}: {size} bytes is above KMALLOC_MAX_SIZE {_p.KmallocMaxSize} but 0x{addr:x} was returned");
+        _s.That("KMAL-3", size <= _p.KmallocMaxSize, $"{call}: {size} bytes is above KMALLOC_MAX_SIZE {_p.KmallocMaxSize} but 0x{addr:x} was returned");
         bool inPlace = addr == old.Addr;
         if (_table.KreallocInPlace && size <= old.Usable)
-            _s.That("KMAL-5", inPlace, () => $"{call} moved {old.Name} to 0x{addr:x}, but {size} bytes fit in its {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
+            _s.That("KMAL-5", inPlace, $"{call} moved {old.Name} to 0x{addr:x}, but {size} bytes fit in its {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
         long ksize = _km.Ksize(addr);
-        _s.That("KMAL-5", ksize >= size, () => $"{call}: ksize = {ksize}, less than the {size} bytes asked for");
+        _s.That("KMAL-5", ksize >= size, $"{call}: ksize = {ksize}, less than the {size} bytes asked for");
         // An object kept in place stays where it is, whatever the new flags (Linux's krealloc), when declared so.
         CheckPlacement("KMAL-1", call, addr, ksize, inPlace && _table.KreallocInPlace ? gfp & ~GfpFlags.Dma : gfp);
         var other = _m.Overlapping(addr, addr + (ulong)ksize, except: old);
-        _s.That("KMAL-7", other is null, () => $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name}");
+        _s.That("KMAL-7", other is null, $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name}");
         long keep = Math.Min(old.Requested, size);
         var moved = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
         // The first min(old, new) bytes move along (KMAL-5); the rest are the caller's to fill.
@@ -298,13 +298,13 @@ internal sealed class HeapMachine
         ulong addr = 0;
         var e = Try(() => addr = _km!.Krealloc(0, size, gfp));
         if (_t.Enabled) _t.Step($"{name} = krealloc(NULL, {size}, {Gfp.Describe(gfp)}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = km.Krealloc(0, {size}, {Pages.CSharp.Flags(gfp)});");
-        _s.That("KMAL-5", e is null, () => $"krealloc(NULL, {size}) raised {Describe(e)}; it must behave as kmalloc");
+        _s.That("KMAL-5", e is null, $"krealloc(NULL, {size}) raised {Describe(e)}; it must behave as kmalloc");
         if (addr == 0) return;
         long ksize = _km!.Ksize(addr);
-        _s.That("KMAL-5", ksize >= size, () => $"krealloc(NULL, {size}): ksize = {ksize}, less than asked for");
+        _s.That("KMAL-5", ksize >= size, $"krealloc(NULL, {size}): ksize = {ksize}, less than asked for");
         CheckPlacement("KMAL-1", "krealloc(NULL, n)", addr, ksize, gfp);
         var other = _m.Overlapping(addr, addr + (ulong)ksize);
-        _s.That("KMAL-7", other is null, () => $"krealloc(NULL, {size}) overlaps live {other!.Name}");
+        _s.That("KMAL-7", other is null, $"krealloc(NULL, {size}) overlaps live {other!.Name}");
         var obj = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
         _m.Live.Add(obj);
         Fill(obj, 0);
@@ -324,7 +324,7 @@ internal sealed class HeapMachine
             if (_t.Enabled) _t.Step($"kfree(0x{p:x}) -> {Describe(e)}", $"km.Kfree(0x{p:x});");
             bool mayReport = p != 0 && _table.ZeroSize != KmallocZero.ZeroSizePtr;
             _s.That("KMAL-6", (e is null || (mayReport && e is KernelBugException { RuleId: "KMAL-6" })) && TotalFree() == before,
-                () => $"kfree(0x{p:x}) must {(mayReport ? "do nothing or be reported as KMAL-6" : "do nothing")}, got {Describe(e)}");
+                $"kfree(0x{p:x}) must {(mayReport ? "do nothing or be reported as KMAL-6" : "do nothing")}, got {Describe(e)}");
             return;
         }
         if (_m.Pick(slot, o => o.IsKmalloc) is { } obj) Release(obj);
@@ -353,7 +353,7 @@ internal sealed class HeapMachine
             {
                 var after = Info(cache.Name);
                 _s.That("SLAB-12", after is not null && before is not null && after.ActiveObjects == before.ActiveObjects - 1,
-                    () => $"kmem_cache_free({cache.Name}, {obj.Name}): active objects went from {before?.ActiveObjects} to {after?.ActiveObjects}");
+                    $"kmem_cache_free({cache.Name}, {obj.Name}): active objects went from {before?.ActiveObjects} to {after?.ActiveObjects}");
                 cache.Live--;
             }
         }
@@ -363,7 +363,7 @@ internal sealed class HeapMachine
             e = Try(() => _km!.Kfree(obj.Addr));
             if (_t.Enabled) _t.Step($"kfree({obj.Name}) -> {Describe(e)}", $"km.Kfree({obj.Name});");
         }
-        _s.That(rule, e is null, () => $"freeing live {obj.Name} (0x{obj.Addr:x}) the way it was allocated was refused: {Describe(e)}");
+        _s.That(rule, e is null, $"freeing live {obj.Name} (0x{obj.Addr:x}) the way it was allocated was refused: {Describe(e)}");
         _m.Retire(obj);
     }
 
@@ -375,13 +375,13 @@ internal sealed class HeapMachine
         var infoBefore = cache is null ? null : Info(cache.Name);
         var e = Try(action);
         if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code});");
-        _s.That(rule, e is KernelBugException kb && kb.RuleId == rule, () => $"{call} must be reported as {rule}, got {Describe(e)}");
-        _s.That(rule, TotalFree() == before, () => $"{call} was refused but changed the free page count");
+        _s.That(rule, e is KernelBugException kb && kb.RuleId == rule, $"{call} must be reported as {rule}, got {Describe(e)}");
+        _s.That(rule, TotalFree() == before, $"{call} was refused but changed the free page count");
         if (cache is not null)
         {
             var infoAfter = Info(cache.Name);
             _s.That(rule, infoAfter?.ActiveObjects == infoBefore?.ActiveObjects,
-                () => $"{call} was refused but {cache.Name}'s active objects went from {infoBefore?.ActiveObjects} to {infoAfter?.ActiveObjects}");
+                $"{call} was refused but {cache.Name}'s active objects went from {infoBefore?.ActiveObjects} to {infoAfter?.ActiveObjects}");
         }
     }
 
@@ -410,7 +410,7 @@ internal sealed class HeapMachine
         ExpectRefused("KMAL-6", "kfree(pg) of a page-allocator page", "km.Kfree(pg)", () => _km.Kfree(page));
         var e = Try(() => _pages.FreePages(page, 0));
         if (_t.Enabled) _t.Step($"free_pages(pg, 0) -> {Describe(e)}", "pages.FreePages(pg, 0);");
-        _s.That("PAGE-4", e is null, () => $"free_pages of a page that kfree refused failed: {Describe(e)}");
+        _s.That("PAGE-4", e is null, $"free_pages of a page that kfree refused failed: {Describe(e)}");
     }
 
     private void FreeCacheObjectWithKfree(int slot)
@@ -429,7 +429,7 @@ internal sealed class HeapMachine
         if (_t.Enabled) _t.Step($"kfree({obj.Name}) of a {cache.Name} object -> {Describe(e)}", $"km.Kfree({obj.Name});");
         var after = Info(cache.Name);
         _s.That("KMAL-6", e is null && after?.ActiveObjects == before?.ActiveObjects - 1,
-            () => $"on {_p.Name} kfree of a {cache.Name} object frees it into its cache; got {Describe(e)}, active {before?.ActiveObjects} -> {after?.ActiveObjects}");
+            $"on {_p.Name} kfree of a {cache.Name} object frees it into its cache; got {Describe(e)}, active {before?.ActiveObjects} -> {after?.ActiveObjects}");
         cache.Live--;
         _m.Retire(obj);
     }
@@ -446,7 +446,7 @@ internal sealed class HeapMachine
         new Random(arg).NextBytes(data);
         var e = Try(() => _memory.Write(obj.Addr + (ulong)offset, data));
         if (_t.Enabled) _t.Step($"write {length} bytes to {obj.Name}+{offset} -> {Describe(e)}", $"mem.Write({obj.Name} + {offset}, Bytes({arg}, {length}));");
-        _s.That("KMAL-7", e is null, () => $"writing into live {obj.Name} at +{offset}: {Describe(e)}");
+        _s.That("KMAL-7", e is null, $"writing into live {obj.Name} at +{offset}: {Describe(e)}");
         Record(obj, offset, data);
     }
 
@@ -480,7 +480,7 @@ internal sealed class HeapMachine
         new Random(seed).NextBytes(data);
         var e = Try(() => _memory.Write(obj.Addr + (ulong)from, data));
         if (_t.Enabled) _t.Step($"fill {obj.Name}+{from}..{length} ({data.Length} bytes) -> {Describe(e)}", $"mem.Write({obj.Name} + {from}, Bytes({seed}, {data.Length}));");
-        _s.That("KMAL-7", e is null, () => $"filling live {obj.Name} [+{from}, +{length}): {Describe(e)}");
+        _s.That("KMAL-7", e is null, $"filling live {obj.Name} [+{from}, +{length}): {Describe(e)}");
         data.CopyTo(obj.Shadow, from);
     }
 
@@ -492,7 +492,7 @@ internal sealed class HeapMachine
         {
             var bytes = new byte[shadowed];
             var re = Try(() => _memory.Read(obj.Addr, bytes));
-            _s.That(rule, re is null, () => $"reading live {obj.Name}: {Describe(re)}");
+            _s.That(rule, re is null, $"reading live {obj.Name}: {Describe(re)}");
             int diff = bytes.AsSpan().CommonPrefixLength(obj.Shadow.AsSpan(0, shadowed));
             if (diff < shadowed)
             {
@@ -507,7 +507,7 @@ internal sealed class HeapMachine
         long lo = expected.Keys.Min(), hi = expected.Keys.Max();
         var actual = new byte[hi - lo + 1];
         var e = Try(() => _memory.Read(obj.Addr + (ulong)lo, actual));
-        _s.That(rule, e is null, () => $"reading live {obj.Name}: {Describe(e)}");
+        _s.That(rule, e is null, $"reading live {obj.Name}: {Describe(e)}");
         foreach (var (off, value) in expected)
             if (actual[off - lo] != value)
             {
@@ -555,11 +555,11 @@ internal sealed class HeapMachine
             string why = tooBig ? $"size outside 1..{_p.SlabObjectMax}"
                 : otherUnknown ? $"slab flags 0x{unknownBits & ~noReap:x} do not exist"
                 : $"SLAB_NO_REAP does not exist on {_p.Name}";
-            _s.That(rule, e is not null || handle.IsNull, () => $"{call} must fail ({why}), got {handle}");
+            _s.That(rule, e is not null || handle.IsNull, $"{call} must fail ({why}), got {handle}");
             if ((flags & SlabFlags.Panic) != 0)
-                _s.That("SLAB-10", e is KernelPanicException, () => $"{call} cannot succeed ({why}) and has SLAB_PANIC: it must panic, got {(e is null ? handle.ToString() : Describe(e))}");
+                _s.That("SLAB-10", e is KernelPanicException, $"{call} cannot succeed ({why}) and has SLAB_PANIC: it must panic, got {(e is null ? handle.ToString() : Describe(e))}");
             else
-                _s.That(rule, e is null, () => $"{call} must return NULL ({why}), got {Describe(e)}");
+                _s.That(rule, e is null, $"{call} must return NULL ({why}), got {Describe(e)}");
             return;
         }
         bool mustFit = size <= _p.SlabObjectMax / 4;
@@ -567,17 +567,17 @@ internal sealed class HeapMachine
         // the flag is the only thing that can have been refused (SLAB-13), otherwise the size (SLAB-1).
         string refusedRule = (flags & SlabFlags.NoReap) != 0 ? "SLAB-13" : "SLAB-1";
         if (e is KernelPanicException && !mustFit) return; // a legal size that did not fit: SLAB_PANIC may panic
-        _s.That(mustFit ? refusedRule : "SLAB-10", e is null, () => $"{call} raised {Describe(e)}");
+        _s.That(mustFit ? refusedRule : "SLAB-10", e is null, $"{call} raised {Describe(e)}");
         if (handle.IsNull)
         {
             _s.That(refusedRule, !mustFit,
-                () => $"{call} returned NULL for a {size}-byte object, well within the {_p.SlabObjectMax}-byte limit{((flags & SlabFlags.NoReap) != 0 ? $", with SLAB_NO_REAP, which {_p.Name} has" : "")}");
+                $"{call} returned NULL for a {size}-byte object, well within the {_p.SlabObjectMax}-byte limit{((flags & SlabFlags.NoReap) != 0 ? $", with SLAB_NO_REAP, which {_p.Name} has" : "")}");
             return;
         }
         var cache = new CacheModel { Name = name, Handle = handle, Size = size, Align = align, Flags = flags, Ctor = ctor };
         var info = Info(name);
         _s.That("SLAB-12", info is { ActiveObjects: 0 } && info.ObjectSize >= size,
-            () => $"after {call}, /proc/slabinfo shows {(info is null ? "no line" : $"active {info.ActiveObjects}, objsize {info.ObjectSize}")} for {name}");
+            $"after {call}, /proc/slabinfo shows {(info is null ? "no line" : $"active {info.ActiveObjects}, objsize {info.ObjectSize}")} for {name}");
         _m.Caches.Add(cache);
     }
 
@@ -618,14 +618,14 @@ internal sealed class HeapMachine
 
         CheckPlacement("SLAB-2", call, addr, cache.Size, GfpFlags.None);
         var other = _m.Overlapping(addr, addr + (ulong)cache.Size);
-        _s.That("SLAB-2", other is null, () => $"{call}: [0x{addr:x}, +{cache.Size}) overlaps live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
+        _s.That("SLAB-2", other is null, $"{call}: [0x{addr:x}, +{cache.Size}) overlaps live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
         long align = ExpectedAlign(cache);
         _s.That("SLAB-7", addr % (ulong)align == 0,
-            () => $"{call}: object 0x{addr:x} is not aligned to {align} bytes ({cache.Size}-byte objects, align {cache.Align}, {(cache.Has(SlabFlags.HwcacheAlign) ? $"SLAB_HWCACHE_ALIGN on a {_p.CacheLine}-byte line" : "no SLAB_HWCACHE_ALIGN")})");
+            $"{call}: object 0x{addr:x} is not aligned to {align} bytes ({cache.Size}-byte objects, align {cache.Align}, {(cache.Has(SlabFlags.HwcacheAlign) ? $"SLAB_HWCACHE_ALIGN on a {_p.CacheLine}-byte line" : "no SLAB_HWCACHE_ALIGN")})");
         if (cache.Has(SlabFlags.CacheDma))
         {
             ulong end = _pages.VirtToPhys(addr) + (ulong)cache.Size;
-            _s.That("SLAB-11", end <= _p.DmaLimit, () => $"{call}: a SLAB_CACHE_DMA object ends at PA 0x{end:x}, above MAX_DMA_ADDRESS 0x{_p.DmaLimit:x}");
+            _s.That("SLAB-11", end <= _p.DmaLimit, $"{call}: a SLAB_CACHE_DMA object ends at PA 0x{end:x}, above MAX_DMA_ADDRESS 0x{_p.DmaLimit:x}");
         }
         var infoAfter = Info(cache.Name);
         CheckConstructor(cache, call, addr, infoBefore, infoAfter);
@@ -633,7 +633,7 @@ internal sealed class HeapMachine
         _s.That("SLAB-12", infoAfter is not null && infoBefore is not null && infoAfter.ActiveObjects == infoBefore.ActiveObjects + 1
                            && infoAfter.TotalObjects >= infoAfter.ActiveObjects && infoAfter.TotalObjects == infoAfter.Slabs * infoAfter.ObjectsPerSlab
                            && infoAfter.ObjectSize >= cache.Size && infoAfter.LaidOutSize >= infoAfter.ObjectSize,
-            () => $"{call}: /proc/slabinfo for {cache.Name} went from {Line(infoBefore)} to {Line(infoAfter)}");
+            $"{call}: /proc/slabinfo for {cache.Name} went from {Line(infoBefore)} to {Line(infoAfter)}");
         cache.Seen.Add(addr);
         cache.Live++;
         var obj = new HeapObject { Name = name, Addr = addr, Requested = cache.Size, Usable = cache.Size, Cache = cache };
@@ -651,14 +651,14 @@ internal sealed class HeapMachine
         long grown = after.TotalObjects - before.TotalObjects, calls = after.ConstructorCalls - before.ConstructorCalls;
         long expectedCalls = cache.Ctor is null ? 0 : Math.Max(0, grown);
         _s.That("SLAB-3", calls == expectedCalls,
-            () => $"{call}: the constructor ran {calls} time(s) while the cache grew by {grown} object(s); it must run {expectedCalls} time(s)");
+            $"{call}: the constructor ran {calls} time(s) while the cache grew by {grown} object(s); it must run {expectedCalls} time(s)");
         if (cache.Ctor is not { } fill || cache.Seen.Contains(addr)) return;
         foreach (var (off, len) in Samples(cache.Size))
         {
             var bytes = new byte[len];
             _memory.Read(addr + (ulong)off, bytes);
             int bad = bytes.AsSpan().IndexOfAnyExcept(fill);
-            _s.That("SLAB-3", bad < 0, () => $"{call}: never-used object 0x{addr:x} byte {off + bad} is 0x{bytes[bad]:x2}, not the constructor's 0x{fill:x2}");
+            _s.That("SLAB-3", bad < 0, $"{call}: never-used object 0x{addr:x} byte {off + bad} is 0x{bytes[bad]:x2}, not the constructor's 0x{fill:x2}");
         }
     }
 
@@ -740,7 +740,7 @@ internal sealed class HeapMachine
         var after = Info(cache.Name);
         _memory.Write(at, original); // repair the red zone so the object can be freed later
         _s.That("SLAB-9", e is KernelBugException { RuleId: "SLAB-9" } && after?.ActiveObjects == before?.ActiveObjects,
-            () => $"kmem_cache_free({cache.Name}, {obj.Name}) after a 1-byte overrun must be reported as SLAB-9 and keep the object allocated; got {Describe(e)}, active {before?.ActiveObjects} -> {after?.ActiveObjects}");
+            $"kmem_cache_free({cache.Name}, {obj.Name}) after a 1-byte overrun must be reported as SLAB-9 and keep the object allocated; got {Describe(e)}, active {before?.ActiveObjects} -> {after?.ActiveObjects}");
     }
 
     private void ShrinkCache(int slot)
@@ -755,9 +755,9 @@ internal sealed class HeapMachine
         var after = Info(cache.Name);
         long gained = TotalFree() - freeBefore;
         _s.That("SLAB-5", e is null && released >= 0 && gained == released && after is not null && after.ActiveObjects == before?.ActiveObjects,
-            () => $"kmem_cache_shrink({cache.Name}) said {released} pages were released, the free count rose by {gained}; active {before?.ActiveObjects} -> {after?.ActiveObjects} ({Describe(e)})");
+            $"kmem_cache_shrink({cache.Name}) said {released} pages were released, the free count rose by {gained}; active {before?.ActiveObjects} -> {after?.ActiveObjects} ({Describe(e)})");
         if (after is { ActiveObjects: 0 })
-            _s.That("SLAB-5", after.Slabs == 0 && after.TotalObjects == 0, () => $"kmem_cache_shrink({cache.Name}) with no live object left {after.Slabs} slab(s)");
+            _s.That("SLAB-5", after.Slabs == 0 && after.TotalObjects == 0, $"kmem_cache_shrink({cache.Name}) with no live object left {after.Slabs} slab(s)");
         foreach (var obj in _m.Live.Where(o => o.Cache == cache).Take(4)) VerifyContents(obj, "SLAB-5");
     }
 
@@ -777,7 +777,7 @@ internal sealed class HeapMachine
         if (cache.Live > 0)
         {
             _s.That("SLAB-6", e is null && result == -EBUSY && after is not null && after.ActiveObjects == before?.ActiveObjects && TotalFree() == freeBefore,
-                () => $"{call} with {cache.Live} live object(s) must return -EBUSY and change nothing; got {(e is null ? result.ToString() : Describe(e))}, slabinfo {Line(after)}");
+                $"{call} with {cache.Live} live object(s) must return -EBUSY and change nothing; got {(e is null ? result.ToString() : Describe(e))}, slabinfo {Line(after)}");
             foreach (var obj in _m.Live.Where(o => o.Cache == cache).Take(4)) VerifyContents(obj, "SLAB-6");
             if (_p.DestroyBusyLeaksCache) { cache.Leaked = true; _m.AnyLeak = true; }
             return;
@@ -785,7 +785,7 @@ internal sealed class HeapMachine
         long expectPages = before is null ? 0 : before.Slabs * before.PagesPerSlab;
         long gained = TotalFree() - freeBefore;
         _s.That("SLAB-6", e is null && result == 0 && after is null && gained == expectPages,
-            () => $"{call} with no live object must return 0, unlist the cache and give back its {expectPages} page(s); got {(e is null ? result.ToString() : Describe(e))}, listed: {after is not null}, pages back: {gained}");
+            $"{call} with no live object must return 0, unlist the cache and give back its {expectPages} page(s); got {(e is null ? result.ToString() : Describe(e))}, listed: {after is not null}, pages back: {gained}");
         _m.Caches.Remove(cache);
     }
 
@@ -799,13 +799,13 @@ internal sealed class HeapMachine
         var e = Try(() => released = _slab.ReapCaches());
         if (_t.Enabled) _t.Step($"kmem_cache_reap() -> {(e is null ? released.ToString() : Describe(e))}", "slab.ReapCaches();");
         long gained = TotalFree() - freeBefore;
-        _s.That("SLAB-13", e is null && released >= 0 && gained == released, () => $"reaping said {released} pages were released, the free count rose by {gained} ({Describe(e)})");
+        _s.That("SLAB-13", e is null && released >= 0 && gained == released, $"reaping said {released} pages were released, the free count rose by {gained} ({Describe(e)})");
         foreach (var (cache, info) in before)
         {
             var after = Info(cache.Name);
-            _s.That("SLAB-13", after?.ActiveObjects == info?.ActiveObjects, () => $"reaping changed {cache.Name}'s live objects: {Line(info)} -> {Line(after)}");
+            _s.That("SLAB-13", after?.ActiveObjects == info?.ActiveObjects, $"reaping changed {cache.Name}'s live objects: {Line(info)} -> {Line(after)}");
             if (cache.Has(SlabFlags.NoReap))
-                _s.That("SLAB-13", after?.TotalObjects == info?.TotalObjects, () => $"reaping took slabs from SLAB_NO_REAP cache {cache.Name}: {Line(info)} -> {Line(after)}");
+                _s.That("SLAB-13", after?.TotalObjects == info?.TotalObjects, $"reaping took slabs from SLAB_NO_REAP cache {cache.Name}: {Line(info)} -> {Line(after)}");
         }
         foreach (var obj in _m.Live.Where(o => o.Cache is not null).Take(8)) VerifyContents(obj, "SLAB-13");
     }
@@ -820,11 +820,11 @@ internal sealed class HeapMachine
         ulong addr = 0;
         var e = Try(() => addr = _pages.GetFreePages(gfp, order));
         if (_t.Enabled) _t.Step($"{name} = __get_free_pages({Gfp.Describe(gfp)}, {order}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = pages.GetFreePages({Pages.CSharp.Flags(gfp)}, {order});");
-        _s.That("PAGE-1", e is null, () => $"__get_free_pages raised {Describe(e)}");
+        _s.That("PAGE-1", e is null, $"__get_free_pages raised {Describe(e)}");
         if (addr == 0) return;
         long length = (long)_p.PageSize << order;
         var other = _m.Overlapping(addr, addr + (ulong)length);
-        _s.That("KMAL-7", other is null, () => $"__get_free_pages returned [0x{addr:x}, +{length}), overlapping live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
+        _s.That("KMAL-7", other is null, $"__get_free_pages returned [0x{addr:x}, +{length}), overlapping live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
         var block = new HeapObject { Name = name, Addr = addr, Requested = length, Usable = length, PageOrder = order };
         _m.Live.Add(block);
         Fill(block, 0);
@@ -848,7 +848,7 @@ internal sealed class HeapMachine
         {
             long free = ZoneFree(zone);
             _s.That("ADDR-11", free == _m.BootFree[(int)zone],
-                () => $"with every object freed, every cache destroyed and caches drained, zone {zone.KernelName()} has {free} free pages; it had {_m.BootFree[(int)zone]} at boot");
+                $"with every object freed, every cache destroyed and caches drained, zone {zone.KernelName()} has {free} free pages; it had {_m.BootFree[(int)zone]} at boot");
         }
     }
 }

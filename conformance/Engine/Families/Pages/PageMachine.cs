@@ -54,8 +54,15 @@ internal sealed class PageMachine
     public static void Run(IMemoryManager mm, IReadOnlyList<PageOp> ops, CheckScope scope, Trace trace)
     {
         var machine = new PageMachine(mm, scope, trace);
-        machine.Boot();
-        foreach (var op in ops) machine.Step(op);
+        try
+        {
+            machine.Boot();
+            foreach (var op in ops) machine.Step(op);
+        }
+        finally
+        {
+            machine._m.Recycle();
+        }
     }
 
     // ---- Rule attribution by flags ---------------------------------------------------------
@@ -82,7 +89,7 @@ internal sealed class PageMachine
             long span = (long)((end - start) / (ulong)_pageSize);
             long free = _pre.Free[(int)zone];
             _s.That("ZONE-1", free <= span,
-                () => $"at boot zone {zone.KernelName()} has {free} free pages but spans only {span} pages (0x{start:x}-0x{end:x}) on {_p.Label}");
+                $"at boot zone {zone.KernelName()} has {free} free pages but spans only {span} pages (0x{start:x}-0x{end:x}) on {_p.Label}");
             _m.BootFree[(int)zone] = free;
             _m.BootMaxBlocks[(int)zone] = _pre.BlocksAt(zone, _p.MaxOrder);
         }
@@ -90,14 +97,14 @@ internal sealed class PageMachine
         // GFP-3: the reserve the implementation declares (/proc/zoneinfo) must be one the documents allow.
         ZoneInfo? declared = null;
         var asked = Try(() => declared = _pages.ZoneInfo());
-        _s.That("GFP-3", asked is null, () => $"zoneinfo (IPageAllocator.ZoneInfo) raised {Describe(asked)}");
+        _s.That("GFP-3", asked is null, $"zoneinfo (IPageAllocator.ZoneInfo) raised {Describe(asked)}");
         _reserves = Reserves.Read(declared, _p, _layout, out var problem);
-        _s.That("GFP-3", problem is null, () => $"on {_p.Label} the implementation {problem}");
+        _s.That("GFP-3", problem is null, $"on {_p.Label} the implementation {problem}");
         // ADDR-10: only RAM that exists is direct-mapped.
         ulong beyond = _p.PageOffset + _layout.DirectEnd;
         var outside = Try(() => _pages.VirtToPhys(beyond));
         _s.That("ADDR-10", outside is InvalidArgumentException,
-            () => $"virt_to_phys(0x{beyond:x}), just past the direct mapping of {Profile.FormatSize(_layout.DirectEnd)} of low memory, must be refused with InvalidArgumentException, got {Describe(outside)}");
+            $"virt_to_phys(0x{beyond:x}), just past the direct mapping of {Profile.FormatSize(_layout.DirectEnd)} of low memory, must be refused with InvalidArgumentException, got {Describe(outside)}");
         if (_t.Enabled) _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
     }
 
@@ -134,7 +141,7 @@ internal sealed class PageMachine
 
     private void ExpectUnchanged(string rule, string call) =>
         _s.That(rule, _pre.SameCounts(_post),
-            () => $"{call} was refused but changed the free counts: before [{_pre.DescribeFree()}], after [{_post.DescribeFree()}]");
+            $"{call} was refused but changed the free counts: before [{_pre.DescribeFree()}], after [{_post.DescribeFree()}]");
 
     private bool InDirectMap(ulong addr) => _layout.IsDirectMapped(addr);
 
@@ -186,7 +193,7 @@ internal sealed class PageMachine
             string rule = unknown ? "GFP-7" : "PAGE-2";
             string why = unknown ? $"GFP bits 0x{GfpSemantics.Unknown(_p, flags):x} do not exist on {_p.Name}" : "a negative order";
             _s.That(rule, thrown is InvalidArgumentException,
-                () => $"{call} on {_p.Name} must be refused with InvalidArgumentException ({why}), got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
+                $"{call} on {_p.Name} must be refused with InvalidArgumentException ({why}), got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
             ExpectUnchanged(rule, call);
             return null;
         }
@@ -196,7 +203,7 @@ internal sealed class PageMachine
             // The kernel returns NULL before might_sleep() here; a GFP-1 report is accepted as well.
             if (blocking && _ctx is not null && _context.InAtomic && thrown is KernelBugException { RuleId: "GFP-1" }) return null;
             _s.That("PAGE-2", thrown is null && !ok,
-                () => $"{call}: order {order} is above the largest order {_p.MaxOrder} of {_p.Name} and must return NULL, got {(thrown is null ? "a block" : Describe(thrown))}");
+                $"{call}: order {order} is above the largest order {_p.MaxOrder} of {_p.Name} and must return NULL, got {(thrown is null ? "a block" : Describe(thrown))}");
             ExpectUnchanged("PAGE-2", call);
             return null;
         }
@@ -205,9 +212,9 @@ internal sealed class PageMachine
         {
             string rule = SleepRule(flags);
             _s.That(rule, thrown is KernelBugException { RuleId: "GFP-1" },
-                () => $"{call} in atomic context (preempt depth {_context.PreemptDepth}, irq depth {_context.IrqDepth}) must be reported as GFP-1, got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
+                $"{call} in atomic context (preempt depth {_context.PreemptDepth}, irq depth {_context.IrqDepth}) must be reported as GFP-1, got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
             ExpectUnchanged(rule, call);
-            _s.That(rule, _post.Sleeps == _pre.Sleeps, () => $"{call} slept in atomic context");
+            _s.That(rule, _post.Sleeps == _pre.Sleeps, $"{call} slept in atomic context");
             return null;
         }
         if (thrown is not null)
@@ -219,7 +226,7 @@ internal sealed class PageMachine
         // GFP-2 / GFP-6: a non-sleeping call neither sleeps nor reclaims.
         if (!blocking && _ctx is not null)
             _s.That(NoSleepRule(flags), _post.Sleeps == _pre.Sleeps && _pre.Reclaim.AsSpan().SequenceEqual(_post.Reclaim),
-                () => $"{call} may not sleep, but the task slept {_post.Sleeps - _pre.Sleeps} time(s) and page-cache pages went from [{string.Join(",", _pre.Reclaim)}] to [{string.Join(",", _post.Reclaim)}]");
+                $"{call} may not sleep, but the task slept {_post.Sleeps - _pre.Sleeps} time(s) and page-cache pages went from [{string.Join(",", _pre.Reclaim)}] to [{string.Join(",", _post.Reclaim)}]");
 
         return ok ? Allocated(kind, flags, order, name, call, zones, addr, page) : Failed(flags, order, call, zones, blocking);
     }
@@ -234,7 +241,7 @@ internal sealed class PageMachine
             // GFP-3: GFP_ATOMIC fails only where no zone could give the block and keep the GFP_ATOMIC floor it declared.
             var demanded = _reserves.Demanded(_pre.BlocksAt, _pre.Free, zones, order, _p.MaxOrder, reserveAccess: true);
             _s.That(atMax ?? "GFP-3", demanded is null,
-                () => $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} had a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above the {demanded.Value.Floor} GFP_ATOMIC may not go below ({_reserves.Describe()}); free pages before: [{_pre.DescribeFree()}]");
+                $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} had a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above the {demanded.Value.Floor} GFP_ATOMIC may not go below ({_reserves.Describe()}); free pages before: [{_pre.DescribeFree()}]");
         }
         else if (blocking && _reclaim is not null)
         {
@@ -243,8 +250,8 @@ internal sealed class PageMachine
             // A usable block left over is PAGE-2's concern at the largest order (the order itself was
             // refused) and GFP-4's below it; reclaimable pages left over are GFP-4's at any order.
             _s.That(atMax ?? "GFP-4", demanded is null,
-                () => $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} has a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above its min of {demanded.Value.Floor} ({_reserves.Describe()})");
-            _s.That("GFP-4", left == 0, () => $"{call} returned NULL but {left} reclaimable page-cache pages were left in its zones");
+                $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} has a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above its min of {demanded.Value.Floor} ({_reserves.Describe()})");
+            _s.That("GFP-4", left == 0, $"{call} returned NULL but {left} reclaimable page-cache pages were left in its zones");
         }
         return null;
     }
@@ -257,8 +264,8 @@ internal sealed class PageMachine
         if (viaDescriptor)
         {
             pfn = _pages.PageToPfn(page);
-            if (order > 0) QueryPrefetch.Announce(_pages, [PureQuery.PfnToPage(pfn), PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
-            _s.That("PAGE-5", _pages.PfnToPage(pfn) == page, () => $"{call}: pfn_to_page(page_to_pfn({page})) = {_pages.PfnToPage(pfn)}, not the same descriptor");
+            if (order > 0) QueryPrefetch.Announce(_pages, [PureQuery.PfnToPage(pfn), PureQuery.TailPage(pfn + (1UL << order) - 1)]);
+            _s.That("PAGE-5", _pages.PfnToPage(pfn) == page, $"{call}: pfn_to_page(page_to_pfn({page})) = {_pages.PfnToPage(pfn)}, not the same descriptor");
         }
         else
         {
@@ -267,14 +274,14 @@ internal sealed class PageMachine
             int high = (int)Zone.HighMem;
             long fromHighmem = _pre.Free[high] - _post.Free[high] + (_pre.Reclaim[high] - _post.Reclaim[high]);
             _s.That("ZONE-3", !(_layout.IsHighmemAlias(addr) && fromHighmem > 0),
-                () => $"{call} returned 0x{addr:x} = PAGE_OFFSET + PA 0x{addr - _p.PageOffset:x} and zone HighMem's free pages fell by {fromHighmem}: a HIGHMEM frame, but an address-returning call must give direct-mapped low memory (below PA 0x{_layout.DirectEnd:x})");
-            _s.That("ADDR-1", addr % (ulong)_pageSize == 0, () => $"{call} returned 0x{addr:x}, not a multiple of PAGE_SIZE 0x{_pageSize:x}");
+                $"{call} returned 0x{addr:x} = PAGE_OFFSET + PA 0x{addr - _p.PageOffset:x} and zone HighMem's free pages fell by {fromHighmem}: a HIGHMEM frame, but an address-returning call must give direct-mapped low memory (below PA 0x{_layout.DirectEnd:x})");
+            _s.That("ADDR-1", addr % (ulong)_pageSize == 0, $"{call} returned 0x{addr:x}, not a multiple of PAGE_SIZE 0x{_pageSize:x}");
             _s.That("ADDR-10", InDirectMap(addr),
-                () => $"{call} returned 0x{addr:x}, outside the direct mapping [0x{_p.PageOffset:x}, 0x{_p.PageOffset + _layout.DirectEnd:x})");
+                $"{call} returned 0x{addr:x}, outside the direct mapping [0x{_p.PageOffset:x}, 0x{_p.PageOffset + _layout.DirectEnd:x})");
             ulong pa = 0;
             var e = Try(() => pa = _pages.VirtToPhys(addr));
             _s.That("ADDR-10", e is null && pa == addr - _p.PageOffset,
-                () => $"{call}: virt_to_phys(0x{addr:x}) = {(e is null ? $"0x{pa:x}" : Describe(e))}, expected PA = VA - PAGE_OFFSET = 0x{addr - _p.PageOffset:x}");
+                $"{call}: virt_to_phys(0x{addr:x}) = {(e is null ? $"0x{pa:x}" : Describe(e))}, expected PA = VA - PAGE_OFFSET = 0x{addr - _p.PageOffset:x}");
             pfn = pa >> _p.PageShift;
             // A deterministic, non-zero in-page offset (string hashes differ between processes).
             ulong off = 1 + (ulong)(pfn * 2654435761UL % (ulong)(_pageSize - 1));
@@ -282,50 +289,50 @@ internal sealed class PageMachine
             QueryPrefetch.Announce(_pages, order == 0
                 ? [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr), PureQuery.PfnToPage(pfn)]
                 : [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr + ((1UL << order) - 1) * (ulong)_pageSize), PureQuery.PfnToPage(pfn),
-                   PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
+                   PureQuery.TailPage(pfn + (1UL << order) - 1)]);
             _s.That("ADDR-2", _pages.VirtToPhys(addr + off) == pa + off,
-                () => $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
+                $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
             ulong last = addr + ((1UL << order) - 1) * (ulong)_pageSize;
             _s.That("ADDR-1", _pages.VirtToPhys(last) == pa + (last - addr),
-                () => $"{call}: the last page 0x{last:x} of the order-{order} block translates to 0x{_pages.VirtToPhys(last):x}, not 0x{pa + (last - addr):x}");
+                $"{call}: the last page 0x{last:x} of the order-{order} block translates to 0x{_pages.VirtToPhys(last):x}, not 0x{pa + (last - addr):x}");
             page = _pages.PfnToPage(pfn);
             _s.That("PAGE-5", _pages.PageAddress(page) == addr,
-                () => $"{call}: page_address(pfn_to_page(virt_to_pfn(0x{addr:x}))) = 0x{_pages.PageAddress(page):x}");
+                $"{call}: page_address(pfn_to_page(virt_to_pfn(0x{addr:x}))) = 0x{_pages.PageAddress(page):x}");
         }
 
         var zone = _layout.ZoneOfPfn(pfn);
         CheckWholeBlockTaken(call, zones, order, pfn, zone);
-        _s.That("PAGE-1", _m.InRam(pfn, order), () => $"{call}: block pfn 0x{pfn:x} order {order} lies beyond RAM ({_p.TotalPages} frames)");
-        _s.That("PAGE-7", pfn % (1UL << order) == 0, () => $"{call}: order-{order} block starts at pfn 0x{pfn:x}, not a multiple of {1UL << order}");
+        _s.That("PAGE-1", _m.InRam(pfn, order), $"{call}: block pfn 0x{pfn:x} order {order} lies beyond RAM ({_p.TotalPages} frames)");
+        _s.That("PAGE-7", pfn % (1UL << order) == 0, $"{call}: order-{order} block starts at pfn 0x{pfn:x}, not a multiple of {1UL << order}");
         if (GfpSemantics.WantsDma(flags))
         {
             ulong end = (pfn + (1UL << order)) << _p.PageShift;
             _s.That("ZONE-2", end <= _layout.DmaEnd,
-                () => $"{call}: block [0x{pfn << _p.PageShift:x}, 0x{end:x}) crosses MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x} by 0x{end - _layout.DmaEnd:x} bytes");
+                $"{call}: block [0x{pfn << _p.PageShift:x}, 0x{end:x}) crosses MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x} by 0x{end - _layout.DmaEnd:x} bytes");
         }
         var lastZone = _layout.ZoneOfPfn(pfn + (1UL << order) - 1);
         var reported = _pages.PageZone(page);
         _s.That("ZONE-1", reported == zone && lastZone == zone,
-            () => $"{call}: pfn 0x{pfn:x} (PA 0x{pfn << _p.PageShift:x}) lies in zone {zone.KernelName()}{(lastZone != zone ? $" and ends in {lastZone.KernelName()}" : "")}, page_zone says {reported.KernelName()}");
+            $"{call}: pfn 0x{pfn:x} (PA 0x{pfn << _p.PageShift:x}) lies in zone {zone.KernelName()}{(lastZone != zone ? $" and ends in {lastZone.KernelName()}" : "")}, page_zone says {reported.KernelName()}");
         if (!viaDescriptor || !GfpSemantics.AllowsHighmem(flags))
             _s.That(viaDescriptor ? LowZoneRule(flags) : "ZONE-3", zone != Zone.HighMem,
-                () => $"{call} returned HIGHMEM pfn 0x{pfn:x}; {(viaDescriptor ? "the flags do not allow __GFP_HIGHMEM" : "an address-returning call must give low memory")}");
+                $"{call} returned HIGHMEM pfn 0x{pfn:x}; {(viaDescriptor ? "the flags do not allow __GFP_HIGHMEM" : "an address-returning call must give low memory")}");
         var other = _m.Overlapping(pfn, order);
         _s.That("PAGE-1", other is null,
-            () => $"{call}: block pfn 0x{pfn:x}..0x{pfn + (1UL << order) - 1:x} overlaps live block {other!.Name} (pfn 0x{other.Pfn:x}, order {other.Order})");
+            $"{call}: block pfn 0x{pfn:x}..0x{pfn + (1UL << order) - 1:x} overlaps live block {other!.Name} (pfn 0x{other.Pfn:x}, order {other.Order})");
 
         if (viaDescriptor && zone != Zone.HighMem)
         {
             ulong va = _pages.PageAddress(page);
             _s.That("PAGE-5", va != 0 && _pages.VirtToPhys(va) == pfn << _p.PageShift,
-                () => $"{call}: page_address({page}) = 0x{va:x} does not translate back to pfn 0x{pfn:x}");
+                $"{call}: page_address({page}) = 0x{va:x} does not translate back to pfn 0x{pfn:x}");
         }
         if (order > 0) CheckTailDescriptor(call, pfn, order, zone, viaDescriptor ? _pages.PageAddress(page) : addr);
         if (viaDescriptor && zone == Zone.HighMem && _highmem is not null)
         {
             ulong va = _pages.PageAddress(page);
             _s.That("ZONE-4", !InDirectMap(va),
-                () => $"{call}: HIGHMEM page pfn 0x{pfn:x} has page_address 0x{va:x} in the direct mapping before any kmap");
+                $"{call}: HIGHMEM page pfn 0x{pfn:x} has page_address 0x{va:x} in the direct mapping before any kmap");
         }
 
         var block = new LiveBlock { Name = name, Addr = addr, Page = page, Pfn = pfn, Order = order, Zone = zone, ViaDescriptor = viaDescriptor };
@@ -336,10 +343,10 @@ internal sealed class PageMachine
         bool reserve = GfpSemantics.UsesReserve(flags);
         var breach = _reserves.Breach(_post.Free, zones, zone, reserve);
         _s.That("GFP-3", breach is null,
-            () => $"{call} ({(reserve ? "GFP_ATOMIC reserve access" : "no reserve access")}) took an order-{order} block from zone {zone.KernelName()} and {breach}; free pages after: [{_post.DescribeFree()}]");
+            $"{call} ({(reserve ? "GFP_ATOMIC reserve access" : "no reserve access")}) took an order-{order} block from zone {zone.KernelName()} and {breach}; free pages after: [{_post.DescribeFree()}]");
         if (_pre.Reclaim.AsSpan().SequenceEqual(_post.Reclaim))
             _s.That("PAGE-6", _pre.Free[(int)zone] >= 1L << order,
-                () => $"{call} returned an order-{order} block from zone {zone.KernelName()}, which had only {_pre.Free[(int)zone]} free pages");
+                $"{call} returned an order-{order} block from zone {zone.KernelName()}, which had only {_pre.Free[(int)zone]} free pages");
 
         _m.Live.Add(block);
         _m.Claim(block);
@@ -357,7 +364,7 @@ internal sealed class PageMachine
         if (order == 0 || _pre.BlockFor(zones, order) is not null || !_pre.Reclaim.AsSpan().SequenceEqual(_post.Reclaim)) return;
         long dropped = _pre.Free[(int)zone] - _post.Free[(int)zone];
         _s.That("PAGE-6", dropped >= 1L << order,
-            () => $"{call} returned pfn 0x{pfn:x} although no free block of order >= {order} was listed in its zones ([{_pre.DescribeFree()}]), and zone {zone.KernelName()}'s free pages fell by only {dropped}, not {1L << order}: a smaller block is no order-{order} block");
+            $"{call} returned pfn 0x{pfn:x} although no free block of order >= {order} was listed in its zones ([{_pre.DescribeFree()}]), and zone {zone.KernelName()}'s free pages fell by only {dropped}, not {1L << order}: a smaller block is no order-{order} block");
     }
 
     /// <summary>
@@ -378,11 +385,11 @@ internal sealed class PageMachine
             back = _pages.PageToPfn(page);
         });
         _s.That("PAGE-5", e is null && back == tail,
-            () => $"{call}: page_to_pfn(pfn_to_page(0x{tail:x})), the last page of the order-{order} block at pfn 0x{pfn:x}, gives {(e is null ? $"pfn 0x{back:x} ({page})" : Describe(e))}");
+            $"{call}: page_to_pfn(pfn_to_page(0x{tail:x})), the last page of the order-{order} block at pfn 0x{pfn:x}, gives {(e is null ? $"pfn 0x{back:x} ({page})" : Describe(e))}");
         if (zone == Zone.HighMem || headAddress == 0) return;
         ulong va = _pages.PageAddress(page), want = headAddress + index * (ulong)_pageSize;
         _s.That("PAGE-5", va == want,
-            () => $"{call}: page_address(pfn_to_page(0x{tail:x})), the last page of the block at 0x{headAddress:x}, is 0x{va:x}, not 0x{want:x}");
+            $"{call}: page_address(pfn_to_page(0x{tail:x})), the last page of the block at 0x{headAddress:x}, is 0x{va:x}, not 0x{want:x}");
     }
 
     /// <summary>ADDR-11: free pages move by exactly the block taken or given back and the pages reclaimed.</summary>
@@ -394,7 +401,7 @@ internal sealed class PageMachine
             long expected = (z == zone ? -taken : 0) + (_pre.Reclaim[i] - _post.Reclaim[i]);
             long actual = _post.Free[i] - _pre.Free[i];
             _s.That("ADDR-11", actual == expected,
-                () => $"{call}: free pages in zone {z.KernelName()} moved by {actual}, expected {expected} (block {-taken}, reclaimed {_pre.Reclaim[i] - _post.Reclaim[i]})");
+                $"{call}: free pages in zone {z.KernelName()} moved by {actual}, expected {expected} (block {-taken}, reclaimed {_pre.Reclaim[i] - _post.Reclaim[i]})");
         }
     }
 
@@ -407,7 +414,7 @@ internal sealed class PageMachine
             var bytes = ReadBlock(block, page * _pageSize, _pageSize);
             if (bytes is null) return;
             int nonZero = bytes.AsSpan().IndexOfAnyExcept((byte)0);
-            _s.That("PAGE-3", nonZero < 0, () => $"{call}: byte 0x{page * _pageSize + nonZero:x} of the zeroed block is 0x{bytes[nonZero]:x2}");
+            _s.That("PAGE-3", nonZero < 0, $"{call}: byte 0x{page * _pageSize + nonZero:x} of the zeroed block is 0x{bytes[nonZero]:x2}");
         }
     }
 
@@ -435,7 +442,7 @@ internal sealed class PageMachine
         var bytes = new byte[length];
         var e = Try(() => _memory.Read(addr + (ulong)offset, bytes));
         if (atomicMap) _highmem!.KunmapAtomic(addr);
-        _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", e is null, () => $"reading {block.Name} at 0x{addr + (ulong)offset:x}: {Describe(e)}");
+        _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", e is null, $"reading {block.Name} at 0x{addr + (ulong)offset:x}: {Describe(e)}");
         return bytes;
     }
 
@@ -454,7 +461,7 @@ internal sealed class PageMachine
         if (atomicMap) _highmem!.KunmapAtomic(addr);
         if (_t.Enabled) _t.Step($"write {length} bytes to {block.Name}+0x{offset:x} (0x{addr + (ulong)offset:x}) -> {Describe(e)}",
             $"mem.Write({CSharp.AddressOf(block)} + 0x{offset:x}, Bytes({arg}, {length}));");
-        _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", e is null, () => $"writing {length} bytes into live block {block.Name} at 0x{addr + (ulong)offset:x}: {Describe(e)}");
+        _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", e is null, $"writing {length} bytes into live block {block.Name} at 0x{addr + (ulong)offset:x}: {Describe(e)}");
         block.Writes.Add((offset, data));
         if (block.Writes.Count > 32) CompactWrites(block);
     }
@@ -493,7 +500,7 @@ internal sealed class PageMachine
             if (actual is null) return;
             int diff = actual.AsSpan().CommonPrefixLength(data);
             _s.That(block.IsHighmem ? "ZONE-4" : "PAGE-1", diff == data.Length,
-                () => $"live block {block.Name} (pfn 0x{block.Pfn:x}, order {block.Order}) lost a written byte at offset 0x{offset + diff:x}: wrote 0x{data[diff]:x2}, read 0x{actual[diff]:x2}");
+                $"live block {block.Name} (pfn 0x{block.Pfn:x}, order {block.Order}) lost a written byte at offset 0x{offset + diff:x}: wrote 0x{data[diff]:x2}, read 0x{actual[diff]:x2}");
         }
     }
 
@@ -519,7 +526,7 @@ internal sealed class PageMachine
         });
         Observe(before: false);
         if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", block.ViaDescriptor ? $"pages.FreePagesOf({block.Name}, {block.Order});" : $"pages.FreePages({block.Name}, {block.Order});");
-        _s.That("PAGE-4", e is null, () => $"{call}, the exact address and order of a live allocation, was refused: {Describe(e)}");
+        _s.That("PAGE-4", e is null, $"{call}, the exact address and order of a live allocation, was refused: {Describe(e)}");
         _m.Live.Remove(block);
         _m.Release(block);
         _m.Freed.Add(block);
@@ -535,7 +542,7 @@ internal sealed class PageMachine
         var e = Try(free);
         Observe(before: false);
         if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
-        _s.That("PAGE-4", e is KernelBugException { RuleId: "PAGE-4" }, () => $"{call} must be reported as PAGE-4, got {Describe(e)}");
+        _s.That("PAGE-4", e is KernelBugException { RuleId: "PAGE-4" }, $"{call} must be reported as PAGE-4, got {Describe(e)}");
         ExpectUnchanged("PAGE-4", call);
     }
 
@@ -632,23 +639,23 @@ internal sealed class PageMachine
             var bug = Try(() => addr = _highmem.Kmap(block.Page));
             Observe(before: false);
             if (_t.Enabled) _t.Step($"kmap({block.Name}) in atomic context -> {Describe(bug)}", $"Assert.Throws<KernelBugException>(() => hm.Kmap({block.Name}));");
-            _s.That("ZONE-4", bug is KernelBugException { RuleId: "GFP-1" }, () => $"kmap({block.Name}) in atomic context must be reported as GFP-1 (kmap may sleep), got {Describe(bug)}");
+            _s.That("ZONE-4", bug is KernelBugException { RuleId: "GFP-1" }, $"kmap({block.Name}) in atomic context must be reported as GFP-1 (kmap may sleep), got {Describe(bug)}");
             return;
         }
         var e = Try(() => addr = _highmem.Kmap(block.Page));
         if (_t.Enabled) _t.Step($"kmap({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var k_{block.Name} = hm.Kmap({block.Name});");
-        _s.That("ZONE-4", e is null && addr != 0, () => $"kmap({block.Name}) failed: {Describe(e)}");
+        _s.That("ZONE-4", e is null && addr != 0, $"kmap({block.Name}) failed: {Describe(e)}");
         ulong current = _pages.PageAddress(block.Page);
         if (block.IsHighmem)
         {
-            _s.That("ZONE-4", !InDirectMap(addr), () => $"kmap of HIGHMEM {block.Name} returned 0x{addr:x}, inside the direct mapping");
+            _s.That("ZONE-4", !InDirectMap(addr), $"kmap of HIGHMEM {block.Name} returned 0x{addr:x}, inside the direct mapping");
             CheckSingleMapping(block, addr, $"kmap({block.Name})");
             if (block.KmapCount > 0)
-                _s.That("ZONE-4", addr == block.KmapAddr, () => $"nested kmap of {block.Name} returned 0x{addr:x}, the first kmap returned 0x{block.KmapAddr:x}");
-            _s.That("ZONE-4", current == addr, () => $"page_address({block.Name}) = 0x{current:x} while kmapped at 0x{addr:x}");
+                _s.That("ZONE-4", addr == block.KmapAddr, $"nested kmap of {block.Name} returned 0x{addr:x}, the first kmap returned 0x{block.KmapAddr:x}");
+            _s.That("ZONE-4", current == addr, $"page_address({block.Name}) = 0x{current:x} while kmapped at 0x{addr:x}");
         }
         else
-            _s.That("ZONE-4", addr == current, () => $"kmap of low-memory {block.Name} returned 0x{addr:x}, not its page_address 0x{current:x}");
+            _s.That("ZONE-4", addr == current, $"kmap of low-memory {block.Name} returned 0x{addr:x}, not its page_address 0x{current:x}");
         block.KmapCount++;
         block.KmapAddr = addr;
         VerifyContents(block);
@@ -666,7 +673,7 @@ internal sealed class PageMachine
             if (other == block || !other.IsHighmem || !other.ViaDescriptor) continue;
             ulong its = other.KmapCount > 0 ? other.KmapAddr : _pages.PageAddress(other.Page);
             _s.That("ZONE-4", its == 0 || its != addr,
-                () => $"{call} returned 0x{addr:x}, where HIGHMEM page {other.Name} (pfn 0x{other.Pfn:x}) is {(other.KmapCount > 0 ? $"kmapped ({other.KmapCount} time(s))" : "still shown by page_address")}: one address maps two pages");
+                $"{call} returned 0x{addr:x}, where HIGHMEM page {other.Name} (pfn 0x{other.Pfn:x}) is {(other.KmapCount > 0 ? $"kmapped ({other.KmapCount} time(s))" : "still shown by page_address")}: one address maps two pages");
         }
     }
 
@@ -680,20 +687,20 @@ internal sealed class PageMachine
         var e = Try(() => _highmem.Kunmap(block.Page));
         Observe(before: false);
         if (_t.Enabled) _t.Step($"kunmap({block.Name}) without kmap -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => hm.Kunmap({block.Name}));");
-        _s.That("ZONE-4", e is KernelBugException { RuleId: "ZONE-4" }, () => $"kunmap({block.Name}) of a page that is not kmapped must be reported as ZONE-4, got {Describe(e)}");
+        _s.That("ZONE-4", e is KernelBugException { RuleId: "ZONE-4" }, $"kunmap({block.Name}) of a page that is not kmapped must be reported as ZONE-4, got {Describe(e)}");
     }
 
     private void UnmapOnce(LiveBlock block)
     {
         var e = Try(() => _highmem!.Kunmap(block.Page));
         if (_t.Enabled) _t.Step($"kunmap({block.Name}) -> {Describe(e)}", $"hm.Kunmap({block.Name});");
-        _s.That("ZONE-4", e is null, () => $"kunmap({block.Name}) after kmap failed: {Describe(e)}");
+        _s.That("ZONE-4", e is null, $"kunmap({block.Name}) after kmap failed: {Describe(e)}");
         block.KmapCount--;
         if (block.KmapCount == 0 && block.IsHighmem)
         {
             ulong now = _pages.PageAddress(block.Page);
             _s.That("ZONE-4", now == 0 || now == block.KmapAddr,
-                () => $"after the last kunmap, page_address({block.Name}) = 0x{now:x}: neither NULL nor the old kmap address 0x{block.KmapAddr:x}");
+                $"after the last kunmap, page_address({block.Name}) = 0x{now:x}: neither NULL nor the old kmap address 0x{block.KmapAddr:x}");
         }
     }
 
@@ -705,18 +712,18 @@ internal sealed class PageMachine
         var e = Try(() => addr = _highmem.KmapAtomic(block.Page));
         if (_t.Enabled) _t.Step($"kmap_atomic({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var a_{block.Name} = hm.KmapAtomic({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0 && (!block.IsHighmem || !InDirectMap(addr)),
-            () => $"kmap_atomic({block.Name}) must return a usable mapping{(block.IsHighmem ? " outside the direct map" : "")}, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
+            $"kmap_atomic({block.Name}) must return a usable mapping{(block.IsHighmem ? " outside the direct map" : "")}, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
         if (block.IsHighmem) CheckSingleMapping(block, addr, $"kmap_atomic({block.Name})");
         foreach (var (offset, data) in block.Writes.Where(w => w.Offset + w.Data.Length <= _pageSize))
         {
             var actual = new byte[data.Length];
             var re = Try(() => _memory.Read(addr + (ulong)offset, actual));
             _s.That("ZONE-4", re is null && actual.AsSpan().SequenceEqual(data),
-                () => $"kmap_atomic({block.Name}) at 0x{addr:x} does not show the bytes written at offset 0x{offset:x}: {Describe(re)}");
+                $"kmap_atomic({block.Name}) at 0x{addr:x} does not show the bytes written at offset 0x{offset:x}: {Describe(re)}");
         }
         var ue = Try(() => _highmem.KunmapAtomic(addr));
         if (_t.Enabled) _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic(a_{block.Name});");
-        _s.That("ZONE-4", ue is null, () => $"kunmap_atomic(0x{addr:x}) of the last kmap_atomic was refused: {Describe(ue)}");
+        _s.That("ZONE-4", ue is null, $"kunmap_atomic(0x{addr:x}) of the last kmap_atomic was refused: {Describe(ue)}");
     }
 
     // ---- Context -----------------------------------------------------------------------------
@@ -740,12 +747,12 @@ internal sealed class PageMachine
         var e = Try(() => added = _reclaim.FillPageCache(pages));
         Observe(before: false);
         if (_t.Enabled) _t.Step($"fill page cache with {pages} pages -> {(e is null ? added.ToString() : Describe(e))}", $"rc.FillPageCache({pages});");
-        _s.That("ADDR-11", e is null && added >= 0 && added <= pages, () => $"FillPageCache({pages}) returned {added}: {Describe(e)}");
+        _s.That("ADDR-11", e is null && added >= 0 && added <= pages, $"FillPageCache({pages}) returned {added}: {Describe(e)}");
         foreach (var z in Zones.All)
         {
             int i = (int)z;
             long grown = _post.Reclaim[i] - _pre.Reclaim[i], used = _pre.Free[i] - _post.Free[i];
-            _s.That("ADDR-11", grown == used, () => $"filling the page cache took {used} free pages from zone {z.KernelName()} but added {grown} cache pages there");
+            _s.That("ADDR-11", grown == used, $"filling the page cache took {used} free pages from zone {z.KernelName()} but added {grown} cache pages there");
         }
     }
 
@@ -793,10 +800,10 @@ internal sealed class PageMachine
         {
             int i = (int)z;
             _s.That("ADDR-11", _post.Free[i] == _m.BootFree[i],
-                () => $"with everything freed and caches drained, zone {z.KernelName()} has {_post.Free[i]} free pages; it had {_m.BootFree[i]} at boot");
+                $"with everything freed and caches drained, zone {z.KernelName()} has {_post.Free[i]} free pages; it had {_m.BootFree[i]} at boot");
             long maxBlocks = _post.BlocksAt(z, _p.MaxOrder);
             _s.That("PAGE-8", maxBlocks >= _m.BootMaxBlocks[i],
-                () => $"with everything freed and caches drained, zone {z.KernelName()} has {maxBlocks} free order-{_p.MaxOrder} blocks; it had {_m.BootMaxBlocks[i]} at boot (freed buddies did not coalesce)");
+                $"with everything freed and caches drained, zone {z.KernelName()} has {maxBlocks} free order-{_p.MaxOrder} blocks; it had {_m.BootMaxBlocks[i]} at boot (freed buddies did not coalesce)");
         }
         // The max-order blocks GFP_ATOMIC|__GFP_HIGHMEM may take at boot while keeping the floor the implementation declares.
         long want = _reserves.MaxOrderBlocksDemanded(_m.BootFree, _m.BootMaxBlocks, _p.MaxOrder);
@@ -804,7 +811,7 @@ internal sealed class PageMachine
         for (long n = 0; n < want; n++)
         {
             var block = Allocate(AllocPages, Gfp.Atomic | GfpFlags.HighMem, _p.MaxOrder);
-            _s.That("PAGE-8", block is not null, () => $"after freeing everything, max-order allocation {n + 1} of the {want} that fit at boot ({_reserves.Describe()}) failed");
+            _s.That("PAGE-8", block is not null, $"after freeing everything, max-order allocation {n + 1} of the {want} that fit at boot ({_reserves.Describe()}) failed");
             if (block is null) break;
             taken.Add(block);
         }

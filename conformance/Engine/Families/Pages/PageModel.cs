@@ -28,13 +28,30 @@ internal sealed class LiveBlock
 /// </summary>
 internal sealed class PageModel
 {
-    private readonly ulong[] _owned;
+    private ulong[] _owned;
     private int _names;
+
+    /// <summary>The ownership bitmap of the last model on this thread, cleared and reused by the next of the same size (16 KB per sequence at 512M).</summary>
+    [ThreadStatic] private static ulong[]? _spare;
 
     public PageModel(Profile profile)
     {
         Profile = profile;
-        _owned = new ulong[(profile.TotalPages + 63) / 64];
+        long words = (long)((profile.TotalPages + 63) / 64);
+        if (_spare is { } spare && spare.Length == words)
+        {
+            _spare = null;
+            Array.Clear(spare);
+            _owned = spare;
+        }
+        else _owned = new ulong[words];
+    }
+
+    /// <summary>The sequence is over: the bitmap may serve the next model on this thread. The model must not be used after this.</summary>
+    public void Recycle()
+    {
+        _spare = _owned;
+        _owned = [];
     }
 
     public Profile Profile { get; }

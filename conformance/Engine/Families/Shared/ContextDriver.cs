@@ -40,18 +40,18 @@ internal sealed class ContextDriver(IExecutionContext? ctx, CheckScope scope, Tr
         if (!entering && depth == 0)
         {
             if (trace.Enabled) trace.Step($"{call} while not entered -> {outcome}", $"Assert.Throws<KernelBugException>(() => {code.TrimEnd(';')});");
-            scope.That("GFP-5", e is KernelBugException { RuleId: "GFP-5" }, () => $"unbalanced {call} must be reported as GFP-5, got {outcome}");
+            scope.That("GFP-5", e is KernelBugException { RuleId: "GFP-5" }, $"unbalanced {call} must be reported as GFP-5, got {outcome}");
         }
         else
         {
             if (trace.Enabled) trace.Step($"{call} -> {outcome}", code);
-            scope.That("GFP-5", e is null, () => $"{call} failed: {outcome}");
+            scope.That("GFP-5", e is null, $"{call} failed: {outcome}");
             int next = depth + (entering ? 1 : -1);
             if (preempt) PreemptDepth = next; else IrqDepth = next;
         }
         bool inIrq = ctx.InInterrupt, inAtomic = ctx.InAtomic;
         scope.That("GFP-5", inIrq == IrqDepth > 0 && inAtomic == InAtomic,
-            () => $"after {call} (preempt depth {PreemptDepth}, irq depth {IrqDepth}): in_interrupt() = {inIrq}, in_atomic() = {inAtomic}; expected {IrqDepth > 0} and {InAtomic}");
+            $"after {call} (preempt depth {PreemptDepth}, irq depth {IrqDepth}): in_interrupt() = {inIrq}, in_atomic() = {inAtomic}; expected {IrqDepth > 0} and {InAtomic}");
     }
 
     /// <summary>Checks the context a fresh machine boots in.</summary>

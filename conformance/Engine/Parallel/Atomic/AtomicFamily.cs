@@ -1,5 +1,6 @@
 using System.Text;
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Parallel.Stress;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -28,6 +29,15 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
     /// <summary>The atomic_set that gives a counter the branches use its start value stays: without it they start from another value.</summary>
     public override bool Essential(ParallelProgram<AtomicOp> program, AtomicOp op) =>
         op.Kind == AtomicOpKind.Set && program.Branches.Any(b => b.Any(s => s.Op.Counter == op.Counter));
+
+    public override StressOutcome? RunStress(IMemoryManager mm, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout)
+    {
+        var atomic = (IAtomicT)mm;
+        if (atomic.AtomicCounters < 1) return null; // the programs report it
+        return AtomicStress.Run(atomic, cpus, seed, scope, budget, timeout);
+    }
+
+    public override IReadOnlyList<string> StressRules => RuleIds;
 
     public override ParallelRunResult Execute(IMemoryManager mm, ParallelProgram<AtomicOp> program, CpuPool cpus, CheckScope scope, bool explain, TimeSpan timeout)
     {

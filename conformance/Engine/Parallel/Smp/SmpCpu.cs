@@ -153,7 +153,7 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         {
             if (page.IsNull) { Record(name, op, null, 0, null, start, claim); return; }
             var zone = m.Pages.PageZone(page);
-            Scope.That("ZONE-3", zone != Zone.HighMem, () => $"{call} on CPU{Cpu} returned a HIGHMEM page ({page}); the flags do not allow __GFP_HIGHMEM");
+            Scope.That("ZONE-3", zone != Zone.HighMem, $"{call} on CPU{Cpu} returned a HIGHMEM page ({page}); the flags do not allow __GFP_HIGHMEM");
             addr = m.Pages.PageAddress(page);
         }
         Record(name, op, null, addr, null, start, claim);
@@ -161,14 +161,14 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
 
         long length = (long)p.PageSize << op.Order;
         Scope.That("ZONE-3", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)length - 1),
-            () => $"{call} on CPU{Cpu} returned 0x{addr:x}, not direct-mapped low memory");
+            $"{call} on CPU{Cpu} returned 0x{addr:x}, not direct-mapped low memory");
         ulong pa = m.Pages.VirtToPhys(addr);
         ulong pfn = pa >> p.PageShift;
         Scope.That("PAGE-7", addr % (ulong)p.PageSize == 0 && pfn % (1UL << op.Order) == 0,
-            () => $"{call} on CPU{Cpu} returned 0x{addr:x} (pfn 0x{pfn:x}): an order-{op.Order} block must be page aligned and start at a multiple of {1 << op.Order} frames");
+            $"{call} on CPU{Cpu} returned 0x{addr:x} (pfn 0x{pfn:x}): an order-{op.Order} block must be page aligned and start at a multiple of {1 << op.Order} frames");
         if ((op.Gfp & GfpFlags.Dma) != 0)
             Scope.That("ZONE-2", pa + (ulong)length <= p.DmaLimit,
-                () => $"{call} on CPU{Cpu} returned [PA 0x{pa:x}, +0x{length:x}), which ends above MAX_DMA_ADDRESS 0x{p.DmaLimit:x}");
+                $"{call} on CPU{Cpu} returned [PA 0x{pa:x}, +0x{length:x}), which ends above MAX_DMA_ADDRESS 0x{p.DmaLimit:x}");
         Hold(new HeldBlock { Name = name, Call = call, Cpu = Cpu, Kind = BlockKind.Pages, Addr = addr, Length = length, Page = page, Order = op.Order, Tag = _names, Claim = claim });
     }
 
@@ -186,14 +186,14 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         if (e is not null) Raised("KMAL-7", call, e);
         if (addr == 0) return;
         Scope.That("KMAL-1", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)op.Size - 1),
-            () => $"{call} on CPU{Cpu} returned 0x{addr:x}: [0x{addr:x}, +{op.Size}) is not direct-mapped low memory");
+            $"{call} on CPU{Cpu} returned 0x{addr:x}: [0x{addr:x}, +{op.Size}) is not direct-mapped low memory");
         long usable = 0;
         var ke = Try(() => usable = m.Kmalloc.Ksize(addr));
-        Scope.That("KMAL-1", ke is null && usable >= op.Size, () => $"ksize(0x{addr:x}) on CPU{Cpu} after {call}: {(ke is null ? usable.ToString() : Describe(ke))}, less than the {op.Size} bytes asked for");
+        Scope.That("KMAL-1", ke is null && usable >= op.Size, $"ksize(0x{addr:x}) on CPU{Cpu} after {call}: {(ke is null ? usable.ToString() : Describe(ke))}, less than the {op.Size} bytes asked for");
         if ((op.Gfp & GfpFlags.Dma) != 0)
         {
             ulong pa = m.Pages.VirtToPhys(addr);
-            Scope.That("ZONE-2", pa + (ulong)op.Size <= p.DmaLimit, () => $"{call} on CPU{Cpu} returned PA 0x{pa:x}, whose {op.Size} bytes end above MAX_DMA_ADDRESS 0x{p.DmaLimit:x}");
+            Scope.That("ZONE-2", pa + (ulong)op.Size <= p.DmaLimit, $"{call} on CPU{Cpu} returned PA 0x{pa:x}, whose {op.Size} bytes end above MAX_DMA_ADDRESS 0x{p.DmaLimit:x}");
         }
         Hold(new HeldBlock { Name = name, Call = call, Cpu = Cpu, Kind = BlockKind.Kmalloc, Addr = addr, Length = op.Size, Tag = _names, Claim = claim });
     }
@@ -212,9 +212,9 @@ internal sealed class SmpCpu(int cpu, SmpMachine m, CheckScope scope)
         if (e is not null) Raised("SLAB-2", call, e);
         if (addr == 0) return;
         Scope.That("SLAB-2", m.Layout.IsDirectMapped(addr) && m.Layout.IsDirectMapped(addr + (ulong)cache.Size - 1),
-            () => $"{call} on CPU{Cpu} returned 0x{addr:x}: its {cache.Size} bytes are not direct-mapped low memory");
+            $"{call} on CPU{Cpu} returned 0x{addr:x}: its {cache.Size} bytes are not direct-mapped low memory");
         long align = Math.Max(cache.Align, 1);
-        Scope.That("SLAB-7", addr % (ulong)align == 0, () => $"{call} on CPU{Cpu} returned 0x{addr:x}, not aligned to the {align} bytes the cache was created with");
+        Scope.That("SLAB-7", addr % (ulong)align == 0, $"{call} on CPU{Cpu} returned 0x{addr:x}, not aligned to the {align} bytes the cache was created with");
         Hold(new HeldBlock { Name = name, Call = call, Cpu = Cpu, Kind = BlockKind.CacheObject, Addr = addr, Length = cache.Size, Cache = op.Cache, Tag = _names, Claim = claim });
     }
 

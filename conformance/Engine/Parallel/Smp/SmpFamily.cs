@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Parallel.Stress;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -30,6 +31,11 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
 
     public override bool Essential(ParallelProgram<SmpOp> program, SmpOp op) =>
         op.Kind == SmpOpKind.CreateCache && program.Branches.Any(b => b.Any(s => s.Op.Kind == SmpOpKind.CacheAlloc && s.Op.Cache == op.Cache));
+
+    public override StressOutcome? RunStress(IMemoryManager mm, CpuPool cpus, ulong seed, CheckScope scope, TimeSpan budget, TimeSpan timeout) =>
+        SmpStress.Run(mm, cpus, seed, scope, budget, timeout);
+
+    public override IReadOnlyList<string> StressRules => SmpStress.Rules;
 
     public override ParallelRunResult Execute(IMemoryManager mm, ParallelProgram<SmpOp> program, CpuPool cpus, CheckScope scope, bool explain, TimeSpan timeout)
     {
@@ -89,10 +95,10 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
             {
                 long bootFree = Free(boot, zone, p.MaxOrder), nowFree = Free(end, zone, p.MaxOrder);
                 scope.That("ADDR-11", nowFree == bootFree,
-                    () => $"after {n} CPUs freed everything they allocated in parallel and the caches were destroyed and drained, zone {zone.KernelName()} has {nowFree} free pages; it had {bootFree} at boot");
+                    $"after {n} CPUs freed everything they allocated in parallel and the caches were destroyed and drained, zone {zone.KernelName()} has {nowFree} free pages; it had {bootFree} at boot");
                 long bootMax = boot[(int)zone, p.MaxOrder], nowMax = end[(int)zone, p.MaxOrder];
                 scope.That("PAGE-8", nowMax >= bootMax,
-                    () => $"after {n} CPUs freed everything they allocated in parallel and the caches were drained, zone {zone.KernelName()} has {nowMax} free order-{p.MaxOrder} blocks; it had {bootMax} at boot");
+                    $"after {n} CPUs freed everything they allocated in parallel and the caches were drained, zone {zone.KernelName()} has {nowMax} free order-{p.MaxOrder} blocks; it had {bootMax} at boot");
             }
         }
         catch (RuleViolation v) { return new(v, Draw(), scopes); }
@@ -100,7 +106,7 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
         return new(null, [], scopes);
     }
 
-    private static long[,] Snapshot(IPageAllocator pages, int maxOrder)
+    internal static long[,] Snapshot(IPageAllocator pages, int maxOrder)
     {
         var counts = new long[Zones.Count, maxOrder + 1];
         foreach (var zone in Zones.All)
@@ -108,7 +114,7 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
         return counts;
     }
 
-    private static long Free(long[,] counts, Zone zone, int maxOrder)
+    internal static long Free(long[,] counts, Zone zone, int maxOrder)
     {
         long sum = 0;
         for (int o = 0; o <= maxOrder; o++) sum += counts[(int)zone, o] << o;
