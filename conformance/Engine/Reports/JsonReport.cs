@@ -38,6 +38,8 @@ public static class JsonReport
         {
             Schema = Schema,
             Implementation = result.Implementation,
+            ImplementationArguments = result.ImplementationArguments.Length > 0 ? result.ImplementationArguments : null,
+            Shard = result.Shard is { } shard ? new ShardDocument(shard.Index, shard.Count) : null,
             GeneratedAt = options.GeneratedAt,
             Passed = result.Passed,
             Seed = result.Settings.Seed,
@@ -94,6 +96,10 @@ public sealed record ResultDocument
 {
     public required string Schema { get; init; }
     public required string Implementation { get; init; }
+    /// <summary>The command-line arguments that chose the implementation (<c>--impl-command ...</c>); absent for the reference.</summary>
+    public string? ImplementationArguments { get; init; }
+    /// <summary>Set when the run was one shard (<c>--shard i/n</c>); <c>merge</c> combines the shards into one result.</summary>
+    public ShardDocument? Shard { get; init; }
     public DateTimeOffset? GeneratedAt { get; init; }
     /// <summary>True when every applicable rule passed (exit code 0).</summary>
     public required bool Passed { get; init; }
@@ -114,6 +120,9 @@ public sealed record SettingsDocument(
     int Sequences, int MaxSteps, int MaxFailuresPerProperty);
 
 public sealed record MemoryDocument(ulong Bytes, string Label);
+
+/// <summary>Shard <paramref name="Index"/> of <paramref name="Count"/> (1-based).</summary>
+public sealed record ShardDocument(int Index, int Count);
 
 public sealed record RuleDocument
 {

@@ -42,6 +42,8 @@ public sealed record SuiteResult
     public IReadOnlySet<string> FailedRuleIds => Failures.Select(r => r.Rule.Id).ToHashSet();
     /// <summary>Every property run, in order (saved failures first), with its own settings and failures.</summary>
     public IReadOnlyList<PropertyRun> Properties { get; init; } = [];
+    /// <summary>Set when this is one shard of a run (<c>--shard i/n</c>): its rows cover only its own properties until merged.</summary>
+    public Sharding.Shard? Shard { get; init; }
 }
 
 /// <summary>One property, fully determined: family, profile name, RAM size and the settings its sequences derive from.</summary>
@@ -73,6 +75,12 @@ public sealed record SuiteOptions
     public Action<SuiteProgress>? OnProgress { get; init; }
     /// <summary>Properties to run before everything else with their own settings (saved failures); those outside the selected profiles, sizes and families are skipped.</summary>
     public IReadOnlyList<PropertyKey> Reruns { get; init; } = [];
+    /// <summary>
+    /// Which of the selected properties (family x profile x RAM size, keyed with <see cref="Settings"/>) to run; null runs
+    /// all. The rest are left out as if nothing reached their rules there: one shard of a run (<see cref="Sharding.Shard"/>),
+    /// whose results <see cref="Sharding.ResultMerge"/> folds together with the other shards'.
+    /// </summary>
+    public Func<PropertyKey, bool>? Include { get; init; }
 }
 
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
@@ -144,7 +152,8 @@ public static class SuiteRunner
                 foreach (var family in families)
                 {
                     if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
-                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, checks, failures);
+                    if (declared.Contains(family.Gate) && (options.Include?.Invoke(new PropertyKey(profile.Name, memory, family.Name, options.Settings)) ?? true))
+                        RunProperty(family, profile, options.Settings, false, checks, failures);
                     else done++;
                 }
             }
