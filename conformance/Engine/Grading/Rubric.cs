@@ -225,7 +225,7 @@ public sealed record Rubric
     private static string Suggest(string text, IEnumerable<string> known)
     {
         var best = known.Select(k => (k, d: Distance(text.ToLowerInvariant(), k.ToLowerInvariant()))).OrderBy(p => p.d).FirstOrDefault();
-        return best.k is not null && best.d <= Math.Max(1, best.k.Length / 3) ? $" (did you mean {best.k}?)" : "";
+        return best.k is not null && best.d <= Math.Max(2, best.k.Length / 3) ? $" (did you mean {best.k}?)" : "";
     }
 
     private static int Distance(string a, string b)

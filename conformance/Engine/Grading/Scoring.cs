@@ -70,7 +70,10 @@ public static class Scoring
             : rubric.NotApplicable == NotApplicablePolicy.Exclude
                 ? "no rule of the rubric applies to this submission (it declares none of what they need): nothing earned"
                 : "the rubric counts no rule of this run";
-        return new Score(rules.Sum(r => r.Points), rubric.Points, rules, note);
+        // The total from the weighted sums (not a sum of rounded parts): full credit is exactly the full points.
+        var counted = raw.Where(r => r.Weight > 0 && r.Cells.Any(c => c.Counted)).ToList();
+        double points = weights > 0 ? rubric.Points * counted.Sum(r => r.Weight * r.Credit) / weights : 0;
+        return new Score(points, rubric.Points, rules, note);
     }
 
     /// <summary>The score of a submission that produced no result (did not run, was stopped): nothing earned.</summary>
