@@ -7,6 +7,7 @@ public static class AddrRules
 {
     private const string MmuPending = "Pending: needs processes, page tables and a TLB (the vmalloc/MMU slice).";
 
+    /// <summary>The ADDR rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -7,6 +7,7 @@ public static class VmalRules
 {
     private const string Pending = "Pending: vmalloc belongs to a later issue (vmalloc/MMU/user mappings slice). Planned check: ";
 
+    /// <summary>The VMAL rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()
