@@ -23,8 +23,16 @@ public enum Capability
     Vmalloc,
     /// <summary>Processes, page tables, TLB, mmap (issues: ADDR, MMAP, DRV, UACC, SWAP).</summary>
     Mmu,
-    /// <summary>atomic_t (ATOM).</summary>
+    /// <summary><see cref="IAtomicT"/>: atomic_t counters, indivisible under concurrent use (ATOM-1).</summary>
     AtomicT,
+    /// <summary>
+    /// SMP safety: the page allocator (<see cref="IPageAllocator"/>, <see cref="IKernelMemory"/>) and, where
+    /// declared, <see cref="IKmalloc"/> and <see cref="ISlab"/> may be called from several threads at once, each
+    /// thread standing for one CPU in process context. The suite then runs allocation traffic in parallel
+    /// (conformance/Engine/Parallel). Requires <see cref="PageAllocator"/>. In-process only: the protocol does
+    /// not carry concurrent requests (docs/protocol.md, "Concurrency").
+    /// </summary>
+    Smp,
 }
 
 /// <summary>What each <see cref="Capability"/> asks of an implementation.</summary>
@@ -39,6 +47,9 @@ public static class Capabilities
         Capability.Reclaim => typeof(IReclaim),
         Capability.Kmalloc => typeof(IKmalloc),
         Capability.SlabCache => typeof(ISlab),
+        Capability.AtomicT => typeof(IAtomicT),
+        // Smp adds no calls: it promises that the page allocator's (and kmalloc's, slab's) may run concurrently.
+        Capability.Smp => typeof(IPageAllocator),
         _ => null,
     };
 }

@@ -5,6 +5,12 @@ namespace KernelMm.Spec.Profiles;
 /// <summary>
 /// A named platform parameter set. Values that differ between kernels or architectures live
 /// here, never as constants in checks. Immutable; <see cref="WithMemory"/> varies the RAM size.
+/// Data only: the derived values below are arithmetic on the parameters (sizes, spans) for
+/// implementations and the protocol's hello. No predicate that decides what is legal lives here:
+/// the reference and the suite each derive those from the parameters themselves, so that one bug
+/// cannot blind both (issue 7, section 2). Values the documents leave to the implementation
+/// (reserves, class table, kmalloc(0)) are defaults, declared by implementations through
+/// <see cref="Contract.ZoneInfo"/> and <see cref="Contract.KmallocInfo"/>.
 /// </summary>
 public sealed record Profile
 {
@@ -38,7 +44,7 @@ public sealed record Profile
 
     /// <summary>KMALLOC_MAX_SIZE: the largest kmalloc request that can succeed (KMAL-3).</summary>
     public required long KmallocMaxSize { get; init; }
-    /// <summary>kmalloc size classes served by general caches, ascending (KMAL-2).</summary>
+    /// <summary>Default kmalloc size classes served by general caches, ascending, as the reference has them (KMAL-2; <see cref="Contract.KmallocInfo.Default"/>).</summary>
     public required IReadOnlyList<int> KmallocClasses { get; init; }
     /// <summary>Largest slab object size (SLAB-1).</summary>
     public required long SlabObjectMax { get; init; }
@@ -56,7 +62,7 @@ public sealed record Profile
     public required int WordSize { get; init; }
     /// <summary>The largest size served by a general kmalloc cache; larger requests up to KmallocMaxSize come from the page allocator (KMAL-2).</summary>
     public long KmallocCacheMax => KmallocClasses[^1];
-    /// <summary>kmalloc(0) returns ZERO_SIZE_PTR (16) instead of NULL (linux-6; KMAL-1).</summary>
+    /// <summary>Default: kmalloc(0) returns ZERO_SIZE_PTR (16) instead of NULL (linux-6; KMAL-1; <see cref="Contract.KmallocInfo.Default"/>).</summary>
     public bool KmallocZeroReturnsZeroSizePtr { get; init; }
     /// <summary>kfree accepts objects of private caches (linux-6; KMAL-6).</summary>
     public bool KfreeAcceptsCacheObjects { get; init; }
@@ -70,13 +76,6 @@ public sealed record Profile
         KmallocCachePrefix == "kmalloc-" && classSize >= 1024 && classSize % 1024 == 0
             ? $"kmalloc-{classSize / 1024}k"
             : $"{KmallocCachePrefix}{classSize}";
-
-    /// <summary>The kmalloc class serving a request of this size, or null above the largest cache (KMAL-2).</summary>
-    public long? KmallocClassFor(long size)
-    {
-        foreach (var c in KmallocClasses) if (c >= size) return c;
-        return null;
-    }
 
     /// <summary>ZERO_SIZE_PTR: the address kmalloc(0) returns where the profile says so.</summary>
     public const ulong ZeroSizePtr = 16;
@@ -103,14 +102,11 @@ public sealed record Profile
     /// <summary>VMALLOC_START: just above the direct mapping plus VMALLOC_OFFSET (VMAL-2).</summary>
     public ulong VmallocStart => PageOffset + LowMemoryEnd + VmallocOffset;
     /// <summary>
-    /// Emergency reserve in pages (the min watermark): a request without __GFP_HIGH must leave at
-    /// least this many free pages in the zones it may use (GFP-3). Project choice: 1/256 of RAM,
-    /// at least 16 pages.
+    /// Default emergency reserve in pages, as the reference keeps it (<see cref="Contract.ZoneInfo.Default"/>):
+    /// a request without __GFP_HIGH leaves at least this many free pages in the zones it may use
+    /// together (GFP-3). Project choice: 1/256 of RAM, at least 16 pages.
     /// </summary>
     public long EmergencyReservePages => Math.Max(16L, (long)(TotalPages / 256));
-    /// <summary>Whether a kernel address lies in the direct mapping of existing low memory (ADDR-10).</summary>
-    public bool IsDirectMapped(ulong addr) => addr >= PageOffset && addr - PageOffset < LowMemoryEnd;
-
     /// <summary>Whether the profile has a HIGHMEM zone at this memory size.</summary>
     public bool HasHighmem => HighmemStart is { } h && PhysicalMemory > h;
 
@@ -127,18 +123,6 @@ public sealed record Profile
             _ => throw new ArgumentOutOfRangeException(nameof(zone)),
         };
     }
-
-    /// <summary>The zone a frame belongs to (ZONE-1).</summary>
-    public Zone ZoneOfPfn(ulong pfn)
-    {
-        ulong pa = pfn << PageShift;
-        if (pa < DmaLimit) return Zone.Dma;
-        if (HighmemStart is { } h && pa >= h) return Zone.HighMem;
-        return Zone.Normal;
-    }
-
-    /// <summary>Whether a GFP flag combination is known to this profile.</summary>
-    public bool Knows(GfpFlags flags) => HasGfpBuffer || (flags & GfpFlags.Buffer2_4) == 0;
 
     /// <summary>The same profile with another physical memory size (a multiple of the max-order block).</summary>
     public Profile WithMemory(ulong bytes)

@@ -51,7 +51,7 @@ public sealed class ScoreboardTests
     public void ResultsCsv_OneRowPerStudentRuleAndProfile()
     {
         var rows = Csv(Scoreboard.RenderResultsCsv(Class()));
-        Assert.Equal(["label", "rule", "family", "profile", "outcome", "checks", "counted", "credit", "rule_weight", "profile_weight"], rows[0]);
+        Assert.Equal(["label", "rule", "family", "profile", "outcome", "checks", "counted", "credit", "rule_weight", "profile_weight", "blocked_by"], rows[0]);
         Assert.Equal(1 + 3 * 2, rows.Count); // the timed-out submission has no result
         Assert.Contains(rows, r => r[0] == "alice" && r[1] == "PAGE-8" && r[3] == "x86-32" && r[4] == "passed" && r[5] == "10" && r[7] == "1");
         Assert.Contains(rows, r => r[1] == "PAGE-8" && r[4] == "failed" && r[7] == "0");

@@ -26,6 +26,7 @@ public sealed class ScoringTests
             Profile = r.Profile,
             Status = r.Outcome,
             Checks = r.Outcome == RuleOutcome.Passed ? 10 : 0,
+            BlockedBy = r.Outcome == RuleOutcome.Blocked ? "PAGE-4" : null,
         }).ToList(),
         Summary = new SummaryDocument(),
     };
@@ -45,6 +46,37 @@ public sealed class ScoringTests
         Assert.Equal(0.5, score.Rules.Single(r => r.RuleId == "PAGE-8").Credit, 9);
         Assert.Equal(["PAGE-8"], score.Lost.Select(r => r.RuleId));
         Assert.Null(score.Note);
+    }
+
+    [Fact]
+    public void ABlockedRule_IsCountedAndEarnsNothing_AndTheExplanationNamesWhatBlocksIt()
+    {
+        var doc = Result(
+            ("PAGE-1", "x86-32", RuleOutcome.Passed), ("PAGE-1", "linux-6", RuleOutcome.Passed),
+            ("PAGE-4", "x86-32", RuleOutcome.Failed), ("PAGE-4", "linux-6", RuleOutcome.Passed),
+            ("PAGE-8", "x86-32", RuleOutcome.Blocked), ("PAGE-8", "linux-6", RuleOutcome.Passed));
+        var score = Scoring.Score(doc, Rubric.Default);
+        // Three counted rules; PAGE-4 and PAGE-8 each earn one profile of two: (1 + 0.5 + 0.5) / 3.
+        Assert.Equal(200.0 / 3, score.Points, 9);
+        var page8 = score.Rules.Single(r => r.RuleId == "PAGE-8");
+        Assert.True(page8.Counted);
+        Assert.Equal(0.5, page8.Credit, 9);
+        var blocked = page8.Cells.Single(c => c.Profile == "x86-32");
+        Assert.True(blocked.Counted);
+        Assert.Equal(0, blocked.Credit);
+        Assert.Equal("PAGE-4", blocked.BlockedBy);
+        Assert.Null(page8.Cells.Single(c => c.Profile == "linux-6").BlockedBy);
+
+        var explained = Scoring.Explain("ann", score, Rubric.Default);
+        Assert.Contains("x86-32 blocked by PAGE-4, linux-6 pass", explained);
+        Assert.Contains("a blocked rule has no verdict until the rule blocking it is fixed", explained);
+        var board = new GradedSubmission { Label = "ann", Status = SubmissionStatus.Graded, Score = score, Result = doc };
+        Assert.Equal("PAGE-4 (FAIL x86-32); PAGE-8 (blocked by PAGE-4 x86-32)", Scoreboard.Lost(board));
+        var csv = ScoreboardTests.Csv(Scoreboard.RenderResultsCsv([board]));
+        int by = Array.IndexOf(csv[0], "blocked_by"), outcome = Array.IndexOf(csv[0], "outcome");
+        var row = csv.Single(r => r[1] == "PAGE-8" && r[3] == "x86-32");
+        Assert.Equal(("blocked", "PAGE-4"), (row[outcome], row[by]));
+        Assert.All(csv.Skip(1).Where(r => r[outcome] != "blocked"), r => Assert.Equal("", r[by]));
     }
 
     [Fact]

@@ -33,7 +33,9 @@ public sealed partial class TapReportTests
                 {
                     case RuleOutcome.Passed: Assert.True(test.Ok && test.Directive is null, row.Rule.Id); break;
                     case RuleOutcome.NotApplicable or RuleOutcome.Pending: Assert.True(test.Ok && test.Directive == "SKIP", row.Rule.Id); break;
-                    default: Assert.False(test.Ok, $"{row.Rule.Id} {row.Outcome} must be not ok"); break;
+                    // Neither a pass nor a failure of its own: not ok, with the TODO directive naming what blocks it.
+                    case RuleOutcome.Blocked: Assert.True(!test.Ok && test.Directive == "TODO" && test.Line.Contains("blocked by PAGE-4"), test.Line); break;
+                    default: Assert.True(!test.Ok && test.Directive is null, $"{row.Rule.Id} {row.Outcome} must be not ok"); break;
                 }
             }
             // A profile fails exactly when one of its rules does.
@@ -41,7 +43,10 @@ public sealed partial class TapReportTests
         }
         Assert.False(top.Results.Single(r => r.Description == "x86-32").Ok);        // PAGE-4 failed there
         Assert.False(top.Results.Single(r => r.Description == "linux-2.4").Ok);     // PAGE-3 unexercised there
-        Assert.Matches(@"\n# Totals: pass:\d+ fail:2 xfail:0 xpass:0 skip:\d+ error:0\n$", ktap);
+        // PAGE-4 and the unexercised PAGE-3 fail; the blocked PAGE-8 is neither pass nor fail: kselftest's "error".
+        int passed = ReportFixtures.Count(result, RuleOutcome.Passed), skipped = ReportFixtures.Count(result, RuleOutcome.NotApplicable) + ReportFixtures.Count(result, RuleOutcome.Pending);
+        Assert.EndsWith($"\n# Totals: pass:{passed} fail:2 xfail:0 xpass:0 skip:{skipped} error:1\n", ktap);
+        Assert.Equal(result.Results.Count, passed + 2 + skipped + 1);
     }
 
     [Fact]
@@ -87,7 +92,14 @@ public sealed partial class TapReportTests
             bool ok = points[i].Groups["ok"].Value == "ok";
             Assert.Equal(row.Outcome is RuleOutcome.Passed or RuleOutcome.NotApplicable or RuleOutcome.Pending, ok);
             Assert.Equal(row.Outcome is RuleOutcome.NotApplicable or RuleOutcome.Pending, points[i].Groups["skip"].Success);
+            Assert.Equal(row.Outcome is RuleOutcome.Blocked, points[i].Groups["todo"].Success);
         }
+        // The blocked rule: a TODO (harnesses count it neither passed nor failed) whose YAML names what blocks it.
+        int todo = Array.FindIndex(lines, l => l.StartsWith("not ok", StringComparison.Ordinal) && l.Contains(" - PAGE-8 on x86-32 # TODO blocked by PAGE-4"));
+        Assert.True(todo > 0, tap);
+        var todoYaml = string.Join("\n", lines[(todo + 2)..Array.IndexOf(lines, "  ...", todo)]);
+        Assert.Contains("  outcome: \"blocked\"", todoYaml);
+        Assert.Contains("  blockedBy: \"PAGE-4\"", todoYaml);
         // The YAML block of the failure: between "  ---" and "  ...", JSON-quoted scalars.
         int failed = Array.FindIndex(lines, l => l.StartsWith("not ok", StringComparison.Ordinal) && l.EndsWith("PAGE-4 on x86-32", StringComparison.Ordinal));
         Assert.Equal("  ---", lines[failed + 1]);
@@ -121,13 +133,41 @@ public sealed partial class TapReportTests
         KtapParser.Parse(ktap);
     }
 
-    [GeneratedRegex(@"^(?<ok>ok|not ok) (?<n>\d+) - (?<desc>[^#]*)(?<skip># SKIP .*)?$")]
+    [Fact]
+    public void ABlockedRule_WhoseBlockerIsNotInTheStream_IsAPlainNotOk_SoTheHarnessFailsAsTheRunDoes()
+    {
+        // A --rule selection that reports PAGE-8 but not PAGE-4: the TODO would leave nothing failing.
+        var hand = ReportFixtures.HandBuilt();
+        var result = hand with { Results = hand.Results.Where(r => r.Rule.Id != "PAGE-4").ToList() };
+        Assert.False(result.Passed);
+        var tap = TapReport.RenderTap(result);
+        Assert.Contains("not ok", tap);
+        Assert.DoesNotContain("# TODO", tap);
+        Assert.Matches(@"\nnot ok \d+ - PAGE-8 on x86-32\n", tap);
+        var ktap = TapReport.RenderKtap(result);
+        Assert.False(KtapParser.Parse(ktap).Results.Single(r => r.Description == "x86-32").Ok);
+        Assert.Matches(@"\n  not ok \d+ PAGE-8\n", ktap);
+        Assert.Contains("error:0", ktap);
+    }
+
+    [Fact]
+    public void AProfileWhoseOnlyNonPassesAreBlocked_StillFails_BecauseItsBlockerFailedThere()
+    {
+        var ktap = TapReport.RenderKtap(ReportFixtures.HandBuilt());
+        var x86 = KtapParser.Parse(ktap).Results.Single(r => r.Description == "x86-32");
+        Assert.False(x86.Ok);
+        Assert.Contains(x86.Subtest!.Results, r => r.Description == "PAGE-8" && r.Directive == "TODO");
+        Assert.Contains("  # x86-32: pass:", ktap);
+        Assert.Matches(@"  # x86-32: pass:\d+ fail:1 skip:\d+ blocked:1 total:\d+\n", ktap);
+    }
+
+    [GeneratedRegex(@"^(?<ok>ok|not ok) (?<n>\d+) - (?<desc>[^#]*)(?<skip># SKIP .*)?(?<todo># TODO blocked by .*)?$")]
     private static partial Regex TapLine();
 
     /// <summary>A strict reader of KTAP version 1: what kernel tooling expects of it.</summary>
     internal static class KtapParser
     {
-        public sealed record Result(bool Ok, int Number, string Description, string? Directive, Test? Subtest);
+        public sealed record Result(bool Ok, int Number, string Description, string? Directive, Test? Subtest, string Line = "");
         public sealed record Test(string? Name, IReadOnlyList<Result> Results);
 
         public static Test Parse(string text)
@@ -163,7 +203,7 @@ public sealed partial class TapReportTests
                 Assert.True(m.Success, $"result line expected at depth {depth}: '{line}'");
                 Assert.Equal(results.Count + 1, int.Parse(m.Groups["n"].Value));
                 results.Add(new Result(m.Groups["ok"].Value == "ok", results.Count + 1, m.Groups["desc"].Value,
-                    m.Groups["dir"].Success ? m.Groups["dir"].Value : null, pending));
+                    m.Groups["dir"].Success ? m.Groups["dir"].Value : null, pending, line));
                 pending = null;
                 i++;
             }

@@ -27,9 +27,10 @@ public sealed class MergeCommand : ICliCommand
 
     /// <summary>
     /// The C# that builds the judged implementation in printed xunit tests, from the arguments the
-    /// shards ran with (a program or the reference; null, the generic placeholder, when that cannot be told here).
+    /// shards ran with (a program or the reference; null, the generic placeholder, when that cannot be
+    /// told here, e.g. an assembly or a program not on this machine).
     /// </summary>
-    private static string? FactoryExpression(SuiteResult merged)
+    private static FactoryCode? FactoryCodeOf(SuiteResult merged)
     {
         IReadOnlyList<string> words;
         try { words = OutOfProcess.CommandLineWords.Split(merged.ImplementationArguments); }
@@ -37,7 +38,13 @@ public sealed class MergeCommand : ICliCommand
         if (words.Count == 0 && merged.Implementation != "reference") return null; // judged from code, not by the command line
         var check = KmmConformance.Check(["run", .. words]);
         if (check.Run?.Implementation is not { } choice || choice.AssemblyPath is not null) return null;
-        return choice.FactoryExpression(null!); // a program or the reference: no factory instance is needed
+        try
+        {
+            var factory = choice.CreateFactory(); // a program or the reference: nothing is started
+            try { return choice.FactoryCode(factory); }
+            finally { (factory as IDisposable)?.Dispose(); }
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.ComponentModel.Win32Exception) { return null; }
     }
 
     public Command Build()
@@ -71,7 +78,7 @@ public sealed class MergeCommand : ICliCommand
             catch (MergeException e) { return KmmConformance.UsageErrors(parse, e.Problems); }
 
             string prefix = Invocation.Prefix();
-            var options = new ReportOptions { ReplayPrefix = prefix, GeneratedAt = DateTimeOffset.UtcNow, Width = Invocation.TerminalWidth(output), FactoryExpression = FactoryExpression(merged) };
+            var options = new ReportOptions { ReplayPrefix = prefix, GeneratedAt = DateTimeOffset.UtcNow, Width = Invocation.TerminalWidth(output), Factory = FactoryCodeOf(merged) };
             bool streaming = tap == RunRequest.Stdout || ktap == RunRequest.Stdout;
             if (tap == RunRequest.Stdout) output.Write(TapReport.RenderTap(merged, options));
             else if (ktap == RunRequest.Stdout) output.Write(TapReport.RenderKtap(merged, options));

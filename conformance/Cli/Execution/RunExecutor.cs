@@ -69,7 +69,7 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
         var reportOptions = new ReportOptions
         {
             ReplayPrefix = prefix,
-            FactoryExpression = choice.FactoryExpression(factory),
+            Factory = choice.FactoryCode(factory),
             XunitSnippets = request.XunitSnippets,
             GeneratedAt = DateTimeOffset.UtcNow,
             Width = Invocation.TerminalWidth(output),
@@ -99,14 +99,16 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
 
     /// <summary>
     /// The exit code of a run: 0 when every applicable rule passed. A shard is judged on what it can
-    /// judge alone: a failure (or any other outcome that outranks a pass) fails it, but a rule not
-    /// exercised in this shard may be exercised in another, so that is left to <c>merge</c>.
+    /// judge alone: a failure, a blocked rule (there is a failure behind it) or any other outcome that
+    /// outranks a pass fails it, but a rule not exercised in this shard may be exercised in another,
+    /// so that is left to <c>merge</c>.
     /// </summary>
     public static int Verdict(SuiteResult result)
     {
         if (result.Shard is null) return result.Passed ? ExitCodes.Passed : ExitCodes.Failed;
         int pass = Sharding.ResultMerge.Rank(RuleOutcome.Passed);
-        return result.Results.Any(r => Sharding.ResultMerge.Rank(r.Outcome) > pass) ? ExitCodes.Failed : ExitCodes.Passed;
+        return result.Results.Any(r => r.Outcome is RuleOutcome.Failed or RuleOutcome.Blocked || Sharding.ResultMerge.Rank(r) > pass)
+            ? ExitCodes.Failed : ExitCodes.Passed;
     }
 
     private ImplementationIdentity IdentityOf(Options.ImplementationChoice choice, IImplementationFactory factory, string label)

@@ -44,7 +44,8 @@ public sealed class RubricException(string source, IReadOnlyList<string> problem
 /// </code>
 /// <para>A rule's credit is the weighted share of the profiles where it passed (partial credit by
 /// profile). Only "passed" earns credit: failed, not exercised, blocked and any other outcome earn
-/// none. Pending rules have no check and are never counted. The score is <see cref="Points"/> times
+/// none (a blocked rule is neither passed nor failed, but it has no check that held, so it earns
+/// nothing until the rule that blocks it is fixed: see <see cref="Scoring"/>). Pending rules have no check and are never counted. The score is <see cref="Points"/> times
 /// the weighted mean of the counted rules' credits.</para>
 /// </remarks>
 public sealed record Rubric
@@ -98,7 +99,7 @@ public sealed record Rubric
         sb.Append($"  rule weights (the most specific entry wins: rule, then catalogue family, then suite family): {string.Join(", ", weights)}\n");
         var profiles = ProfileWeights.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {Number(p.Value)}").Append("any other profile 1");
         sb.Append($"  profile weights (partial credit: a rule earns the weighted share of the profiles where it passed): {string.Join(", ", profiles)}\n");
-        sb.Append("  only 'pass' earns credit (FAIL, UNEXERCISED, BLOCKED earn none); pending rules have no check and do not count; ");
+        sb.Append("  only 'pass' earns credit (FAIL, UNEXERCISED, BLOCKED earn none: a blocked rule has no verdict until the rule blocking it is fixed); pending rules have no check and do not count; ");
         sb.Append(NotApplicable == NotApplicablePolicy.Exclude
             ? "n/a (not declared) does not count: the score is over the rules that apply to the submission\n"
             : "n/a (not declared) counts as not passed\n");

@@ -84,7 +84,7 @@ public static class Scoreboard
     {
         if (s.Status != SubmissionStatus.Graded) return OneLine(s.Detail ?? Word(s.Status), 100);
         if (s.Score.Note is { } note) return note;
-        var lost = s.Score.Lost.Select(r => $"{r.RuleId} ({string.Join(", ", r.Cells.Where(c => c.Counted && c.Credit < 1).Select(c => $"{Short(c.Outcome)} {c.Profile}"))})").ToList();
+        var lost = s.Score.Lost.Select(r => $"{r.RuleId} ({string.Join(", ", r.Cells.Where(c => c.Counted && c.Credit < 1).Select(c => $"{c.Word} {c.Profile}"))})").ToList();
         return lost.Count == 0 ? "-" : string.Join("; ", lost);
     }
 
@@ -113,7 +113,7 @@ public static class Scoreboard
     public static string RenderResultsCsv(IReadOnlyList<GradedSubmission> submissions)
     {
         var sb = new StringBuilder();
-        Row(sb, ["label", "rule", "family", "profile", "outcome", "checks", "counted", "credit", "rule_weight", "profile_weight"]);
+        Row(sb, ["label", "rule", "family", "profile", "outcome", "checks", "counted", "credit", "rule_weight", "profile_weight", "blocked_by"]);
         foreach (var s in submissions)
         {
             var checks = s.Result?.Results.ToDictionary(r => (r.Id, r.Profile), r => r.Checks) ?? [];
@@ -121,7 +121,7 @@ public static class Scoreboard
                 foreach (var cell in rule.Cells)
                     Row(sb, [s.Label, rule.RuleId, rule.Family, cell.Profile, Name(cell.Outcome),
                         checks.GetValueOrDefault((rule.RuleId, cell.Profile)).ToString(CultureInfo.InvariantCulture),
-                        cell.Counted ? "yes" : "no", N(cell.Credit), N(rule.Weight), N(cell.ProfileWeight)]);
+                        cell.Counted ? "yes" : "no", N(cell.Credit), N(rule.Weight), N(cell.ProfileWeight), cell.BlockedBy ?? ""]);
         }
         return sb.ToString();
     }
@@ -149,7 +149,7 @@ public static class Scoreboard
                 Rules = s.Score.Rules.Select(r => new
                 {
                     Id = r.RuleId, r.Family, r.Weight, r.Counted, Credit = Math.Round(r.Credit, 6), Points = Math.Round(r.Points, 6), MaxPoints = Math.Round(r.MaxPoints, 6),
-                    Profiles = r.Cells.Select(c => new { c.Profile, Outcome = Name(c.Outcome), c.Counted, c.ProfileWeight }),
+                    Profiles = r.Cells.Select(c => new { c.Profile, Outcome = Name(c.Outcome), c.BlockedBy, c.Counted, c.ProfileWeight }),
                 }),
             }),
         };
@@ -200,7 +200,7 @@ public static class Scoreboard
                     var counted = r.Cells.Where(c => c.Counted).ToList();
                     int passed = counted.Count(c => c.Credit > 0);
                     string cls = passed == counted.Count ? "full" : passed > 0 ? "part" : "none";
-                    string title = string.Join(", ", r.Cells.Select(c => $"{c.Profile}: {ReportText.Word(c.Outcome)}"));
+                    string title = string.Join(", ", r.Cells.Select(c => $"{c.Profile}: {c.Word}"));
                     h.Append($"<td class=\"{cls}\" title=\"{E(title)}\">{passed}/{counted.Count}</td>");
                 }
                 h.Append("</tr>\n");
@@ -249,7 +249,6 @@ public static class Scoreboard
     /// <summary>A relative path as a URL: each segment percent-encoded.</summary>
     private static string Href(string path) => string.Join("/", path.Split('/').Select(Uri.EscapeDataString));
 
-    private static string Short(RuleOutcome outcome) => ReportText.Word(outcome);
 
     /// <summary>The outcome as the JSON result spells it (passed, notApplicable, ...).</summary>
     public static string Name(RuleOutcome outcome) => JsonNamingPolicy.CamelCase.ConvertName(outcome.ToString());

@@ -9,7 +9,14 @@ namespace KernelMm.Conformance.Grading;
 /// <param name="ProfileWeight">The rubric's weight of the profile.</param>
 /// <param name="Counted">Whether the cell takes part in the rule's credit (pending never; n/a by the rubric's policy; a profile of weight 0 never).</param>
 /// <param name="Credit">1 when passed, else 0.</param>
-public sealed record CellScore(string Profile, RuleOutcome Outcome, double ProfileWeight, bool Counted, double Credit);
+public sealed record CellScore(string Profile, RuleOutcome Outcome, double ProfileWeight, bool Counted, double Credit)
+{
+    /// <summary>For a blocked cell: the failed rule that blocked it (it earns nothing until that rule is fixed).</summary>
+    public string? BlockedBy { get; init; }
+
+    /// <summary>The outcome as the console table spells it, with what blocked it: <c>FAIL</c>, <c>blocked by PAGE-4</c>.</summary>
+    public string Word => ReportText.Word(Outcome) + (BlockedBy is { } by ? $" by {by}" : "");
+}
 
 /// <summary>One rule, as scored: its weight, its credit (the weighted share of its counted profiles that passed) and the points it earned.</summary>
 public sealed record RuleScore(string RuleId, string Family, double Weight, double Credit, double Points, double MaxPoints, IReadOnlyList<CellScore> Cells)
@@ -34,6 +41,13 @@ public sealed record Score(double Points, double OutOf, IReadOnlyList<RuleScore>
 /// Works from the result alone: rules, families, profiles and outcomes are read from it, so new
 /// families and outcomes score without changes here.
 /// </summary>
+/// <remarks>
+/// A <b>blocked</b> rule (no verdict: another rule's failure stands in the way) is counted and earns
+/// nothing, like a failed one: a point is earned by a check that could have failed and did not, and a
+/// blocked rule has none. Leaving it out of the rubric instead would raise the score of a submission
+/// whose early bug hides the rest. Its explanation names the blocking rule ("blocked by PAGE-4"), so a
+/// student sees that one fix may earn both.
+/// </remarks>
 public static class Scoring
 {
     /// <summary>The score of one result.</summary>
@@ -53,7 +67,10 @@ public static class Scoring
                     RuleOutcome.NotApplicable => rubric.NotApplicable == NotApplicablePolicy.Zero,
                     _ => true,
                 };
-                return new CellScore(row.Profile, row.Status, pw, counted, row.Status == RuleOutcome.Passed ? 1 : 0);
+                return new CellScore(row.Profile, row.Status, pw, counted, row.Status == RuleOutcome.Passed ? 1 : 0)
+                {
+                    BlockedBy = row.Status == RuleOutcome.Blocked ? row.BlockedBy : null,
+                };
             }).ToList();
             double total = cells.Where(c => c.Counted).Sum(c => c.ProfileWeight);
             double credit = total > 0 ? cells.Where(c => c.Counted).Sum(c => c.ProfileWeight * c.Credit) / total : 0;
@@ -95,7 +112,7 @@ public static class Scoring
             sb.Append($"{"rule",-9}{"weight",7}{"credit",8}{"points",9}  per profile\n");
             foreach (var r in counted)
             {
-                string cells = string.Join(", ", r.Cells.Select(c => $"{c.Profile} {ReportTextWord(c.Outcome)}{(c.Counted ? "" : " (not counted)")}"));
+                string cells = string.Join(", ", r.Cells.Select(c => $"{c.Profile} {c.Word}{(c.Counted ? "" : " (not counted)")}"));
                 sb.Append($"{r.RuleId,-9}{Rubric.Number(r.Weight),7}{r.Credit * 100,7:0}%{r.Points,6:0.00}/{r.MaxPoints:0.00}  {cells}\n");
             }
         }

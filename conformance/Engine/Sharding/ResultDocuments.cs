@@ -49,7 +49,7 @@ public static class ResultDocuments
         if (RunLimits.Check(settings) is { } bad) throw new InvalidDataException($"settings outside the limits: {bad}");
 
         var rows = doc.Results.Select(r => new RuleResult(RuleCatalogue.Get(r.Id), r.Profile, r.Status, r.Checks,
-            r.Counterexample is { } ce ? Counterexample(ce) : null, r.Reason)).ToList();
+            r.Counterexample is { } ce ? Counterexample(ce) : null, r.Reason) { BlockedBy = r.BlockedBy }).ToList();
         var failures = rows.Where(r => r.Counterexample is not null).Select(r => (Row: r, RunSeed: doc.Results.First(d => d.Id == r.Rule.Id && d.Profile == r.Profile).Counterexample!.RunSeed)).ToList();
         var properties = (doc.Properties ?? []).Select(p =>
         {
@@ -86,5 +86,10 @@ public static class ResultDocuments
         ShrunkSteps = ce.ShrunkSteps,
         Trace = ce.Trace ?? [],
         CSharp = ce.CSharp ?? [],
+        Reproducible = ce.Reproducible,
+        BlockedBy = ce.BlockedBy,
+        StepType = ce.StepType ?? "",
+        Steps = ce.Steps ?? [],
+        StepNamespaces = ce.StepNamespaces ?? [],
     };
 }

@@ -17,26 +17,41 @@ public sealed class MergeException(IReadOnlyList<string> problems)
 /// Folds results of parts of one run (the shards of <c>run --shard i/n</c>, or runs of the same
 /// implementation and settings on different profiles or RAM sizes) into the result the whole run
 /// gives. Per rule and profile: a failure anywhere fails the rule (with the counterexample of the
-/// first failing property in run order, as the whole run reports it), then any other outcome that
-/// is not a verdict (such as blocked), then a pass when any part checked it (checks add up), then
-/// not exercised, not applicable, pending. Nothing about a family is hard-coded: outcomes and rules
+/// first failing property in run order, as the whole run reports it), then a rule blocked by an
+/// observation, or any other outcome that is not a verdict, then a pass when any part checked it
+/// (checks add up), then a rule blocked because its sequences were cut short, then not exercised,
+/// not applicable, pending (<see cref="Rank(RuleResult)"/>). Nothing about a family is hard-coded: outcomes and rules
 /// come from the parts.
 /// </summary>
-public static class ResultMerge
+public static partial class ResultMerge
 {
+    /// <summary>A blocked rule's reason counts the checks that held (<see cref="SuiteRunner"/>'s wording): the merged row counts all parts'.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(\d+ checks held elsewhere\)")]
+    private static partial System.Text.RegularExpressions.Regex HeldElsewhere();
+
     /// <summary>
-    /// How strongly an outcome speaks for the rule on a profile when parts disagree. An outcome this
-    /// version does not name is treated as a non-verdict that outranks a pass (never hides a failure,
-    /// never turns into a pass).
+    /// How strongly an outcome speaks for the rule on a profile when parts disagree, as the whole run
+    /// decides it (<see cref="SuiteRunner"/>): failed; then blocked by an observation (its check failed
+    /// after another rule's failure, which outranks passes elsewhere); then passed; then blocked without
+    /// a check (its sequences were cut short: a part that checked it wins); then not exercised, not
+    /// applicable, pending. An outcome this version does not name is treated as a non-verdict that
+    /// outranks a pass (never hides a failure, never turns into a pass).
     /// </summary>
+    public static int Rank(RuleResult row) => row.Outcome switch
+    {
+        RuleOutcome.Blocked when row.Counterexample is null => 3,
+        _ => Rank(row.Outcome),
+    };
+
+    /// <summary>The rank of an outcome (<see cref="Rank(RuleResult)"/>); blocked counts as blocked by an observation.</summary>
     public static int Rank(RuleOutcome outcome) => outcome switch
     {
-        RuleOutcome.Failed => 5,
-        RuleOutcome.Passed => 3,
+        RuleOutcome.Failed => 6,
+        RuleOutcome.Passed => 4,
         RuleOutcome.NotExercised => 2,
         RuleOutcome.NotApplicable => 1,
         RuleOutcome.Pending => 0,
-        _ => 4,
+        _ => 5,
     };
 
     /// <summary>The whole run's result from its parts. Errors: <see cref="MergeException"/> listing every reason the parts do not belong together.</summary>
@@ -66,8 +81,9 @@ public static class ResultMerge
                 .OrderBy(g => catalogueOrder.GetValueOrDefault(g.Key, int.MaxValue));
             foreach (var cell in cells)
             {
-                var best = cell.OrderByDescending(r => Rank(r.Outcome)).ThenBy(r => RunOrder(r, sizes, properties)).First();
-                rows.Add(best with { Checks = cell.Sum(r => r.Checks) });
+                var best = cell.OrderByDescending(Rank).ThenBy(r => RunOrder(r, sizes, properties)).First();
+                long checks = cell.Sum(r => r.Checks);
+                rows.Add(best with { Checks = checks, Reason = best.Reason is { } reason ? HeldElsewhere().Replace(reason, $"({checks} checks held elsewhere)") : null });
             }
         }
         return first with
