@@ -15,9 +15,11 @@ internal enum VerdictKind { Passed, Failed, Skipped }
 internal sealed record RuleVerdict(VerdictKind Kind, string Message);
 
 /// <summary>What a family run needs from the test class: its hooks, read once.</summary>
+/// <param name="Selected">The rule tests the test runner selected in the class (a <c>--filter</c>); null or every rule of the family: all.</param>
+/// <param name="TestClassType">The test class, whose runner listens for progress (<see cref="RunProgress"/>).</param>
 internal sealed record RunRequest(
     IImplementationFactory Factory, RunSettings Settings, IReadOnlyList<Profile> Profiles, IReadOnlyList<ulong> MemorySizes,
-    string TestClass);
+    string TestClass, IReadOnlySet<string>? Selected = null, Type? TestClassType = null);
 
 /// <summary>
 /// The family's property run, done once per test class and shared by its rule tests, and the
@@ -56,16 +58,26 @@ internal sealed class FamilyRun
             _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare Capability.{gate}";
             return;
         }
-        // Nothing to learn from a run in which every rule is n/a: each is skipped with what it needs.
-        if (!family.Rules.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => r.Requires.All(caps.Contains))))
+        // A --filter that leaves some of the family's rules: only those are judged (the others' checks
+        // run masked, so nothing is shrunk for them and a divergence they cause blocks, never fails).
+        var judged = request.Selected is { } selected && family.Rules.Any(r => !selected.Contains(r.Id))
+            ? family.Rules.Where(r => selected.Contains(r.Id)).ToList()
+            : family.Rules;
+        // Nothing to learn from a run in which every judged rule is n/a: each is skipped with what it needs.
+        if (!judged.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => r.Requires.All(caps.Contains))))
             return;
+        bool focused = judged.Count < family.Rules.Count;
+        if (focused && request.TestClassType is { } type)
+            RunProgress.Say(type, $"--filter selected {string.Join(", ", judged.Select(r => r.Id))}: only {(judged.Count == 1 ? "that rule is" : "those rules are")} judged in family '{family.Name}'");
         var options = new SuiteOptions
         {
             Profiles = request.Profiles,
             MemorySizes = request.MemorySizes,
             Families = new HashSet<string> { family.Name },
-            Rules = family.Rules.Select(r => r.Id).ToHashSet(),
+            Rules = judged.Select(r => r.Id).ToHashSet(),
+            Focus = focused ? judged.Select(r => r.Id).ToHashSet() : null,
             Settings = request.Settings,
+            OnProgress = request.TestClassType is { } t ? RunProgress.For(t, family.Name) : null,
         };
         _result = SuiteRunner.Run(request.Factory, options);
     }
@@ -103,6 +115,10 @@ internal sealed class FamilyRun
 
         var failed = rows.Where(r => r.Outcome == RuleOutcome.Failed).ToList();
         if (failed.Count > 0) return new(VerdictKind.Failed, DescribeFailure(rule, failed, rows.Count));
+
+        // Not a pass: another rule's failure stands between this rule and a verdict.
+        var blocked = rows.Where(r => r.Outcome == RuleOutcome.Blocked).ToList();
+        if (blocked.Count > 0) return new(VerdictKind.Failed, DescribeBlocked(rule, blocked));
 
         var unexercised = rows.Where(r => r.Outcome == RuleOutcome.NotExercised).ToList();
         if (unexercised.Count > 0)
@@ -157,17 +173,35 @@ internal sealed class FamilyRun
             var ce = row.Counterexample!;
             sb.Append('\n');
             sb.Append($"FAILED {ce.RuleId} on {ce.ProfileLabel} (family {ce.Family}, property seed {ce.Seed}): {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}\n");
+            if (!ce.Reproducible) sb.Append("  NOT REPRODUCIBLE: it failed once and did not fail again when its steps were replayed; the observation below is the first one\n");
             sb.Append($"  observed: {ce.Message}\n");
             sb.Append("  sequence:\n");
             for (int i = 0; i < ce.Trace.Count; i++) sb.Append($"    {i + 1,3}. {ce.Trace[i]}\n");
-            sb.Append("  as C#:\n");
-            foreach (var line in ce.CSharp) sb.Append($"    {line}\n");
+            sb.Append("  as a regression test (a file of its own, as printed; it fails with this rule until the implementation keeps it):\n");
+            foreach (var line in Reports.XunitSnippet.Render(ce, Reports.FactoryCode.For(_request.Factory, _request.Factory.Name), ruleStatement: rule.Statement).TrimEnd('\n').Split('\n'))
+                sb.Append($"    {line}\n");
             int slash = ce.ProfileLabel.LastIndexOf('/');
             string profile = slash < 0 ? ce.ProfileLabel : ce.ProfileLabel[..slash];
             string memory = slash < 0 ? "" : ce.ProfileLabel[(slash + 1)..];
             sb.Append($"  replay: the run is deterministic (seed {settings.Seed}, {settings.Sequences} sequences of up to {settings.MaxSteps} steps): " +
                       $"dotnet test --filter \"FullyQualifiedName~{_request.TestClass}&Rule={rule.Id}\"; to run this case alone, override " +
                       $"Profiles => [{profile}] and MemorySizes => [{memory}] (same sequences, same counterexample)\n");
+        }
+        return sb.ToString().TrimEnd('\n');
+    }
+
+    private static string DescribeBlocked(Rule rule, List<RuleResult> blocked)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{rule.Id} has no verdict on {string.Join(", ", blocked.Select(r => r.Profile))}: it is blocked by {string.Join(", ", blocked.Select(r => r.BlockedBy).Distinct())}, which failed first. Not a pass: fix that rule and run again.\n");
+        sb.Append($"  rule: {rule.Statement}\n");
+        foreach (var row in blocked)
+        {
+            sb.Append($"\nBLOCKED {rule.Id} on {row.Profile}: {row.Reason}\n");
+            if (row.Counterexample is not { } seen) continue;
+            sb.Append($"  observed after {seen.BlockedBy} had failed, on {seen.ProfileLabel}: {seen.Message}\n");
+            sb.Append("  sequence:\n");
+            for (int i = 0; i < seen.Trace.Count; i++) sb.Append($"    {i + 1,3}. {seen.Trace[i]}\n");
         }
         return sb.ToString().TrimEnd('\n');
     }
