@@ -28,6 +28,8 @@ internal static class QuickRunner
         var conformance = Workloads.ConformanceSettings();
         var cache = HeapWorkloads.CreateCache(kernel);
         var heapMixed = new HeapWorkloads.Mixed(0x5EED_0002, 200_000);
+        using var vmX86 = new VmWorkloads.Area(Workloads.Profile);
+        using var vm64 = new VmWorkloads.Area(KernelMm.Spec.Profiles.Profiles.Bit64_8K.WithMemory(Workloads.MemoryBytes));
         var workloads = new List<Workload>
         {
             new("(a)  __get_free_pages+free_pages, order 0, GFP_KERNEL", "pairs/s", 25e6,
@@ -48,6 +50,16 @@ internal static class QuickRunner
                 () => { HeapWorkloads.CachePairs(kernel, cache, pairs); return pairs; }),
             new("(i)  mixed heap script, ~1000 live, kmalloc/cache/krealloc", "steps/s", 0,
                 () => heapMixed.Run(kernel, cache)),
+            new("(j)  TLB-hit translations (ITlb), x86-32", "translations/s", 100e6,
+                () => { VmWorkloads.TlbHits(vmX86, pairs); return pairs; }),
+            new("(k)  page-table walks (IKernelPageTables), x86-32, 2 levels", "walks/s", 20e6,
+                () => { VmWorkloads.Walks(vmX86, pairs); return pairs; }),
+            new("(k') page-table walks, 64-bit-8k, 3 levels", "walks/s", 20e6,
+                () => { VmWorkloads.Walks(vm64, pairs); return pairs; }),
+            new("(l)  vmalloc(64 KiB)+vfree, x86-32", "pairs/s", 0,
+                () => { VmWorkloads.VmallocPairs(vmX86.Kernel, 10_000); return 10_000; }),
+            new($"(m)  conformance: PropertyRunner vm, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 0,
+                () => VmWorkloads.RunVmFamily(conformance).Operations, Warmup: 4),
             new($"(d)  conformance: PropertyRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
                 () => CheckedRun(conformance), Warmup: 4),
             new($"(e)  conformance: SuiteRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,

@@ -76,6 +76,15 @@ struct kmm_profile {
     bool pkmap_base_given;
     int64_t pkmap_slots;
     bool pkmap_slots_given;
+    int64_t page_table_level_bits[64];
+    int page_table_level_bits_count;
+    bool page_table_level_bits_given;
+    int64_t page_table_entry_bytes;
+    bool page_table_entry_bytes_given;
+    int64_t physical_address_bits;
+    bool physical_address_bits_given;
+    bool vfree_defers_in_interrupt;
+    bool vfree_defers_in_interrupt_given;
     int64_t page_shift;
     bool page_shift_given;
     int64_t total_pages;
@@ -86,6 +95,12 @@ struct kmm_profile {
     bool low_memory_end_given;
     uint64_t vmalloc_start;
     bool vmalloc_start_given;
+    uint64_t ioremap_start;
+    bool ioremap_start_given;
+    uint64_t ioremap_end;
+    bool ioremap_end_given;
+    int64_t virtual_address_bits;
+    bool virtual_address_bits_given;
     int64_t emergency_reserve_pages;
     bool emergency_reserve_pages_given;
     bool has_highmem;
@@ -265,11 +280,18 @@ static void kmm_profile_field(struct kmm_profile *p, const struct kmm_tok *k, co
     if (kmm_tok_is(k, "vmallocEnd")) { p->vmalloc_end_given = kmm_tok_address(v, &p->vmalloc_end); return; }
     if (kmm_tok_is(k, "pkmapBase")) { p->pkmap_base_given = kmm_tok_address(v, &p->pkmap_base); return; }
     if (kmm_tok_is(k, "pkmapSlots")) { p->pkmap_slots_given = kmm_tok_int(v, &p->pkmap_slots); return; }
+    if (kmm_tok_is(k, "pageTableLevelBits")) { p->page_table_level_bits_given = kmm_tok_int_list(v, p->page_table_level_bits, 64, &p->page_table_level_bits_count); return; }
+    if (kmm_tok_is(k, "pageTableEntryBytes")) { p->page_table_entry_bytes_given = kmm_tok_int(v, &p->page_table_entry_bytes); return; }
+    if (kmm_tok_is(k, "physicalAddressBits")) { p->physical_address_bits_given = kmm_tok_int(v, &p->physical_address_bits); return; }
+    if (kmm_tok_is(k, "vfreeDefersInInterrupt")) { p->vfree_defers_in_interrupt_given = kmm_tok_bool(v, &p->vfree_defers_in_interrupt); return; }
     if (kmm_tok_is(k, "pageShift")) { p->page_shift_given = kmm_tok_int(v, &p->page_shift); return; }
     if (kmm_tok_is(k, "totalPages")) { p->total_pages_given = kmm_tok_int(v, &p->total_pages); return; }
     if (kmm_tok_is(k, "maxOrderPages")) { p->max_order_pages_given = kmm_tok_int(v, &p->max_order_pages); return; }
     if (kmm_tok_is(k, "lowMemoryEnd")) { p->low_memory_end_given = kmm_tok_address(v, &p->low_memory_end); return; }
     if (kmm_tok_is(k, "vmallocStart")) { p->vmalloc_start_given = kmm_tok_address(v, &p->vmalloc_start); return; }
+    if (kmm_tok_is(k, "ioremapStart")) { p->ioremap_start_given = kmm_tok_address(v, &p->ioremap_start); return; }
+    if (kmm_tok_is(k, "ioremapEnd")) { p->ioremap_end_given = kmm_tok_address(v, &p->ioremap_end); return; }
+    if (kmm_tok_is(k, "virtualAddressBits")) { p->virtual_address_bits_given = kmm_tok_int(v, &p->virtual_address_bits); return; }
     if (kmm_tok_is(k, "emergencyReservePages")) { p->emergency_reserve_pages_given = kmm_tok_int(v, &p->emergency_reserve_pages); return; }
     if (kmm_tok_is(k, "hasHighmem")) { p->has_highmem_given = kmm_tok_bool(v, &p->has_highmem); return; }
     if (kmm_tok_is(k, "label")) { p->label_given = kmm_tok_text(v, p->label, sizeof p->label); return; }

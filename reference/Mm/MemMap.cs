@@ -25,6 +25,14 @@ internal sealed class MemMap
         /// free_pages refuses it; only the slab layer gives it back.
         /// </summary>
         Slab = 5,
+        /// <summary>
+        /// A frame holding a page table (PageTable): only the page-table code gives it back.
+        /// </summary>
+        PageTable = 6,
+        /// <summary>
+        /// A data frame of a vmalloc area: only vfree gives it back.
+        /// </summary>
+        Vmalloc = 7,
     }
 
     public readonly PageState[] State;

@@ -50,6 +50,12 @@ internal sealed class PhysicalMemory(int frames, int pageSize)
         source.CopyTo(FrameForWrite(pfn).AsSpan(offset));
     }
 
+    /// <summary>
+    /// The storage of one frame, created (zeroed) when it has none yet: for structures that live in
+    /// frames and are read far more often than written, such as page tables.
+    /// </summary>
+    public byte[] FrameBytes(int pfn) => FrameForWrite(pfn);
+
     /// <summary>Zeroes <paramref name="count"/> frames from <paramref name="pfn"/> (clear_page).</summary>
     public void Clear(int pfn, int count)
     {

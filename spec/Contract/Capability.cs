@@ -19,8 +19,12 @@ public enum Capability
     Kmalloc,
     /// <summary><see cref="ISlab"/>: kmem_cache_* and slab statistics.</summary>
     SlabCache,
-    /// <summary>vmalloc (issue: VMAL).</summary>
+    /// <summary><see cref="IVmalloc"/>: vmalloc, vzalloc, vfree, vmalloc_to_pfn, is_vmalloc_addr (VMAL).</summary>
     Vmalloc,
+    /// <summary><see cref="IKernelPageTables"/>: translation through the kernel's page tables, ioremap/iounmap (ADDR, DRV-5).</summary>
+    KernelPageTables,
+    /// <summary><see cref="ITlb"/>: a modelled TLB with hit/miss counters and flushes (ADDR-8). Optional.</summary>
+    Tlb,
     /// <summary>Processes, page tables, TLB, mmap (issues: ADDR, MMAP, DRV, UACC, SWAP).</summary>
     Mmu,
     /// <summary><see cref="IAtomicT"/>: atomic_t counters, indivisible under concurrent use (ATOM-1).</summary>
@@ -47,6 +51,9 @@ public static class Capabilities
         Capability.Reclaim => typeof(IReclaim),
         Capability.Kmalloc => typeof(IKmalloc),
         Capability.SlabCache => typeof(ISlab),
+        Capability.Vmalloc => typeof(IVmalloc),
+        Capability.KernelPageTables => typeof(IKernelPageTables),
+        Capability.Tlb => typeof(ITlb),
         Capability.AtomicT => typeof(IAtomicT),
         // Smp adds no calls: it promises that the page allocator's (and kmalloc's, slab's) may run concurrently.
         Capability.Smp => typeof(IPageAllocator),

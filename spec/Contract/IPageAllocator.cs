@@ -53,7 +53,9 @@ public interface IPageAllocator
 
     /// <summary>
     /// virt_to_phys(addr) for a direct-mapped kernel address.
-    /// Errors: <see cref="InvalidArgumentException"/> for an address outside the direct mapping.
+    /// Errors: <see cref="KernelBugException"/> (VMAL-5) for an address in the vmalloc window, where
+    /// memory has no single physical address (an implementation declaring <see cref="Capability.Vmalloc"/>);
+    /// <see cref="InvalidArgumentException"/> for any other address outside the direct mapping.
     /// </summary>
     ulong VirtToPhys(ulong addr);
 
@@ -67,7 +69,9 @@ public interface IPageAllocator
 
     /// <summary>
     /// Returns every cached free page to the buddy free lists (drain_all_pages, and a shrink of
-    /// every cache that holds empty slabs). Precondition under which PAGE-8 is checked.
+    /// every cache that holds empty slabs), and runs deferred frees (vfree work deferred from
+    /// interrupt context, lazily purged vmalloc ranges). Precondition under which PAGE-8 and
+    /// ADDR-11 are checked.
     /// </summary>
     void DrainCaches();
 

@@ -80,14 +80,34 @@ public sealed record Profile
     /// <summary>ZERO_SIZE_PTR: the address kmalloc(0) returns where the profile says so.</summary>
     public const ulong ZeroSizePtr = 16;
 
-    /// <summary>Gap between the end of the direct mapping and VMALLOC_START (VMALLOC_OFFSET).</summary>
+    // ---- Kernel virtual address-space layout and page-table format (ADDR-2/3, VMAL-2, ZONE-4, DRV-5) ----
+
+    /// <summary>
+    /// Gap between the end of the direct mapping and VMALLOC_START (VMALLOC_OFFSET): a hole that
+    /// catches accesses running off the end of the direct mapping (ADDR-6).
+    /// </summary>
     public required ulong VmallocOffset { get; init; }
-    /// <summary>VMALLOC_END (VMAL-2).</summary>
+    /// <summary>VMALLOC_END: the first address above the vmalloc window (VMAL-2).</summary>
     public required ulong VmallocEnd { get; init; }
-    /// <summary>Start of the persistent kmap window (PKMAP_BASE), 32-bit only.</summary>
+    /// <summary>Start of the persistent kmap window (PKMAP_BASE), on profiles with HIGHMEM (ZONE-4).</summary>
     public ulong PkmapBase { get; init; }
-    /// <summary>LAST_PKMAP: number of persistent kmap slots.</summary>
+    /// <summary>LAST_PKMAP: number of persistent kmap slots, one page each, from <see cref="PkmapBase"/> up.</summary>
     public int PkmapSlots { get; init; }
+    /// <summary>
+    /// Index bits of each page-table level, top level first: x86-32 [10, 10] (page directory, page
+    /// table: the 10/10/12 split), 64-bit-8k [10, 10, 10] (pgd, pmd, pte over 13 offset bits, as
+    /// Alpha). A table of a level holds 2^bits entries.
+    /// </summary>
+    public required IReadOnlyList<int> PageTableLevelBits { get; init; }
+    /// <summary>Bytes of one page-table entry: 4 on x86-32 (a table is one 4 KiB page), 8 on 64-bit-8k (one 8 KiB page).</summary>
+    public required int PageTableEntryBytes { get; init; }
+    /// <summary>Width of a physical address a page-table entry can name (32 on x86-32 without PAE).</summary>
+    public required int PhysicalAddressBits { get; init; }
+    /// <summary>
+    /// vfree called in interrupt context is accepted and its unmapping deferred to a work item
+    /// (linux-6: vfree hands such calls to vfree_atomic) instead of being reported (VMAL-3).
+    /// </summary>
+    public bool VfreeDefersInInterrupt { get; init; }
 
     // ---- Derived values --------------------------------------------------------------------
 
@@ -101,6 +121,19 @@ public sealed record Profile
     public ulong LowMemoryEnd => HighmemStart is { } h ? Math.Min(h, PhysicalMemory) : PhysicalMemory;
     /// <summary>VMALLOC_START: just above the direct mapping plus VMALLOC_OFFSET (VMAL-2).</summary>
     public ulong VmallocStart => PageOffset + LowMemoryEnd + VmallocOffset;
+    /// <summary>
+    /// Start of the window ioremap takes its addresses from (DRV-5): on every profile the vmalloc
+    /// window, as Linux's ioremap allocates a vm area there (get_vm_area_caller with VM_IOREMAP).
+    /// </summary>
+    public ulong IoremapStart => VmallocStart;
+    /// <summary>End of the ioremap window (exclusive); see <see cref="IoremapStart"/>.</summary>
+    public ulong IoremapEnd => VmallocEnd;
+    /// <summary>
+    /// Bits of a virtual address the MMU translates: the offset bits plus every level's index bits
+    /// (32 on x86-32, 43 on 64-bit-8k). On a 64-bit profile the bits above them repeat the top one
+    /// (sign extension), so the kernel's half of the address space is the top 2^(bits-1) bytes.
+    /// </summary>
+    public int VirtualAddressBits => PageShift + PageTableLevelBits.Sum();
     /// <summary>
     /// Default emergency reserve in pages, as the reference keeps it (<see cref="Contract.ZoneInfo.Default"/>):
     /// a request without __GFP_HIGH leaves at least this many free pages in the zones it may use

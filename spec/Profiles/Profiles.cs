@@ -35,9 +35,14 @@ public static class Profiles
         CacheLine = 64,
         WordSize = 4,
         VmallocOffset = 8 * MiB,
-        VmallocEnd = 0xFF80_0000,
+        // VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE with CONFIG_HIGHMEM (arch/x86/include/asm/pgtable_32_areas.h).
+        VmallocEnd = 0xFF80_0000 - 2 * 4096,
         PkmapBase = 0xFF80_0000,
         PkmapSlots = 1024,
+        // Two-level i386 paging without PAE: 10-bit page-directory index, 10-bit page-table index, 12-bit offset.
+        PageTableLevelBits = [10, 10],
+        PageTableEntryBytes = 4,
+        PhysicalAddressBits = 32,
     };
 
     /// <summary>
@@ -53,20 +58,28 @@ public static class Profiles
         KmallocClasses = PowersOfTwo(32, 128 * (long)KiB),
         HasGfpBuffer = true,
         HasSlabNoReap = true,
+        // 2.4's include/asm-i386/highmem.h: PKMAP_BASE 0xfe000000, LAST_PKMAP 1024; pgtable.h: VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE.
+        PkmapBase = 0xFE00_0000,
+        VmallocEnd = 0xFE00_0000 - 2 * 4096,
     };
 
     /// <summary>
-    /// 64-bit-8k (seeds 000, 004: "most 64-bit architectures have 8KB pages"). Project choices:
-    /// sparc64-style PAGE_OFFSET 0xFFFFF80000000000, all RAM direct-mapped (no HIGHMEM), a 16 MiB
-    /// DMA zone kept for ISA-style devices, max order 10 (8 MiB blocks), kmalloc up to one max-order
-    /// block (KMALLOC_MAX_SIZE = 2^(MAX_ORDER + PAGE_SHIFT)), vmalloc 1 TiB above the direct mapping.
+    /// 64-bit-8k (seeds 000, 004: "most 64-bit architectures have 8KB pages"). Project choices,
+    /// modelled on Alpha (arch/alpha/include/asm/pgtable.h, page.h), the 8 KiB-page machine Linux's
+    /// three-level page tables were designed on: three levels of tables, each one 8 KiB page of
+    /// 1024 eight-byte entries, so a virtual address splits 10/10/10/13 (pgd, pmd, pte, offset)
+    /// into 43 translated bits, sign-extended above; PAGE_OFFSET 0xFFFFFC0000000000 (Alpha's KSEG
+    /// base, the bottom of the top 4 TiB); 44-bit physical addresses; all RAM direct-mapped (no
+    /// HIGHMEM); a 16 MiB DMA zone kept for ISA-style devices; max order 10 (8 MiB blocks); kmalloc
+    /// up to one max-order block (KMALLOC_MAX_SIZE = 2^(MAX_ORDER + PAGE_SHIFT)); vmalloc from 1 TiB
+    /// above the direct mapping to PAGE_OFFSET + 2 TiB.
     /// </summary>
     public static readonly Profile Bit64_8K = new()
     {
         Name = "64-bit-8k",
-        Source = "seed 000 (PAGE_SIZE 0x2000 translation example), seed 004 (8 KiB pages on 64-bit); other values are project choices documented on the profile",
+        Source = "seed 000 (PAGE_SIZE 0x2000 translation example), seed 004 (8 KiB pages on 64-bit); page-table format and PAGE_OFFSET as Alpha (arch/alpha/include/asm/pgtable.h, page.h); other values are project choices documented on the profile",
         PageSize = 8192,
-        PageOffset = 0xFFFF_F800_0000_0000,
+        PageOffset = 0xFFFF_FC00_0000_0000,
         DmaLimit = 16 * MiB,
         HighmemStart = null,
         MaxOrder = 10,
@@ -77,7 +90,10 @@ public static class Profiles
         CacheLine = 64,
         WordSize = 8,
         VmallocOffset = 1UL << 40,
-        VmallocEnd = 0xFFFF_F800_0000_0000 + (2UL << 40),
+        VmallocEnd = 0xFFFF_FC00_0000_0000 + (2UL << 40),
+        PageTableLevelBits = [10, 10, 10],
+        PageTableEntryBytes = 8,
+        PhysicalAddressBits = 44,
     };
 
     /// <summary>
@@ -102,6 +118,7 @@ public static class Profiles
         KfreeAcceptsCacheObjects = true,
         DestroyBusyLeaksCache = true,
         KmallocCachePrefix = "kmalloc-",
+        VfreeDefersInInterrupt = true,
     };
 
     /// <summary>Every named profile, default first.</summary>

@@ -76,8 +76,8 @@ public class AdapterTests(NativePrograms programs)
         using var mm = factory.Create(Profiles.Bit64_8K.WithMemory(64UL << 20))!;
         var pages = (IPageAllocator)mm;
         ulong addr = pages.GetFreePages(Gfp.Kernel, 1);
-        Assert.True(addr >= 0xFFFF_F800_0000_0000UL, $"0x{addr:x}");
-        Assert.Equal(addr - 0xFFFF_F800_0000_0000UL, pages.VirtToPhys(addr));
+        Assert.True(addr >= Profiles.Bit64_8K.PageOffset, $"0x{addr:x}");
+        Assert.Equal(addr - Profiles.Bit64_8K.PageOffset, pages.VirtToPhys(addr));
         Assert.Equal(addr, pages.PageAddress(pages.PfnToPage(pages.VirtToPhys(addr) >> 13)));
     }
 
