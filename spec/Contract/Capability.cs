@@ -39,6 +39,7 @@ public enum Capability
     Smp,
 }
 
+/// <summary>What each <see cref="Capability"/> asks of an implementation.</summary>
 public static class Capabilities
 {
     /// <summary>The contract interface each capability requires, or null when none exists yet.</summary>

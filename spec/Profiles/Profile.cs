@@ -56,6 +56,7 @@ public sealed record Profile
     public byte? PoisonEnd { get; init; }
     /// <summary>Red-zone value while the object is free / allocated (SLAB-9); linux-6 0xbb / 0xcc.</summary>
     public byte RedZoneInactive { get; init; } = 0x5a;
+    /// <summary>Red-zone value while the object is allocated (SLAB-9); see <see cref="RedZoneInactive"/>.</summary>
     public byte RedZoneActive { get; init; } = 0x5b;
     /// <summary>Red-zone width in bytes on each side of an object: one word (SLAB-9).</summary>
     public required int WordSize { get; init; }
@@ -168,10 +169,12 @@ public sealed record Profile
     /// <summary>e.g. "x86-32/512M".</summary>
     public string Label => $"{Name}/{FormatSize(PhysicalMemory)}";
 
+    /// <summary>A byte count as the command line writes RAM sizes: 64M, 2G, 512K, or plain bytes.</summary>
     public static string FormatSize(ulong bytes) =>
         bytes % (1UL << 30) == 0 ? $"{bytes >> 30}G"
         : bytes % (1UL << 20) == 0 ? $"{bytes >> 20}M"
         : bytes % 1024 == 0 ? $"{bytes >> 10}K" : $"{bytes}";
 
+    /// <summary>The <see cref="Label"/>, e.g. "x86-32/64M".</summary>
     public override string ToString() => Label;
 }

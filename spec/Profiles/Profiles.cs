@@ -124,6 +124,7 @@ public static class Profiles
     /// <summary>Every named profile, default first.</summary>
     public static readonly IReadOnlyList<Profile> All = [X86_32, Linux2_4, Bit64_8K, Linux6];
 
+    /// <summary>The profile used when none is named: x86-32.</summary>
     public static Profile Default => X86_32;
 
     /// <summary>Looks a profile up by name. Errors: <see cref="KeyNotFoundException"/> listing the known names.</summary>

@@ -7,6 +7,7 @@ public static class AddrRules
 {
     private const string MmuPending = "Pending: needs processes and user address spaces (the user-space slice); the kernel's page tables and TLB exist (the kernel-VM slice).";
 
+    /// <summary>The ADDR rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

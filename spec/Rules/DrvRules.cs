@@ -9,6 +9,7 @@ public static class DrvRules
 
     private static readonly Capability[] Mmu = [Capability.Mmu];
 
+    /// <summary>The DRV rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

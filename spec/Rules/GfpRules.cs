@@ -7,6 +7,7 @@ public static class GfpRules
 {
     private static readonly Capability[] PagesInContext = [Capability.PageAllocator, Capability.ExecutionContext];
 
+    /// <summary>The GFP rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

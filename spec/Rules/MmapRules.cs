@@ -9,6 +9,7 @@ public static class MmapRules
 
     private static readonly Capability[] Mmu = [Capability.Mmu];
 
+    /// <summary>The MMAP rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -7,6 +7,7 @@ public static class SwapRules
 {
     private const string Pending = "Pending: swapping belongs to a later issue (vmalloc/MMU/user mappings slice). Planned check: ";
 
+    /// <summary>The SWAP rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -9,6 +9,7 @@ public static class UaccRules
 
     private static readonly Capability[] Mmu = [Capability.Mmu];
 
+    /// <summary>The UACC rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()
