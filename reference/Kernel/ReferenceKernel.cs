@@ -17,6 +17,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
     {
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
         Capability.Kmalloc, Capability.SlabCache,
+        Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap,
     };
 
     private readonly MemMap _map;

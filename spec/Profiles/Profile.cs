@@ -109,6 +109,45 @@ public sealed record Profile
     /// </summary>
     public bool VfreeDefersInInterrupt { get; init; }
 
+    // ---- User address space (ADDR-9, MMAP, DRV) -----------------------------------------------
+
+    /// <summary>
+    /// TASK_SIZE: user space is [0, TaskSize). On the 32-bit profiles it is PAGE_OFFSET (the 3/1 GiB
+    /// split of ADDR-9), the default; a 64-bit profile sets it (x86-64: 0x7ffffffff000, one guard page
+    /// below 2^47; 64-bit-8k: the lower half of its 43-bit address space).
+    /// </summary>
+    public ulong TaskSize { get => _taskSize ?? PageOffset; init => _taskSize = value; }
+    private readonly ulong? _taskSize;
+
+    /// <summary>
+    /// Start of the user window: the part of user space where the suite places MAP_FIXED mappings
+    /// and hints. An implementation keeps its own mappings (a live process's text, stack and
+    /// libraries) outside it; non-fixed mappings may land anywhere in user space. Page aligned.
+    /// Default: TaskSize / 4.
+    /// </summary>
+    public ulong UserWindowStart { get => _userWindowStart ?? (TaskSize / 4 & ~((ulong)PageSize - 1)); init => _userWindowStart = value; }
+    private readonly ulong? _userWindowStart;
+
+    /// <summary>Size of the user window in bytes. Default: TaskSize / 4.</summary>
+    public ulong UserWindowSize { get => _userWindowSize ?? (TaskSize / 4 & ~((ulong)PageSize - 1)); init => _userWindowSize = value; }
+    private readonly ulong? _userWindowSize;
+
+    /// <summary>
+    /// MAP_SHARED | MAP_PRIVATE together form MAP_SHARED_VALIDATE (Linux 4.15 and later): accepted as a
+    /// shared mapping of a file, refused (-EINVAL) with MAP_ANONYMOUS. Without it both bits are -EINVAL (MMAP-3).
+    /// </summary>
+    public bool MapSharedValidate { get; init; }
+
+    /// <summary>
+    /// remap_pfn_range rounds a size that is not a page multiple up to whole pages (today's
+    /// mm/memory.c: PAGE_ALIGN(size)); without it such a size is refused with -EINVAL, the documents'
+    /// precondition (DRV-2).
+    /// </summary>
+    public bool RemapPfnRangeRoundsSize { get; init; }
+
+    /// <summary>A 64-bit platform (8-byte words): get_user/put_user take 8-byte values, mmap offsets are 64-bit.</summary>
+    public bool Is64Bit => WordSize == 8;
+
     // ---- Derived values --------------------------------------------------------------------
 
     /// <summary>log2(PAGE_SIZE): the number of offset bits in an address (ADDR-2).</summary>
