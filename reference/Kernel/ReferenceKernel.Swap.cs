@@ -19,5 +19,12 @@ public sealed partial class ReferenceKernel : ISwap
         return done;
     }
 
-    public long AnonPages(Zone zone) => User.Vm.Anon.InZone(zone);
+    /// <summary>Anonymous pages reclaim could write out: those mapped once (pages shared copy-on-write after fork stay resident).</summary>
+    public long AnonPages(Zone zone)
+    {
+        long n = 0;
+        foreach (var page in User.Vm.Anon.Lru)
+            if (page.MapCount == 1 && Profile.ZoneOfPfn((ulong)page.Pfn) == zone) n++;
+        return n;
+    }
 }

@@ -1,7 +1,3 @@
-using KernelMm.Spec.Contract;
-
-using KernelMm.Spec.Profiles;
-
 namespace KernelMm.Reference.Mm;
 
 /// <summary>
@@ -19,12 +15,11 @@ internal sealed class AnonPage(int pfn)
 
 /// <summary>
 /// Every anonymous page of every process, by frame, with the anonymous LRU reclaim scans
-/// (mm/swap.c, mm/vmscan.c reduced) and the per-zone counts of /proc/zoneinfo's nr_anon_pages.
+/// (mm/swap.c, mm/vmscan.c reduced).
 /// </summary>
-internal sealed class AnonPages(Profile profile)
+internal sealed class AnonPages
 {
     private readonly Dictionary<int, AnonPage> _byPfn = new();
-    private readonly long[] _perZone = new long[Zones.Count];
 
     /// <summary>The LRU, oldest first.</summary>
     public LinkedList<AnonPage> Lru { get; } = new();
@@ -40,7 +35,6 @@ internal sealed class AnonPages(Profile profile)
         page.Rmap.Add((mm, va));
         page.Lru = Lru.AddLast(page);
         _byPfn.Add(pfn, page);
-        _perZone[(int)profile.ZoneOfPfn((ulong)pfn)]++;
         return page;
     }
 
@@ -50,8 +44,5 @@ internal sealed class AnonPages(Profile profile)
         _byPfn.Remove(page.Pfn);
         if (page.Lru is { } node) Lru.Remove(node);
         page.Lru = null;
-        _perZone[(int)profile.ZoneOfPfn((ulong)page.Pfn)]--;
     }
-
-    public long InZone(Zone zone) => _perZone[(int)zone];
 }

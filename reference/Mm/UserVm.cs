@@ -25,7 +25,7 @@ internal sealed class UserVm
         Policy = policy;
         _allocFrame = allocFrame;
         TaskSize = profile.TaskSize;
-        Anon = new AnonPages(profile);
+        Anon = new AnonPages();
         // A swap device of a quarter of RAM, at most 64 MiB of pages: bounded, and small enough to fill.
         Swap = new SwapDevice((int)Math.Min(profile.TotalPages / 4, (64UL << 20) >> profile.PageShift), profile.PageSize);
     }

@@ -38,35 +38,55 @@ public static class AddrRules
         },
         new()
         {
-            Id = "ADDR-4", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-4", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "Each process has its own address space and cannot touch another's pages unless they are shared on purpose.",
             Source = "seeds 000, 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): after fork the child reads what the parent had; afterwards a store by either to a "
+                + "private page (anonymous, or a private file mapping) is never seen by the other, whether copy-on-write is lazy or "
+                + "eager; processes created independently share nothing; fork and process creation return new pids.",
+            Decision = "Isolation is checked by content, never by frame numbers: an implementation may copy at fork or on the first "
+                + "store.",
         },
         new()
         {
-            Id = "ADDR-5", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-5", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "Virtual pages need not be physically ordered or contiguous, and a virtual address space may exceed physical memory.",
             Source = "seeds 000, 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): a process maps private anonymous regions totalling more than the machine's RAM "
+                + "(each at most half of it), every mmap succeeds, a store at each end of each region reads back, and munmap of "
+                + "each returns 0.",
+            Decision = "The rule only permits; its executable form is that nothing depends on physical order and that mapping "
+                + "more than RAM works (demand paging, overcommit). The suite maps at most a quarter of user space this way, so "
+                + "the run is skipped where RAM is that large (x86-32 with 2 GiB).",
+            Parameters = ["PhysicalMemory", "TaskSize"],
         },
         new()
         {
-            Id = "ADDR-6", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-6", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "An access to an unmapped page is a page fault that the kernel either resolves (demand paging, swap-in) or turns into an error for the process.",
             Source = "seed 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): a load or store at a user address no mapping ever covered raises SIGSEGV "
+                + "(SEGV_MAPERR); the first access to a fresh mapping completes and is a page fault (the process's fault count, "
+                + "min_flt + maj_flt, grows): pages are faulted in on demand; an access to a mapped page never raises a signal "
+                + "or runs out of memory in the suite's small workloads.",
+            Decision = "Demand paging is observed through the fault count a process reports (getrusage / /proc/pid/stat on the "
+                + "live kernel), only for the first access to a mapping none of whose pages was touched, so fault-around, huge "
+                + "pages, the zero page and eager copy-on-write all pass. A device mapping, filled by its driver at mmap time, is "
+                + "not demanded to fault.",
         },
         new()
         {
-            Id = "ADDR-7", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-7", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "One physical page may be mapped at several virtual addresses.",
             Source = "seed 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): a process that maps the same file pages (or the same device pages) twice sees a "
+                + "store through one mapping at once through the other.",
+            Decision = "Shown by behaviour, as aliasing is observed by programs; the same page across processes is MMAP-5's "
+                + "and MMAP-7's, a driver's page at its kernel address DRV-4's.",
         },
         new()
         {
@@ -79,12 +99,19 @@ public static class AddrRules
         },
         new()
         {
-            Id = "ADDR-9", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-9", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "On 32-bit, user space lies below PAGE_OFFSET (3 GiB) and the kernel above it, and user mode cannot touch kernel addresses.",
             Source = "seeds 000, 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
-            Parameters = ["PageOffset"],
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): user loads and stores at kernel addresses (PAGE_OFFSET + low memory) and at "
+                + "TASK_SIZE raise SIGSEGV and change no kernel memory; mmap never returns a range reaching TASK_SIZE, and "
+                + "MAP_FIXED across it fails with -ENOMEM; munmap across it or of a kernel address fails with -EINVAL, "
+                + "mprotect of a kernel address with -ENOMEM.",
+            Decision = "User space ends at the profile's TASK_SIZE: PAGE_OFFSET on the 32-bit profiles (the 3/1 split), the "
+                + "lower half on 64-bit-8k, 0x7ffffffff000 on x86-64 (one guard page below 2^47). The fault kind for a kernel "
+                + "address is not demanded (Linux x86-64 reports SEGV_MAPERR for canonical kernel addresses, SI_KERNEL for "
+                + "non-canonical ones); the errno values are Linux 6.18's, confirmed on the live kernel.",
+            Parameters = ["PageOffset", "TaskSize"],
         },
         new()
         {

@@ -44,7 +44,7 @@ public static class GfpRules
             Source = "seeds 000, 001",
             Status = RuleStatus.Encoded,
             Check = "A GFP_KERNEL request fails only if, after the call, no reclaimable page remains in any allowed zone and no usable free block of the order exists there. Reclaimed pages show up as free pages (ADDR-11 accounting).",
-            Decision = "Before user space exists, reclaimable memory comes from a contract fixture (IReclaim.FillPageCache: clean page-cache pages). User pages join once SWAP is encoded.",
+            Decision = "Before user space exists, reclaimable memory comes from a contract fixture (IReclaim.FillPageCache: clean page-cache pages). With a swap device (Capability.Swap) anonymous user pages are reclaimable too: in the user family, an order-0 sleeping allocation that returns NULL under memory pressure must have left no swappable user page (ISwap.AnonPages) in its zones, or a full swap device.",
         },
         new()
         {

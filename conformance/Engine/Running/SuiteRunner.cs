@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KernelMm.Conformance.Families.Heap;
 using KernelMm.Conformance.Families.Pages;
+using KernelMm.Conformance.Families.User;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
 using KernelMm.Spec.Rules;
@@ -78,7 +79,7 @@ public sealed record SuiteOptions
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
 public static class SuiteRunner
 {
-    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily()];
+    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily(), new UserFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
