@@ -132,7 +132,8 @@ public static class Profiles
 
     /// <summary>
     /// x86-64 (beyond the documents: the platform of the live kernel the suite also judges, issue 10):
-    /// 4 KiB pages, 4-level paging (9/9/9/9/12, 48-bit canonical addresses, 46-bit physical),
+    /// 4 KiB pages, 4-level paging (9/9/9/9/12, 48-bit canonical addresses; 43-bit physical addresses,
+    /// where Linux allows 46: the model numbers frames with 31 bits, and 8 TiB covers any RAM it boots),
     /// TASK_SIZE 0x7ffffffff000 (arch/x86/include/asm/page_64_types.h: one guard page below 2^47),
     /// PAGE_OFFSET 0xffff888000000000 (the direct map without KASLR), vmalloc at 0xffffc90000000000
     /// for 32 TiB (Documentation/arch/x86/x86_64/mm.rst), no HIGHMEM, ZONE_DMA below 16 MiB (ZONE_DMA32
@@ -154,7 +155,7 @@ public static class Profiles
         PkmapSlots = 0,
         PageTableLevelBits = [9, 9, 9, 9],
         PageTableEntryBytes = 8,
-        PhysicalAddressBits = 46,
+        PhysicalAddressBits = 43,
         TaskSize = 0x7FFF_FFFF_F000,
         UserWindowStart = 1UL << 32,
         UserWindowSize = 1UL << 32,

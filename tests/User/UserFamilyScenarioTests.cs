@@ -10,11 +10,13 @@ namespace KernelMm.Tests.User;
 /// <summary>Hand-written user-family sequences on the reference: every check they reach holds, and each reaches the rules it is about.</summary>
 public class UserFamilyScenarioTests
 {
-    private static (CheckScope Scope, Trace Trace, Exception? Error) Run(Profile profile, params UserOp[] ops)
+    private static (CheckScope Scope, Trace Trace, Exception? Error) Run(Profile profile, params UserOp[] ops) => Run(new ReferenceFactory(), profile, ops);
+
+    private static (CheckScope Scope, Trace Trace, Exception? Error) Run(IImplementationFactory factory, Profile profile, params UserOp[] ops)
     {
         var scope = new CheckScope();
         var trace = new Trace { Enabled = true };
-        using var mm = new ReferenceFactory().Create(profile)!;
+        using var mm = factory.Create(profile)!;
         try { new UserFamily().Execute(mm, ops, scope, trace); return (scope, trace, null); }
         catch (Exception e) { return (scope, trace, e); }
     }
@@ -80,5 +82,31 @@ public class UserFamilyScenarioTests
             new UserOp(ExitAll));
         Assert.True(run.Error is null, $"{run.Error?.Message}\n{run.Trace.Render()}");
         Assert.True(run.Scope.Counts.GetValueOrDefault("ADDR-11") > 0 || run.Scope.Counts.GetValueOrDefault("SWAP-2") > 0, run.Trace.Render());
+    }
+
+    [Fact]
+    public void PrivateFileWrite_IsCheckedAgainstTheFile()
+    {
+        var rw = Prot.Read | Prot.Write;
+        var run = Run(Profiles.X86_32.WithMemory(64UL << 20),
+            new UserOp(Spawn),
+            new UserOp(CreateFile, Pages: 2),
+            new UserOp(OpenFile, Offset: 2),
+            new UserOp(MmapFile, Pages: 2, Prot: rw, Flags: MapFlags.Private),
+            new UserOp(Write, Target: 0, Pages: 0, Offset: 5, Length: 4, Seed: 1));
+        AssertReaches(run, "MMAP-7");
+    }
+
+    [Fact]
+    public void PrivateFileWriteReachingTheFile_IsReportedAsMmap7()
+    {
+        var rw = Prot.Read | Prot.Write;
+        var run = Run(new KernelMm.Tests.UserVariants.BrokenUserFactory(KernelMm.Tests.UserVariants.UserBreak.PrivateWriteReachesFile), Profiles.X86_32.WithMemory(64UL << 20),
+            new UserOp(Spawn),
+            new UserOp(CreateFile, Pages: 2),
+            new UserOp(OpenFile, Offset: 2),
+            new UserOp(MmapFile, Pages: 2, Prot: rw, Flags: MapFlags.Private),
+            new UserOp(Write, Target: 0, Pages: 0, Offset: 5, Length: 4, Seed: 1));
+        Assert.True(run.Error is KernelMm.Conformance.Checking.RuleViolation { RuleId: "MMAP-7" }, $"{run.Error}\n{run.Trace.Render()}");
     }
 }

@@ -43,6 +43,7 @@ public static class UserGen
         return Gen.Frequency(
             (3, Simple(UserOpKind.Spawn)),
             (4, OnProc(UserOpKind.Fork)),
+            (2, from p in Slot from s in SeedGen select new UserOp(UserOpKind.ForkShare, p, Seed: s)),
             (1, OnProc(UserOpKind.Exit)),
             (1, Simple(UserOpKind.ExitAll)),
             (2, from pages in Gen.Choose(1, 4) from shortfall in Shortfall select new UserOp(UserOpKind.CreateFile, Pages: pages, Length: shortfall)),
@@ -59,7 +60,7 @@ public static class UserGen
                 from pr in prot from sh in share from pl in placement
                 select new UserOp(UserOpKind.MmapFile, p, t, pages, off, shortfall, 0, pr, sh, pl)),
             (2, from p in Slot from t in Slot select new UserOp(UserOpKind.Alias, p, t)),
-            (4, from p in Slot from v in Gen.Choose(0, 10) select new UserOp(UserOpKind.MmapBad, p, v)),
+            (6, from p in Slot from v in Gen.Choose(0, 10) select new UserOp(UserOpKind.MmapBad, p, v)),
             (5, from p in Slot from t in Slot from part in Gen.Choose(0, 4) from pages in Gen.Choose(1, 3)
                 select new UserOp(UserOpKind.Munmap, p, t, pages, part)),
             (2, from p in Slot from v in Gen.Choose(0, 3) select new UserOp(UserOpKind.MunmapBad, p, v)),
@@ -74,10 +75,10 @@ public static class UserGen
             (1, Simple(UserOpKind.Pressure)),
             (2, from kind in Gen.Choose(0, 1) from size in Gen.Choose(8, 2 * page) from s in SeedGen
                 select new UserOp(UserOpKind.KernelAlloc, Target: kind, Length: size, Seed: s)),
-            (2, from pages in Gen.Choose(1, 4) from odd in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, page - 1))) from s in SeedGen
+            (3, from pages in Gen.Choose(1, 4) from odd in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, page - 1))) from s in SeedGen
                 select new UserOp(UserOpKind.RegisterRemap, Pages: pages, Length: odd, Seed: s)),
-            (2, from pages in Gen.Choose(1, 4) from s in SeedGen select new UserOp(UserOpKind.RegisterPageList, Pages: pages, Seed: s)),
-            (4, from p in Slot from d in Slot from pages in Gen.Choose(1, 4) from off in Gen.Choose(0, 3) from pr in Gen.Elements(Prot.Read | Prot.Write, Prot.Read)
+            (3, from pages in Gen.Choose(1, 4) from s in SeedGen select new UserOp(UserOpKind.RegisterPageList, Pages: pages, Seed: s)),
+            (5, from p in Slot from d in Slot from pages in Gen.Choose(1, 4) from off in Gen.Choose(0, 3) from pr in Gen.Elements(Prot.Read | Prot.Write, Prot.Read)
                 select new UserOp(UserOpKind.MmapDevice, p, d, pages, off, Prot: pr)),
             (2, from d in Slot from pg in Gen.Choose(0, 3) from off in InPage(16) from len in Gen.Choose(1, 16) from s in SeedGen
                 select new UserOp(UserOpKind.KernelWriteDevice, Target: d, Pages: pg, Offset: off, Length: len, Seed: s)),

@@ -19,14 +19,15 @@ internal sealed partial class UserMachine
         if (va >= _p.TaskSize) return new(UserFault.MapError, false, true, "ADDR-9", null);
         var m = p.Find(va);
         if (m is null) return new(UserFault.MapError, false, false, p.WasUnmapped(va) ? "MMAP-8" : "ADDR-6", null);
-        if (!m.ProtKnown) return new(UserFault.None, true, false, "MMAP-6", m);
-        if (!Allows(m.Prot, write)) return new(UserFault.AccessError, false, false, "MMAP-6", m);
+        // Unknown protection (after a refused mprotect): what the access would do otherwise, or SEGV_ACCERR.
+        bool either = !m.ProtKnown;
+        if (!either && !Allows(m.Prot, write)) return new(UserFault.AccessError, false, false, "MMAP-6", m);
         long pageInMap = (long)((va - m.Start) >> _shift);
         if (m.Kind is MapKind.FileShared or MapKind.FilePrivate && m.PgOff + pageInMap >= m.Obj!.PageCount(_ps))
-            return new(UserFault.Bus, false, false, "MMAP-1", m);
+            return new(UserFault.Bus, either, false, "MMAP-1", m);
         if (m.Kind == MapKind.Device && pageInMap >= m.Populated)
-            return new(UserFault.Bus, false, false, m.Obj!.Remap ? "DRV-2" : "DRV-3", m);
-        return new(UserFault.None, false, false, RuleForMap(p, m, va), m);
+            return new(UserFault.Bus, either, false, m.Obj!.Remap ? "DRV-2" : "DRV-3", m);
+        return new(UserFault.None, either, false, either ? "MMAP-6" : RuleForMap(p, m, va), m);
     }
 
     /// <summary>The rule a mapped page that faults breaks, by how its mapping came to be.</summary>
@@ -140,7 +141,7 @@ internal sealed partial class UserMachine
         if (pr.Map is not { } m) return true;
         m.Touched = true;
         if (!m.Shared) p.Accessed.Add(va >> _shift);
-        if (firstTouch) CheckFirstTouch(p, m, va, before);
+        if (firstTouch) CheckFirstTouch(p, m, va, before, rule);
         if (ExpectedPage(p, m, va >> _shift) is { } page)
         {
             int off = (int)(va & (ulong)(_ps - 1));
@@ -173,7 +174,7 @@ internal sealed partial class UserMachine
         if (pr.Map is not { } m) return true;
         m.Touched = true;
         if (!m.Shared) p.Accessed.Add(va >> _shift);
-        if (firstTouch) CheckFirstTouch(p, m, va, before);
+        if (firstTouch) CheckFirstTouch(p, m, va, before, rule);
         ApplyWrite(p, m, va, data);
         EchoAfterWrite(p, m, va, data.Length);
         return true;
@@ -189,9 +190,9 @@ internal sealed partial class UserMachine
         }
         if (pr.Either)
         {
-            _s.That(rule ?? "MMAP-6", actual is UserFault.None or UserFault.AccessError,
-                () => $"{what}: after a refused mprotect the page keeps its old or gets its new protection, so the access completes or raises SEGV_ACCERR; it raised {actual}");
-            return actual == UserFault.None;
+            _s.That(rule ?? "MMAP-6", actual == pr.Expected || actual == UserFault.AccessError,
+                () => $"{what}: after a refused mprotect the page keeps its old or gets its new protection, so the access must give {pr.Expected} or SEGV_ACCERR; it gave {actual}");
+            return actual == UserFault.None && pr.Expected == UserFault.None;
         }
         if (pr.Kernel)
         {
@@ -217,11 +218,11 @@ internal sealed partial class UserMachine
     }
 
     /// <summary>ADDR-6: the first access to a fresh mapping is a page fault the kernel resolves (demand paging).</summary>
-    private void CheckFirstTouch(ProcModel p, MapModel m, ulong va, long before)
+    private void CheckFirstTouch(ProcModel p, MapModel m, ulong va, long before, string? rule)
     {
         long after = Faults(p);
         if (_t.Enabled) _t.Step($"page faults of {p.Var}: {before} -> {after}", $"// um.PageFaults({p.Var}): {before} -> {after}");
-        _s.That("ADDR-6", after > before,
+        _s.That(rule ?? "ADDR-6", after > before,
             () => $"the first access to {m.Var} [0x{m.Start:x}-0x{m.End:x}) at 0x{va:x}, a mapping none of whose pages was touched, completed without a page fault ({p.Var}'s count stayed {before}): user pages must be faulted in on demand");
     }
 

@@ -129,6 +129,9 @@ internal sealed partial class UserMachine
         string rule = dev.Remap ? "DRV-2" : "DRV-3";
         for (long i = 0; i < k; i++)
             ReadAndCheck(proc, map.Start + ((ulong)i << _shift) + (ulong)(op.Seed % (_ps - 16)), 16, $"page {i} of the device mapping", rule);
+        // DRV-4: a store each way, at once: through the mapping (the driver reads it) and by the driver (the mapping shows it).
+        if (Allows(prot, true)) WriteAndCheck(proc, map.Start + 8, Bytes(op.Pages * 7 + op.Offset, 8), op.Pages * 7 + op.Offset, null);
+        KernelWriteDevice(new UserOp(UserOpKind.KernelWriteDevice, Target: _m.Devices.IndexOf(dev), Pages: (int)pgoff, Offset: 24, Length: 8, Seed: op.Pages * 11 + op.Offset));
     }
 
     /// <summary>DRV-4: the driver writes through its kernel address; every user mapping shows it at once.</summary>

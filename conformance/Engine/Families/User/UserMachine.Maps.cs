@@ -37,18 +37,19 @@ internal sealed partial class UserMachine
 
     // ---- Valid mappings ---------------------------------------------------------------------------
 
-    private void MmapValid(UserOp op)
+    private MapModel? MmapValid(UserOp op)
     {
-        if (_m.PickProc(op.Proc) is not { } proc || proc.Maps.Count >= MaxMaps) return;
+        if (_m.PickProc(op.Proc) is not { } proc || proc.Maps.Count >= MaxMaps) return null;
         bool anonymous = op.Kind == UserOpKind.MmapAnon;
         bool shared = (op.Flags & MapFlags.Shared) != 0;
         FdModel? fd = null;
         if (!anonymous)
         {
             var fds = proc.Fds.Values.Where(f => f.Obj is { Kind: MapKind.FileShared }).ToList();
+            if (fds.Count == 0 && _m.Files.Count == 0) CreateFile(new UserOp(UserOpKind.CreateFile, Pages: 1 + op.Pages % 4, Length: op.Length));
             if (fds.Count > 0) fd = fds[op.Target % fds.Count];
-            else if (_m.Files.Count > 0) fd = Open(proc, _m.Files[op.Target % _m.Files.Count], OpenMode.ReadWrite);
-            if (fd is null) return;
+            else if (_m.Files.Count > 0 && proc.Fds.Count < 12) fd = Open(proc, _m.Files[op.Target % _m.Files.Count], OpenMode.ReadWrite);
+            if (fd is null) return null;
         }
         ulong pages = (ulong)Math.Max(1, op.Pages), alen = pages << _shift;
         ulong len = alen - (ulong)Math.Clamp(op.Length, 0, _ps - 1);
@@ -79,16 +80,19 @@ internal sealed partial class UserMachine
         {
             _s.That("MMAP-6", r == -Errno.EACCES,
                 () => $"mmap of {fd.Obj!.Name} opened {fd.Mode} with {prot}, {(shared ? "MAP_SHARED" : "MAP_PRIVATE")} must fail with -EACCES, got {Result(r)}");
-            return;
+            return null;
         }
         if (r < 0)
         {
             // Room may really run out for a mapping placed by the kernel; never for a fixed one.
-            if (r == -Errno.ENOMEM && !fixedAddr && proc.MappedBytes + alen > _p.TaskSize / 2) return;
-            _s.Fail("MMAP-4", $"mmap({(fixedAddr ? "MAP_FIXED " : "")}0x{addr:x}, {len}) of a legal mapping failed with {Result(r)}");
-            return;
+            if (r == -Errno.ENOMEM && !fixedAddr && proc.MappedBytes + alen > _p.TaskSize / 2) return null;
+            // A second shared mapping of file pages the process maps already is ADDR-7's (aliasing).
+            bool alias = shared && fd is not null && proc.Maps.Any(m => m.Kind == MapKind.FileShared && m.Obj == fd.Obj
+                && m.PgOff < (offset >> _shift) + (long)pages && (offset >> _shift) < m.PgOff + (long)((m.End - m.Start) >> _shift));
+            _s.Fail(alias ? "ADDR-7" : "MMAP-4", $"mmap({(fixedAddr ? "MAP_FIXED " : "")}0x{addr:x}, {len}) of a legal mapping failed with {Result(r)}");
+            return null;
         }
-        AddMapping(proc, name, (ulong)r, alen, len, prot, anonymous, shared, fd, offset, fixedAddr, addr);
+        return AddMapping(proc, name, (ulong)r, alen, len, prot, anonymous, shared, fd, offset, fixedAddr, addr);
     }
 
     /// <summary>Checks a successful mmap's address, records the mapping, and probes its edges (MMAP-1, MMAP-4).</summary>
@@ -101,9 +105,12 @@ internal sealed partial class UserMachine
         {
             _s.That("ADDR-9", start < _p.TaskSize && alen <= _p.TaskSize - start,
                 () => $"mmap returned 0x{start:x}, whose {alen} bytes do not lie below TASK_SIZE 0x{_p.TaskSize:x}");
-            _s.That("MMAP-4", (start & (ulong)(_ps - 1)) == 0 && start != 0 && proc.IsFree(start, start + alen),
-                () => $"mmap(0x{addr:x}, {len}) without MAP_FIXED returned 0x{start:x}: the kernel's choice must be page aligned, not 0, and must not overlap a mapping the process has: "
-                      + string.Join(", ", proc.Maps.Where(m => m.End > start && m.Start < start + alen)));
+            // An overlap only in the rounded-up last page says the mapping is shorter than it must be (MMAP-1).
+            var overlapping = proc.Maps.Where(m => m.End > start && m.Start < start + alen).ToList();
+            bool tailOnly = overlapping.Count > 0 && len % (ulong)_ps != 0 && overlapping.All(m => m.Start >= start + (len & ~(ulong)(_ps - 1)));
+            _s.That(tailOnly ? "MMAP-1" : "MMAP-4", (start & (ulong)(_ps - 1)) == 0 && start != 0 && overlapping.Count == 0,
+                () => $"mmap(0x{addr:x}, {len}) without MAP_FIXED returned 0x{start:x}: the kernel's choice must be page aligned, not 0, and its {alen} bytes must not overlap a mapping the process has: "
+                      + string.Join(", ", overlapping));
         }
         ulong end = start + alen;
         bool replaced = fixedAddr && !proc.IsFree(start, end);
@@ -121,30 +128,41 @@ internal sealed partial class UserMachine
         proc.Add(map);
         proc.Remapped(start, end);
 
+        // ADDR-6: the first access to the fresh mapping is a page fault the kernel resolves (or SEGV_ACCERR under PROT_NONE).
+        if (device is null) ReadAndCheck(proc, start, 1, "the first byte of a fresh mapping", null);
         // MMAP-1: the length is rounded up: the last byte of the last page is part of the mapping.
-        if (Allows(prot, false) && device is null) ReadAndCheck(proc, end - 1, 1, "the last byte of the rounded-up length", "MMAP-1");
+        if (device is null) ReadAndCheck(proc, end - 1, 1, "the last byte of the rounded-up length", "MMAP-1");
         // MMAP-1: and the page after it is not (only where the suite knows nothing else can be).
         if (map.InWindow && end < WindowEnd && proc.Find(end) is null)
             ReadAndCheck(proc, end, 1, "the page after the mapping", "MMAP-1");
         // MMAP-4: MAP_FIXED replaced what was there: the new mapping's contents show.
         if (replaced && Allows(prot, false) && device is null) ReadAndCheck(proc, start, Math.Min(64, _ps), "a replaced page", "MMAP-4");
+        // MMAP-7: a first store to a writable file mapping: shared, the file and its other mappings show it; private, none of them does.
+        if (kind is MapKind.FileShared or MapKind.FilePrivate && Allows(prot, true) && map.PgOff < obj!.PageCount(_ps))
+        {
+            int seed = (int)(start >> _shift) ^ (int)map.PgOff;
+            WriteAndCheck(proc, start + (ulong)(seed & (_ps / 2 - 1)), Bytes(seed, 8), seed, null);
+        }
         return map;
     }
 
-    /// <summary>Removes [start, end) from the model's mappings of <paramref name="proc"/>, keeping the parts outside.</summary>
-    private void RemoveRange(ProcModel proc, ulong start, ulong end, MapOrigin leftover, bool munmap)
+    /// <summary>Removes [start, end) from the model's mappings of <paramref name="proc"/>, keeping the parts outside; returns those parts.</summary>
+    private List<MapModel> RemoveRange(ProcModel proc, ulong start, ulong end, MapOrigin leftover, bool munmap)
     {
+        var left = new List<MapModel>();
         foreach (var m in proc.Maps.Where(m => m.End > start && m.Start < end).ToList())
         {
             proc.Maps.Remove(m);
-            if (m.Start < start) proc.Add(m.Slice(m.Start, start, _shift, m.Origin == MapOrigin.Device ? MapOrigin.Device : leftover));
-            if (end < m.End) proc.Add(m.Slice(end, m.End, _shift, m.Origin == MapOrigin.Device ? MapOrigin.Device : leftover));
+            if (m.Start < start) left.Add(m.Slice(m.Start, start, _shift, m.Origin == MapOrigin.Device ? MapOrigin.Device : leftover));
+            if (end < m.End) left.Add(m.Slice(end, m.End, _shift, m.Origin == MapOrigin.Device ? MapOrigin.Device : leftover));
             if (munmap) proc.Unmapped.Add((Math.Max(start, m.Start), Math.Min(end, m.End)));
         }
+        foreach (var piece in left) proc.Add(piece);
         ulong first = start >> _shift, last = (end - 1) >> _shift;
         foreach (var vpn in proc.Private.Keys.Where(v => v >= first && v <= last).ToList()) proc.Private.Remove(vpn);
         proc.Uncertain.RemoveWhere(v => v >= first && v <= last);
         proc.Accessed.RemoveWhere(v => v >= first && v <= last);
+        return left;
     }
 
     /// <summary>ADDR-7: the same file pages mapped a second time in the same process; a store through one mapping shows in the other at once.</summary>
@@ -152,7 +170,16 @@ internal sealed partial class UserMachine
     {
         if (_m.PickProc(op.Proc) is not { } proc || proc.Maps.Count >= MaxMaps) return;
         var candidates = proc.Maps.Where(m => m.Kind == MapKind.FileShared && m.ProtKnown && Allows(m.Prot, false)).ToList();
-        if (candidates.Count == 0) return;
+        if (candidates.Count == 0)
+        {
+            // Nothing to alias yet: a file and a first shared mapping of it.
+            if (_m.Files.Count == 0) CreateFile(new UserOp(UserOpKind.CreateFile, Pages: 2));
+            if (_m.Files.Count == 0 || proc.Fds.Count >= 12) return;
+            Open(proc, _m.Files[op.Target % _m.Files.Count], OpenMode.ReadWrite);
+            MmapValid(new UserOp(UserOpKind.MmapFile, op.Proc, Target: proc.Fds.Count - 1, Pages: 2, Flags: MapFlags.Shared));
+            candidates = proc.Maps.Where(m => m.Kind == MapKind.FileShared && m.ProtKnown && Allows(m.Prot, false)).ToList();
+            if (candidates.Count == 0) return;
+        }
         var first = candidates[op.Target % candidates.Count];
         var fd = proc.Fds.Values.FirstOrDefault(f => f.Obj == first.Obj && f.CanRead && f.CanWrite) ?? Open(proc, first.Obj!, OpenMode.ReadWrite);
         if (fd is null) return;
@@ -299,13 +326,15 @@ internal sealed partial class UserMachine
         if (before.Expected == UserFault.None && !before.Either) ReadAndCheck(proc, probe, 8, "a page about to be unmapped", null);
         int r = CallMunmap(proc, start, len);
         _s.That("MMAP-8", r == 0, () => $"munmap(0x{start:x}, {len}) of a range of the process must return 0, got {Result(r)}");
-        RemoveRange(proc, start, end, MapOrigin.MunmapSplit, munmap: true);
-        // MMAP-8: the removed pages fault; what is left of the mapping stays mapped with its contents.
+        var left = RemoveRange(proc, start, end, MapOrigin.MunmapSplit, munmap: true);
+        // MMAP-8: the removed pages fault; what is left of the mappings it cut stays mapped with its contents.
         ReadAndCheck(proc, probe, 8, "an unmapped page", "MMAP-8");
-        foreach (var piece in proc.Maps.Where(p => p.Var == m.Var && p.Origin == MapOrigin.MunmapSplit && (p.End == start || p.Start == end)).ToList())
+        // So do the mappings right next to the range.
+        left.AddRange(proc.Maps.Where(x => (x.End == start || x.Start == end) && !left.Contains(x)));
+        foreach (var piece in left)
         {
             ulong va = piece.End == start ? piece.End - (ulong)_ps : piece.Start;
-            if (Predict(proc, va, false) is { Expected: UserFault.None, Either: false }) ReadAndCheck(proc, va, Math.Min(64, _ps), "what munmap left of the mapping", "MMAP-8");
+            if (Predict(proc, va, false) is { Either: false }) ReadAndCheck(proc, va, Math.Min(64, _ps), "what munmap left of the mapping", "MMAP-8");
         }
     }
 

@@ -67,6 +67,7 @@ internal sealed partial class UserMachine
             case UserOpKind.Fork: Fork(op.Proc); break;
             case UserOpKind.Exit: if (_m.PickProc(op.Proc) is { } p) Exit(p); break;
             case UserOpKind.ExitAll: ExitAll(); break;
+            case UserOpKind.ForkShare: ForkShare(op); break;
             case UserOpKind.CreateFile: CreateFile(op); break;
             case UserOpKind.OpenFile: OpenFile(op); break;
             case UserOpKind.OpenSerial: if (_m.PickProc(op.Proc) is { } ps) OpenSerial(ps); break;
@@ -115,15 +116,15 @@ internal sealed partial class UserMachine
         _m.Procs.Add(new ProcModel { Pid = pid, Var = name });
     }
 
-    private void Fork(int slot)
+    private ProcModel? Fork(int slot)
     {
-        if (_m.Procs.Count >= MaxProcs || _m.PickProc(slot) is not { } parent) return;
+        if (_m.Procs.Count >= MaxProcs || _m.PickProc(slot) is not { } parent) return null;
         _s.Operations++;
         string name = _m.Name("P");
         int pid = 0;
         var e = Try(() => pid = _um.Fork(parent.Pid));
         if (_t.Enabled) _t.Step($"{name} = fork({parent.Var}) -> {(e is null ? pid.ToString() : Describe(e))}", $"var {name} = um.Fork({parent.Var});");
-        if (e is null && pid == -Errno.ENOMEM) return;
+        if (e is null && pid == -Errno.ENOMEM) return null;
         _s.That("ADDR-4", e is null && pid > 0 && _m.Procs.All(p => p.Pid != pid),
             () => $"fork({parent.Var}) must return a new pid > 0, got {(e is null ? pid.ToString() : Describe(e))}");
         var child = new ProcModel { Pid = pid, Var = name, Related = true };
@@ -142,6 +143,29 @@ internal sealed partial class UserMachine
             if (FirstKnownPage(child, m) is not { } va) continue;
             checkedPages++;
             ReadAndCheck(child, va, Math.Min(64, _ps), "the child just after fork", RuleForContent(child, child.Find(va)!, va));
+        }
+        return child;
+    }
+
+    /// <summary>
+    /// ADDR-4 and MMAP-5 in one scene: a shared and a private anonymous page, written, then fork, and
+    /// both processes store to both; the echo checks see who shows what.
+    /// </summary>
+    private void ForkShare(UserOp op)
+    {
+        if (_m.PickProc(op.Proc) is not { } parent || parent.Maps.Count > MaxMaps - 2 || _m.Procs.Count >= MaxProcs) return;
+        var rw = Prot.Read | Prot.Write;
+        var shared = MmapValid(new UserOp(UserOpKind.MmapAnon, op.Proc, Pages: 1, Prot: rw, Flags: MapFlags.Shared | MapFlags.Anonymous));
+        var own = MmapValid(new UserOp(UserOpKind.MmapAnon, op.Proc, Pages: 1, Prot: rw, Flags: MapFlags.Private | MapFlags.Anonymous));
+        if (shared is null || own is null) return;
+        int off = op.Seed % (_ps - 16);
+        WriteAndCheck(parent, shared.Start + (ulong)off, Bytes(op.Seed, 8), op.Seed, null);
+        WriteAndCheck(parent, own.Start + (ulong)off, Bytes(op.Seed + 1, 8), op.Seed + 1, null);
+        if (Fork(_m.Procs.IndexOf(parent)) is not { } child) return;
+        foreach (var (who, seed) in new[] { (child, op.Seed + 2), (parent, op.Seed + 4) })
+        {
+            WriteAndCheck(who, shared.Start + (ulong)off + 4, Bytes(seed, 8), seed, null);
+            WriteAndCheck(who, own.Start + (ulong)off + 4, Bytes(seed + 1, 8), seed + 1, null);
         }
     }
 
@@ -267,7 +291,12 @@ internal sealed partial class UserMachine
         if (_t.Enabled) _t.Step($"close({proc.Var}, {fd.Fd}) -> {(e is null ? result.ToString() : Describe(e))}", $"um.Close({proc.Var}, {fd.Fd});");
         _s.That("MMAP-9", e is null && result == 0, () => $"close({fd.Fd}) of an open descriptor must return 0, got {(e is null ? result.ToString() : Describe(e))}");
         proc.Fds.Remove(fd.Fd);
-        foreach (var m in proc.Maps) if (m.Source == (proc.Pid, fd.Fd)) m.FdClosed = true;
+        // MMAP-9: the mappings made through the descriptor stay, as they were.
+        foreach (var m in proc.Maps.Where(m => m.Source == (proc.Pid, fd.Fd)).ToList())
+        {
+            m.FdClosed = true;
+            if (Predict(proc, m.Start, false) is { Either: false }) ReadAndCheck(proc, m.Start, 8, "a mapping whose descriptor was closed", "MMAP-9");
+        }
     }
 
     private void WriteFile(UserOp op)

@@ -6,7 +6,7 @@ namespace KernelMm.Conformance.Families.User;
 public enum UserOpKind
 {
     // Processes
-    Spawn, Fork, Exit, ExitAll,
+    Spawn, Fork, Exit, ExitAll, ForkShare,
     // Files and devices
     CreateFile, OpenFile, OpenSerial, Close, WriteFile,
     // Mappings, valid and invalid
