@@ -10,6 +10,7 @@ public sealed partial class ReferenceKernel : IHighmem
 {
     public ulong Kmap(PageHandle page)
     {
+        Alive();
         int pfn = PfnOf(page);
         // ZONE-4 decision: kmap may sleep (waiting for a free slot), so it is reported in atomic context.
         _sched.MightSleep("kmap");
@@ -21,6 +22,7 @@ public sealed partial class ReferenceKernel : IHighmem
 
     public void Kunmap(PageHandle page)
     {
+        Alive();
         int pfn = PfnOf(page);
         if (_direct.IsLowPfn(pfn)) return;
         _highmem.Unmap(pfn);
@@ -28,9 +30,14 @@ public sealed partial class ReferenceKernel : IHighmem
 
     public ulong KmapAtomic(PageHandle page)
     {
+        Alive();
         int pfn = PfnOf(page);
         return _highmem.MapAtomic(pfn, _direct.IsLowPfn(pfn) ? _direct.PfnToVirt(pfn) : 0);
     }
 
-    public void KunmapAtomic(ulong addr) => _highmem.UnmapAtomic(addr);
+    public void KunmapAtomic(ulong addr)
+    {
+        Alive();
+        _highmem.UnmapAtomic(addr);
+    }
 }

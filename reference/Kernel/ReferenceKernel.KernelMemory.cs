@@ -10,6 +10,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
 {
     public void Read(ulong addr, Span<byte> destination)
     {
+        Alive();
         CheckMapped(addr, destination.Length);
         for (int done = 0; done < destination.Length;)
         {
@@ -22,6 +23,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
 
     public void Write(ulong addr, ReadOnlySpan<byte> source)
     {
+        Alive();
         // The whole range is checked first, so a faulting write changes nothing.
         CheckMapped(addr, source.Length);
         for (int done = 0; done < source.Length;)

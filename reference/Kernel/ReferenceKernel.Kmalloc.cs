@@ -8,13 +8,33 @@ namespace KernelMm.Reference;
 /// <summary>IKmalloc: kmalloc on the general caches (Mm/Kmalloc).</summary>
 public sealed partial class ReferenceKernel : IKmalloc
 {
-    public ulong Kmalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp);
+    public ulong Kmalloc(long size, GfpFlags gfp)
+    {
+        Alive();
+        return KmallocCaches.Alloc(size, gfp);
+    }
 
-    public ulong Kzalloc(long size, GfpFlags gfp) => KmallocCaches.Alloc(size, gfp | GfpFlags.Zero);
+    public ulong Kzalloc(long size, GfpFlags gfp)
+    {
+        Alive();
+        return KmallocCaches.Alloc(size, gfp | GfpFlags.Zero);
+    }
 
-    public ulong Krealloc(ulong p, long size, GfpFlags gfp) => KmallocCaches.Realloc(p, size, gfp);
+    public ulong Krealloc(ulong p, long size, GfpFlags gfp)
+    {
+        Alive();
+        return KmallocCaches.Realloc(p, size, gfp);
+    }
 
-    public void Kfree(ulong p) => KmallocCaches.Free(p);
+    public void Kfree(ulong p)
+    {
+        Alive();
+        KmallocCaches.Free(p);
+    }
 
-    public long Ksize(ulong p) => KmallocCaches.Ksize(p);
+    public long Ksize(ulong p)
+    {
+        Alive();
+        return KmallocCaches.Ksize(p);
+    }
 }

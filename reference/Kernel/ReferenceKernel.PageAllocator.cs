@@ -10,6 +10,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
 {
     public ulong GetFreePages(GfpFlags gfp, int order)
     {
+        Alive();
         // ZONE-3: an address-returning call strips __GFP_HIGHMEM, as __get_free_pages does.
         int pfn = AllocPagesPfn(gfp & ~GfpFlags.HighMem, order, "__get_free_pages");
         return pfn < 0 ? 0 : _direct.PfnToVirt(pfn);
@@ -19,6 +20,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
 
     public PageHandle AllocPages(GfpFlags gfp, int order)
     {
+        Alive();
         int pfn = AllocPagesPfn(gfp, order, "alloc_pages");
         return pfn < 0 ? PageHandle.Null : Handle(pfn);
     }
@@ -55,6 +57,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
 
     public void FreePages(ulong addr, int order)
     {
+        Alive();
         if (addr == 0) return;
         // PAGE-4: only the exact address and order of a live allocation may be freed.
         if (!_direct.Contains(addr) || (addr & (ulong)(_pageSize - 1)) != 0)
@@ -64,6 +67,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
 
     public void FreePagesOf(PageHandle page, int order)
     {
+        Alive();
         if (page.IsNull) return;
         if (!TryPfn(page, out int pfn))
             throw new KernelBugException("PAGE-4", $"__free_pages({page}, {order}): not a page descriptor");
@@ -87,27 +91,50 @@ public sealed partial class ReferenceKernel : IPageAllocator
         _pages.Free(pfn, order);
     }
 
-    public ulong PageToPfn(PageHandle page) => (ulong)PfnOf(page);
+    public ulong PageToPfn(PageHandle page)
+    {
+        Alive();
+        return (ulong)PfnOf(page);
+    }
 
-    public PageHandle PfnToPage(ulong pfn) =>
-        pfn < (ulong)_map.Frames ? Handle((int)pfn) : throw new InvalidArgumentException("pfn", $"pfn 0x{pfn:x} is beyond RAM");
+    public PageHandle PfnToPage(ulong pfn)
+    {
+        Alive();
+        return pfn < (ulong)_map.Frames ? Handle((int)pfn) : throw new InvalidArgumentException("pfn", $"pfn 0x{pfn:x} is beyond RAM");
+    }
 
     public ulong PageAddress(PageHandle page)
     {
+        Alive();
         int pfn = PfnOf(page);
         return _direct.IsLowPfn(pfn) ? _direct.PfnToVirt(pfn) : _highmem.AddressOf(pfn);
     }
 
-    public Zone PageZone(PageHandle page) => _pages.ZoneOf(PfnOf(page)).Id;
+    public Zone PageZone(PageHandle page)
+    {
+        Alive();
+        return _pages.ZoneOf(PfnOf(page)).Id;
+    }
 
-    public ulong VirtToPhys(ulong addr) =>
-        _direct.Contains(addr) ? _direct.VirtToPhys(addr)
-        : throw new InvalidArgumentException("addr", $"virt_to_phys(0x{addr:x}): not a direct-mapped address");
+    public ulong VirtToPhys(ulong addr)
+    {
+        Alive();
+        return _direct.Contains(addr) ? _direct.VirtToPhys(addr)
+            : throw new InvalidArgumentException("addr", $"virt_to_phys(0x{addr:x}): not a direct-mapped address");
+    }
 
-    public long FreeBlocks(Zone zone, int order) => _pages.FreeBlocks(zone, order);
+    public long FreeBlocks(Zone zone, int order)
+    {
+        Alive();
+        CheckZone(zone, "buddyinfo");
+        // A /proc/buddyinfo column exists for orders 0..MaxOrder only.
+        if ((uint)order > (uint)_maxOrder) throw new InvalidArgumentException("order", $"buddyinfo: order {order} is outside 0..{_maxOrder}");
+        return _pages.FreeBlocks(zone, order);
+    }
 
     public void DrainCaches()
     {
+        Alive();
         // Empty slabs first (their order-0 pages land on the per-CPU lists), then the per-CPU lists.
         _slab?.ShrinkAll();
         _pages.DrainPcp();

@@ -10,6 +10,7 @@ public sealed partial class ReferenceKernel : ISlab
 {
     public SlabCacheHandle KmemCacheCreate(string name, long size, long align, SlabFlags flags, byte? ctorFill)
     {
+        Alive();
         if (size < 0) throw new InvalidArgumentException("size", $"kmem_cache_create: negative size {size}");
         if (align < 0 || (align & (align - 1)) != 0)
             throw new InvalidArgumentException("align", $"kmem_cache_create: align {align} is not 0 or a power of two");
@@ -20,6 +21,7 @@ public sealed partial class ReferenceKernel : ISlab
 
     public ulong KmemCacheAlloc(SlabCacheHandle cache, GfpFlags gfp)
     {
+        Alive();
         var c = Slabs.CacheOf(cache, "kmem_cache_alloc");
         if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"kmem_cache_alloc: {Gfp.Describe(gfp)} does not exist on {Profile.Name}");
         if (Gfp.AllowsBlocking(gfp) && _sched.InAtomic) _sched.MightSleep($"kmem_cache_alloc({c.Name}, {Gfp.Describe(gfp)})");
@@ -30,6 +32,7 @@ public sealed partial class ReferenceKernel : ISlab
 
     public void KmemCacheFree(SlabCacheHandle cache, ulong obj)
     {
+        Alive();
         var c = Slabs.CacheOf(cache, "kmem_cache_free");
         if (obj == 0) return;
         // SLAB-4: the exact start of a live object of this very cache, else refused with nothing changed.
@@ -46,10 +49,15 @@ public sealed partial class ReferenceKernel : ISlab
         c.Free(slab, index);
     }
 
-    public long KmemCacheShrink(SlabCacheHandle cache) => Slabs.CacheOf(cache, "kmem_cache_shrink").Shrink();
+    public long KmemCacheShrink(SlabCacheHandle cache)
+    {
+        Alive();
+        return Slabs.CacheOf(cache, "kmem_cache_shrink").Shrink();
+    }
 
     public int KmemCacheDestroy(SlabCacheHandle cache)
     {
+        Alive();
         // GFP-1: kmem_cache_destroy takes slab_mutex and may sleep.
         _sched.MightSleep("kmem_cache_destroy");
         return Slabs.Destroy(cache);
@@ -57,9 +65,14 @@ public sealed partial class ReferenceKernel : ISlab
 
     public IReadOnlyList<SlabInfo> SlabInfo()
     {
+        Alive();
         KmallocCaches.CreateAllGeneral();
         return Slabs.Info();
     }
 
-    public long ReapCaches() => _slab?.Reap() ?? 0;
+    public long ReapCaches()
+    {
+        Alive();
+        return _slab?.Reap() ?? 0;
+    }
 }

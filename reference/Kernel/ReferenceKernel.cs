@@ -51,7 +51,11 @@ public sealed partial class ReferenceKernel : IMemoryManager
 
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities => Supported;
-    /// <summary>Shuts the machine down; its page map is recycled, so the instance must not be used afterwards.</summary>
+    /// <summary>
+    /// Shuts the machine down; its page map is recycled for the next machine of the same size, so
+    /// every contract call afterwards raises <see cref="ObjectDisposedException"/> instead of
+    /// reaching into a map that another machine now owns.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
@@ -60,4 +64,13 @@ public sealed partial class ReferenceKernel : IMemoryManager
     }
 
     private bool _disposed;
+
+    /// <summary>The first statement of every contract member: a disposed machine fails loudly.</summary>
+    private void Alive() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>A zone the contract defines; anything else (an out-of-range enum value) is -EINVAL.</summary>
+    private static void CheckZone(Zone zone, string caller)
+    {
+        if ((uint)zone >= Zones.Count) throw new InvalidArgumentException("zone", $"{caller}: {(int)zone} is not a zone");
+    }
 }

@@ -8,6 +8,13 @@ namespace KernelMm.Reference.Mm;
 /// </summary>
 internal sealed class Sched : IExecutionContext
 {
+    /// <summary>
+    /// Deepest nesting the fields of preempt_count hold (include/linux/preempt.h): 8 bits of
+    /// preemption count, 4 bits of hard-irq count. One more would carry into the next field;
+    /// CONFIG_DEBUG_PREEMPT warns before that, and here the call is refused with nothing changed.
+    /// </summary>
+    public const int MaxPreemptDepth = 255, MaxIrqDepth = 15;
+
     private int _preemptDepth;
     private int _irqDepth;
 
@@ -15,7 +22,13 @@ internal sealed class Sched : IExecutionContext
     public bool InInterrupt => _irqDepth > 0;
     public bool InAtomic => _preemptDepth > 0 || _irqDepth > 0;
 
-    public void PreemptDisable() => _preemptDepth++;
+    public void PreemptDisable()
+    {
+        // GFP-5: the count must never wrap to "not atomic".
+        if (_preemptDepth >= MaxPreemptDepth)
+            throw new KernelBugException("GFP-5", $"preempt_disable() nested deeper than {MaxPreemptDepth} (preempt_count overflow)");
+        _preemptDepth++;
+    }
 
     public void PreemptEnable()
     {
@@ -24,7 +37,12 @@ internal sealed class Sched : IExecutionContext
         _preemptDepth--;
     }
 
-    public void IrqEnter() => _irqDepth++;
+    public void IrqEnter()
+    {
+        if (_irqDepth >= MaxIrqDepth)
+            throw new KernelBugException("GFP-5", $"irq_enter() nested deeper than {MaxIrqDepth} (hardirq count overflow)");
+        _irqDepth++;
+    }
 
     public void IrqExit()
     {

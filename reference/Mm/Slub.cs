@@ -111,6 +111,8 @@ internal sealed class KmemCache
         var profile = common.Profile;
         long word = profile.WordSize;
         bool redZone = (flags & SlabFlags.RedZone) != 0;
+        // No slab is aligned beyond its own size: a larger alignment cannot be honoured (and would overflow below).
+        if (align > (long)profile.PageSize << profile.MaxOrder) return null;
         long leftPad = redZone ? AlignUp(word, align) : 0;
         long stride = redZone ? AlignUp(leftPad + size + word, align) : AlignUp(size, align);
         if (stride > (long)profile.PageSize << profile.MaxOrder) return null;

@@ -59,6 +59,8 @@ public interface IPageAllocator
     /// <summary>
     /// Free blocks of exactly <paramref name="order"/> in <paramref name="zone"/>, as one column of
     /// /proc/buddyinfo. Pages held in per-CPU free lists count as order-0 blocks.
+    /// Errors: <see cref="InvalidArgumentException"/> for a value that is not a <see cref="Zone"/> or an
+    /// order outside 0..<see cref="Profiles.Profile.MaxOrder"/>.
     /// </summary>
     long FreeBlocks(Zone zone, int order);
 
@@ -84,13 +86,16 @@ public interface IKernelMemory
 /// </summary>
 public interface IExecutionContext
 {
-    /// <summary>preempt_disable(), as spin_lock() does. Nests.</summary>
+    /// <summary>
+    /// preempt_disable(), as spin_lock() does. Nests (Linux's count holds 255 levels). Errors:
+    /// <see cref="KernelBugException"/> (GFP-5) when nested deeper than the count holds: it never wraps.
+    /// </summary>
     void PreemptDisable();
 
     /// <summary>preempt_enable(). Errors: <see cref="KernelBugException"/> (GFP-5) when not disabled.</summary>
     void PreemptEnable();
 
-    /// <summary>irq_enter(): start of an interrupt handler. Nests.</summary>
+    /// <summary>irq_enter(): start of an interrupt handler. Nests; errors as <see cref="PreemptDisable"/> (Linux holds 15 levels).</summary>
     void IrqEnter();
 
     /// <summary>irq_exit(). Errors: <see cref="KernelBugException"/> (GFP-5) when not in an interrupt.</summary>
@@ -137,7 +142,7 @@ public interface IReclaim
     /// </summary>
     int FillPageCache(int pages);
 
-    /// <summary>Clean page-cache pages currently held in <paramref name="zone"/>.</summary>
+    /// <summary>Clean page-cache pages currently held in <paramref name="zone"/>. Errors: <see cref="InvalidArgumentException"/> for a value that is not a <see cref="Zone"/>.</summary>
     long ReclaimablePages(Zone zone);
 
     /// <summary>Drops the whole page cache (echo 1 &gt; /proc/sys/vm/drop_caches).</summary>

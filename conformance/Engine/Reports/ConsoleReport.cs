@@ -17,21 +17,23 @@ public static class ConsoleReport
         var profiles = result.Profiles;
         sb.AppendLine($"Conformance of '{result.Implementation}' — {ReportText.Headline(result)}");
         sb.AppendLine();
+        // Columns as wide as their widest cell; statements fill the rest of the terminal (whole when redirected).
+        var widths = profiles.Select(p => Math.Max(p.Length, result.Results.Where(r => r.Profile == p).Select(r => Cell(r).Length).DefaultIfEmpty(0).Max())).ToList();
+        int used = 9 + widths.Sum(w => w + 1);
+        int? room = options.Width is { } width ? Math.Max(width - 1 - used, 12) : null;
         sb.Append($"{"rule",-8} ");
-        foreach (var p in profiles) sb.Append($"{p,-14} ");
+        for (int i = 0; i < profiles.Count; i++) sb.Append(profiles[i].PadRight(widths[i] + 1));
         sb.AppendLine("statement");
-        sb.AppendLine(new string('-', 8 + profiles.Count * 15 + 60));
+        sb.AppendLine(new string('-', used + Math.Min(room ?? 60, 60)));
         foreach (var group in result.Results.GroupBy(r => r.Rule.Id))
         {
             var rule = group.First().Rule;
             sb.Append($"{rule.Id,-8} ");
-            foreach (var p in profiles)
-            {
-                var row = group.FirstOrDefault(r => r.Profile == p);
-                sb.Append($"{Cell(row),-14} ");
-            }
-            sb.AppendLine(Trim(rule.Statement, 70));
+            for (int i = 0; i < profiles.Count; i++)
+                sb.Append(Cell(group.FirstOrDefault(r => r.Profile == profiles[i])).PadRight(widths[i] + 1));
+            sb.AppendLine(room is { } r ? Trim(rule.Statement, r) : rule.Statement);
         }
+        sb.AppendLine(Legend);
         sb.AppendLine();
         foreach (var failure in result.Failures)
         {
@@ -58,6 +60,15 @@ public static class ConsoleReport
         sb.AppendLine(Summary(result));
         return sb.ToString();
     }
+
+    /// <summary>What the cells of the table mean, printed under it.</summary>
+    public const string Legend = """
+        legend: pass N       checked N times, never broken
+                FAIL         broken: the shrunk counterexample is below
+                UNEXERCISED  applicable but never reached: a gap in the run, not a pass
+                n/a          the implementation does not declare what the rule needs
+                pending      not encoded yet (the rules command says why)
+        """;
 
     public static string Summary(SuiteResult result)
     {

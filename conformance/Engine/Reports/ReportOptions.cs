@@ -9,6 +9,8 @@ public sealed record ReportOptions
     public string? FactoryExpression { get; init; }
     /// <summary>Console only: print a ready-to-paste xunit test under each failure.</summary>
     public bool XunitSnippets { get; init; }
+    /// <summary>Console only: the terminal's width, which the table fits by cutting statements; null (redirected output) prints them whole.</summary>
+    public int? Width { get; init; }
     /// <summary>When the report was made; left out of the report when null (renders are then deterministic).</summary>
     public DateTimeOffset? GeneratedAt { get; init; }
 
