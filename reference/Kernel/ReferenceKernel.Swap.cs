@@ -11,6 +11,7 @@ public sealed partial class ReferenceKernel : ISwap
 
     public int SwapOut(int pages)
     {
+        Alive();
         if (pages < 0) throw new InvalidArgumentException("pages", $"negative page count {pages}");
         // GFP-1: reclaim may sleep.
         _sched.MightSleep("swap out (shrink_anon_list)");
@@ -22,6 +23,8 @@ public sealed partial class ReferenceKernel : ISwap
     /// <summary>Anonymous pages reclaim could write out: those mapped once (pages shared copy-on-write after fork stay resident).</summary>
     public long AnonPages(Zone zone)
     {
+        Alive();
+        CheckZone(zone, "anon pages");
         long n = 0;
         foreach (var page in User.Vm.Anon.Lru)
             if (page.MapCount == 1 && Profile.ZoneOfPfn((ulong)page.Pfn) == zone) n++;

@@ -15,7 +15,15 @@ public sealed partial class ReferenceKernel : IUserMemory
     public UserSpacePolicy UserPolicy { get; init; } = UserSpacePolicy.Default;
 
     private UserSpace? _user;
-    private UserSpace User => _user ??= CreateUserSpace();
+    /// <summary>User space, made on first use; every contract member reaches it first, so a disposed machine refuses them all.</summary>
+    private UserSpace User
+    {
+        get
+        {
+            Alive();
+            return _user ??= CreateUserSpace();
+        }
+    }
 
     private UserSpace CreateUserSpace()
     {
@@ -42,6 +50,7 @@ public sealed partial class ReferenceKernel : IUserMemory
 
     public int ReadFile(int file, long offset, Span<byte> destination)
     {
+        Alive();
         if (offset < 0) throw new InvalidArgumentException("offset", $"negative file offset {offset}");
         return User.FileOf(file).Read(offset, destination);
     }
