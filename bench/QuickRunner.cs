@@ -28,6 +28,10 @@ internal static class QuickRunner
         var conformance = Workloads.ConformanceSettings();
         var cache = HeapWorkloads.CreateCache(kernel);
         var heapMixed = new HeapWorkloads.Mixed(0x5EED_0002, 200_000);
+        var userKernel = Workloads.Boot();
+        var touch = new UserWorkloads.FirstTouch(userKernel);
+        var fork = new UserWorkloads.ForkExit(userKernel);
+        var copy = new UserWorkloads.CopyToUser(userKernel);
         var workloads = new List<Workload>
         {
             new("(a)  __get_free_pages+free_pages, order 0, GFP_KERNEL", "pairs/s", 25e6,
@@ -48,6 +52,14 @@ internal static class QuickRunner
                 () => { HeapWorkloads.CachePairs(kernel, cache, pairs); return pairs; }),
             new("(i)  mixed heap script, ~1000 live, kmalloc/cache/krealloc", "steps/s", 0,
                 () => heapMixed.Run(kernel, cache)),
+            new($"(j)  first-touch page faults (mmap, 1 store per page, munmap)", "faults/s", 0,
+                () => touch.Run()),
+            new($"(k)  fork of a {UserWorkloads.ForkPages}-page process + exit of the child", "forks/s", 0,
+                () => fork.Run()),
+            new($"(l)  copy_to_user of 64 KiB", "copies/s", 0,
+                () => { copy.Run(); return 1; }),
+            new("(m)  conformance: PropertyRunner user, x86-32/512M, 50 seq", "checked ops/s", 0,
+                () => UserWorkloads.RunUserFamily().Operations, Warmup: 4),
             new($"(d)  conformance: PropertyRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
                 () => CheckedRun(conformance), Warmup: 4),
             new($"(e)  conformance: SuiteRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,

@@ -25,5 +25,6 @@ public sealed class SampleComplianceTests : ComplianceSpecificationTests
     protected override IReadOnlySet<string> UnsupportedFamilies => new HashSet<string>
     {
         "heap: the sample is a page allocator only; it has no kmalloc and no slab caches",
+        "user: the sample is a page allocator only; it has no processes and no user address spaces",
     };
 }

@@ -92,7 +92,8 @@ public static partial class XunitSnippet
         $"{Identifier(ce.RuleId)}_{Identifier(ce.ProfileLabel)}_{ce.Seed & 0xffff_ffff:x8}";
 
     private static readonly (string Variable, string Interface)[] Interfaces =
-        [("pages", "IPageAllocator"), ("mem", "IKernelMemory"), ("ctx", "IExecutionContext"), ("hm", "IHighmem"), ("rc", "IReclaim")];
+        [("pages", "IPageAllocator"), ("mem", "IKernelMemory"), ("ctx", "IExecutionContext"), ("hm", "IHighmem"), ("rc", "IReclaim"),
+         ("um", "IUserMemory"), ("sw", "ISwap"), ("uc", "IUserCopy"), ("drv", "IDriverMmap")];
 
     private static bool Uses(IReadOnlyList<string> lines, string pattern) => lines.Any(l => !l.TrimStart().StartsWith("//") && Regex.IsMatch(l, pattern));
 

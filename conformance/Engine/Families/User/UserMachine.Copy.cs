@@ -19,12 +19,12 @@ internal sealed partial class UserMachine
     {
         if (_kbuf != 0) return true;
         if (_copy is null || _pages is null || _mem is null) return false;
-        int order = Math.Max(0, 16 - _shift);
+        int order = Math.Max(0, 15 - _shift);
         ulong a = 0, b = 0;
         if (Try(() => { a = _pages.GetFreePages(Gfp.Kernel, order); b = _pages.GetFreePages(Gfp.Kernel, 0); }) is not null || a == 0 || b == 0) return false;
         _kernelDirty = true;
-        _kbufData = Bytes(4242, _ps << order);
-        _kbuf2Data = Bytes(4343, _ps);
+        _kbufData = (byte[])Pattern(4242, _ps << order).Clone();
+        _kbuf2Data = (byte[])Pattern(4343, _ps).Clone();
         _mem.Write(a, _kbufData);
         _mem.Write(b, _kbuf2Data);
         (_kbuf, _kbuf2) = (a, b);
@@ -32,6 +32,11 @@ internal sealed partial class UserMachine
             $"var kbuf = pages.GetFreePages(Gfp.Kernel, {order}); var kbuf2 = pages.GetFreePages(Gfp.Kernel, 0); mem.Write(kbuf, Bytes(4242, {_ps << order})); mem.Write(kbuf2, Bytes(4343, {_ps}));");
         return true;
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), byte[]> Patterns = new();
+
+    /// <summary>Bytes(seed, n), made once per size: the kernel buffers are filled at every boot.</summary>
+    private static byte[] Pattern(int seed, int n) => Patterns.GetOrAdd((seed, n), k => Bytes(k.Item1, k.Item2));
 
     /// <summary>
     /// A generated user range inside a mapping, stretched past its end only where the model knows
@@ -185,7 +190,7 @@ internal sealed partial class UserMachine
         ulong value = 0xdead;
         var e = Try(() => r = _copy!.GetUser(proc.Pid, va, size, out value));
         string call = $"get_user({proc.Var}, {size} bytes at 0x{va:x} [{why}])";
-        if (_t.Enabled) _t.Step($"{call} -> {(e is null ? $"{r}, value 0x{value:x}" : Describe(e))}", $"uc.GetUser({proc.Var}, {(map is null ? $"0x{va:x}UL" : At(map, va))}, {size}, out var v{_m.Version}_{op.Seed & 0xffff});");
+        if (_t.Enabled) _t.Step($"{call} -> {(e is null ? $"{r}, value 0x{value:x}" : Describe(e))}", $"uc.GetUser({proc.Var}, {(map is null ? $"0x{va:x}UL" : At(map, va))}, {size}, out var {_m.Name("v")});");
         if (e is not null) { _s.Fail("UACC-2", $"{call} raised {Describe(e)}"); return; }
         if (!good)
         {

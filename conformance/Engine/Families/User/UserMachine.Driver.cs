@@ -91,7 +91,7 @@ internal sealed partial class UserMachine
             _s.Operations++;
             int n = 0;
             var oe = Try(() => n = _um.OpenDevice(proc.Pid, dev.Id));
-            if (_t.Enabled) _t.Step($"fd{n}_{proc.Var} = open({proc.Var}, {dev.Name}) -> {(oe is null ? n.ToString() : Describe(oe))}", $"var fd{n}_{proc.Var} = um.OpenDevice({proc.Var}, {dev.Name});");
+            if (_t.Enabled) _t.Step($"fd{n}_{proc.Var} = open({proc.Var}, {dev.Name}) -> {(oe is null ? n.ToString() : Describe(oe))}", $"um.OpenDevice({proc.Var}, {dev.Name}); // fd {n}");
             _s.That("DRV-1", oe is null && n >= 0 && !proc.Fds.ContainsKey(n), () => $"opening device {dev.Name} returned {(oe is null ? n.ToString() : Describe(oe))}");
             if (oe is not null || n < 0) return;
             proc.Fds[n] = fd = new FdModel(n, dev, false, OpenMode.ReadWrite);

@@ -137,7 +137,7 @@ internal sealed partial class UserMachine
         long swapMid = _swap.SwapFreePages;
         if (_t.Enabled)
             _t.Step($"memory pressure: {pages.Count} GFP_HIGHUSER and {blocks.Count} GFP_KERNEL blocks taken until NULL; swap free {swapBefore} -> {swapMid}; all freed again",
-                $"/* memory pressure */ var held = new List<(PageHandle, int)>(); for (int o = {_p.MaxOrder}; o >= 0; o--) for (PageHandle pg; !(pg = pages.AllocPages(Gfp.HighUser, o)).IsNull;) held.Add((pg, o)); foreach (var (pg, o) in held) pages.FreePagesOf(pg, o);");
+                $"{{ /* memory pressure */ var held = new List<(PageHandle, int)>(); for (int o = {_p.MaxOrder}; o >= 0; o--) for (PageHandle pg; !(pg = pages.AllocPages(Gfp.HighUser, o)).IsNull;) held.Add((pg, o)); foreach (var (pg, o) in held) pages.FreePagesOf(pg, o); }}");
         foreach (var (page, order) in pages) _pages.FreePagesOf(page, order);
         foreach (var (addr, order) in blocks) _pages.FreePages(addr, order);
         if (swapMid < swapBefore) AfterSwap();

@@ -251,7 +251,7 @@ internal sealed partial class UserMachine
         int fd = 0;
         var e = Try(() => fd = _um.Open(proc.Pid, file.Id, mode));
         string name = $"fd{fd}_{proc.Var}";
-        if (_t.Enabled) _t.Step($"{name} = open({proc.Var}, {file.Name}, {mode}) -> {(e is null ? fd.ToString() : Describe(e))}", $"var {name} = um.Open({proc.Var}, {file.Name}, OpenMode.{mode});");
+        if (_t.Enabled) _t.Step($"{name} = open({proc.Var}, {file.Name}, {mode}) -> {(e is null ? fd.ToString() : Describe(e))}", $"um.Open({proc.Var}, {file.Name}, OpenMode.{mode}); // fd {fd}");
         _s.That("MMAP-9", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), () => $"open({file.Name}) in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
         var model = new FdModel(fd, file, false, mode);
         proc.Fds[fd] = model;
@@ -264,7 +264,7 @@ internal sealed partial class UserMachine
         _s.Operations++;
         int fd = 0;
         var e = Try(() => fd = _um.OpenDevice(proc.Pid, Devices.Serial));
-        if (_t.Enabled) _t.Step($"fd{fd}_{proc.Var} = open({proc.Var}, /dev/ttyS0) -> {(e is null ? fd.ToString() : Describe(e))}", $"var fd{fd}_{proc.Var} = um.OpenDevice({proc.Var}, Devices.Serial);");
+        if (_t.Enabled) _t.Step($"fd{fd}_{proc.Var} = open({proc.Var}, /dev/ttyS0) -> {(e is null ? fd.ToString() : Describe(e))}", $"um.OpenDevice({proc.Var}, Devices.Serial); // fd {fd}");
         _s.That("MMAP-10", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), () => $"opening the serial port in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
         var model = new FdModel(fd, null, true, OpenMode.ReadWrite);
         proc.Fds[fd] = model;
