@@ -169,8 +169,11 @@ public static class Profiles
     /// <summary>Profiles selectable by name but not run by default: x86-64 (the live kernel's platform).</summary>
     public static readonly IReadOnlyList<Profile> Extra = [X86_64];
 
+    /// <summary>Every profile that can be selected by name: <see cref="All"/>, then <see cref="Extra"/>.</summary>
+    public static IReadOnlyList<Profile> Named => [.. All, .. Extra];
+
     /// <summary>Looks a profile up by name (<see cref="All"/>, then <see cref="Extra"/>). Errors: <see cref="KeyNotFoundException"/> listing the known names.</summary>
     public static Profile Get(string name) =>
-        All.Concat(Extra).FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new KeyNotFoundException($"unknown profile '{name}'; known: {string.Join(", ", All.Concat(Extra).Select(p => p.Name))}");
+        Named.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new KeyNotFoundException($"unknown profile '{name}'; known: {string.Join(", ", Named.Select(p => p.Name))}");
 }

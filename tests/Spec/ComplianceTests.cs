@@ -1,5 +1,6 @@
 using KernelMm.Spec.Rules;
 using KernelMm.Tests.HeapVariants;
+using KernelMm.Tests.UserVariants;
 using KernelMm.Tests.Variants;
 
 namespace KernelMm.Tests.Spec;
@@ -15,6 +16,7 @@ public class ComplianceTests
     {
         var mutated = Enum.GetValues<Fault>().Where(f => f != Fault.None).Select(Faults.RuleOf)
             .Concat(Enum.GetValues<HeapFault>().Where(f => f != HeapFault.None).Select(HeapFaults.RuleOf))
+            .Concat(Enum.GetValues<UserBreak>().Select(UserBreaks.RuleOf))
             .ToHashSet();
         var missing = RuleCatalogue.All.Where(r => r.Status == RuleStatus.Encoded && !mutated.Contains(r.Id)).Select(r => r.Id).ToList();
         Assert.True(missing.Count == 0, $"encoded rules without a broken variant: {string.Join(", ", missing)}");
