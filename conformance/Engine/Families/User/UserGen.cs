@@ -60,7 +60,7 @@ public static class UserGen
                 from pr in prot from sh in share from pl in placement
                 select new UserOp(UserOpKind.MmapFile, p, t, pages, off, shortfall, 0, pr, sh, pl)),
             (2, from p in Slot from t in Slot select new UserOp(UserOpKind.Alias, p, t)),
-            (6, from p in Slot from v in Gen.Choose(0, 10) select new UserOp(UserOpKind.MmapBad, p, v)),
+            (8, from p in Slot from v in Gen.Choose(0, 10) select new UserOp(UserOpKind.MmapBad, p, v)),
             (5, from p in Slot from t in Slot from part in Gen.Choose(0, 4) from pages in Gen.Choose(1, 3)
                 select new UserOp(UserOpKind.Munmap, p, t, pages, part)),
             (2, from p in Slot from v in Gen.Choose(0, 3) select new UserOp(UserOpKind.MunmapBad, p, v)),
@@ -71,11 +71,11 @@ public static class UserGen
             (12, Access(UserOpKind.Read)),
             (3, from p in Slot from v in Gen.Choose(0, 3) from off in Gen.Choose(0, 1 << 16) select new UserOp(UserOpKind.Probe, p, v, Offset: off)),
             (2, OnProc(UserOpKind.Verify)),
-            (3, from n in Gen.Choose(1, 64) select new UserOp(UserOpKind.SwapOut, Pages: n)),
+            (4, from n in Gen.Choose(1, 64) select new UserOp(UserOpKind.SwapOut, Pages: n)),
             (1, Simple(UserOpKind.Pressure)),
             (2, from kind in Gen.Choose(0, 1) from size in Gen.Choose(8, 2 * page) from s in SeedGen
                 select new UserOp(UserOpKind.KernelAlloc, Target: kind, Length: size, Seed: s)),
-            (3, from pages in Gen.Choose(1, 4) from odd in Gen.Frequency((3, Gen.Constant(0)), (1, Gen.Choose(1, page - 1))) from s in SeedGen
+            (3, from pages in Gen.Choose(1, 4) from odd in Gen.Frequency((1, Gen.Constant(0)), (1, Gen.Choose(1, page - 1))) from s in SeedGen
                 select new UserOp(UserOpKind.RegisterRemap, Pages: pages, Length: odd, Seed: s)),
             (3, from pages in Gen.Choose(1, 4) from s in SeedGen select new UserOp(UserOpKind.RegisterPageList, Pages: pages, Seed: s)),
             (5, from p in Slot from d in Slot from pages in Gen.Choose(1, 4) from off in Gen.Choose(0, 3) from pr in Gen.Elements(Prot.Read | Prot.Write, Prot.Read)
@@ -95,8 +95,9 @@ public static class UserGen
     }
 
     /// <summary>A sequence whose length grows with FsCheck's size parameter; it starts with a process so that most steps have one to act on.</summary>
+    /// <remarks>A user-space scene needs a few steps of setup (a process, a file, mappings), so a sequence is at least half its size long.</remarks>
     public static Gen<UserOp[]> Sequence(Profile profile) =>
-        Gen.Sized(size => from n in Gen.Choose(1, Math.Max(1, size)) from ops in Op(profile).ArrayOf(n)
+        Gen.Sized(size => from n in Gen.Choose(Math.Max(1, size / 2), Math.Max(1, size)) from ops in Op(profile).ArrayOf(n)
                           select (UserOp[])[new UserOp(UserOpKind.Spawn), .. ops]);
 
     /// <summary>Shrinks by removing chunks (halves, quarters, ... single steps), then by simplifying one step.</summary>
