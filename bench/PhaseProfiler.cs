@@ -220,8 +220,8 @@ internal static class PhaseProfiler
         int preempt = 0, irq = 0;
         bool Alloc(PageOpKind kind, GfpFlags gfp, int order)
         {
-            if (order < 0 || order > p.MaxOrder || !p.Knows(gfp)) return false;
-            if (Gfp.AllowsBlocking(gfp) && (preempt > 0 || irq > 0)) return false;
+            if (order < 0 || order > p.MaxOrder || ((uint)gfp & ~(p.HasGfpBuffer ? 0x1FFu : 0xFFu)) != 0) return false;
+            if ((gfp & GfpFlags.DirectReclaim) != 0 && (preempt > 0 || irq > 0)) return false;
             calls++;
             if (kind == PageOpKind.AllocPages)
             {

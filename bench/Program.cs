@@ -7,6 +7,8 @@ namespace KernelMm.Benchmarks;
 /// <c>--quick [--seconds N] [--rounds R] [--warmup S] [--filter TEXT]</c>: each workload timed with a plain Stopwatch for about
 /// N (default 2) seconds (R times, best and median shown), one short table, no BenchmarkDotNet.
 /// <c>--phases [--runs N]</c>: where the conformance run spends its time (generation, boot, checks).
+/// <c>--cscheck [--tries N]</c>: CsCheck's SampleParallel on the broken atomic_t counters (the evidence for the runner choice).
+/// <c>--parallel-runs [--seconds N]</c>: checked parallel runs per second of the atomic and smp families on the reference.
 /// </summary>
 public static class Program
 {
@@ -14,6 +16,8 @@ public static class Program
     {
         if (args.Contains("--quick")) return QuickRunner.Run(args);
         if (args.Contains("--phases")) return PhaseProfiler.Run(args);
+        if (args.Contains("--cscheck")) return ParallelComparison.Run(args);
+        if (args.Contains("--parallel-runs")) return ParallelThroughput.Run(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KernelMm.Conformance.Reports;
 using KernelMm.Conformance.Running;
 
 namespace KernelMm.Conformance.Cli;
@@ -10,8 +11,9 @@ public static class Program
 }
 
 /// <summary>
-/// The live progress line on stderr: family, profile/RAM, properties done of total, checks so far,
-/// failing rules, elapsed time. On a terminal one line is redrawn in place with carriage returns
+/// The live progress line on stderr (<see cref="ConsoleReport.ProgressLine"/>): properties done of
+/// total, family, profile/RAM, and the run's totals so far in the summary line's units (sequences,
+/// checked operations, failed rules counted rule x profile), elapsed time. On a terminal one line is redrawn in place with carriage returns
 /// (ticking every half second while a long property runs) and a failing property leaves a
 /// permanent line; redirected, it writes one plain line per finished property.
 /// </summary>
@@ -45,11 +47,11 @@ internal sealed class ProgressDisplay : IDisposable
             if (!_interactive)
             {
                 if (p.Finished)
-                    _out.WriteLine($"  [{p.Done}/{p.Total}] {what}: {p.Sequences:N0} sequences, {p.Checks:N0} checks so far, {p.Failures} failing rule(s) so far, {Elapsed}");
+                    _out.WriteLine($"  {ConsoleReport.ProgressLine(p, _clock.Elapsed)}");
             }
             else
             {
-                if (newFailures) { Clear(); _out.WriteLine($"  ! {what}: {p.Failures - _failures} failing rule(s)"); }
+                if (newFailures) { Clear(); _out.WriteLine($"  ! {what}: {p.Failures - _failures} more failed (rule x profile)"); }
                 Draw();
             }
             if (p.Finished) _failures = p.Failures;
@@ -70,8 +72,6 @@ internal sealed class ProgressDisplay : IDisposable
 
     public void Dispose() => Finish();
 
-    private string Elapsed => $"{_clock.Elapsed.TotalSeconds:F1} s";
-
     private void Tick()
     {
         lock (_lock) { if (!_finished && _last is not null) Draw(); }
@@ -80,8 +80,7 @@ internal sealed class ProgressDisplay : IDisposable
     private void Draw()
     {
         var p = _last!;
-        string state = p.Finished ? "done" : "running";
-        string line = $"[{p.Done}/{p.Total}] {state} {p.Family} on {p.ProfileLabel}{(p.Rerun ? " (saved failure)" : "")} | {p.Checks:N0} checks | {p.Failures} failing | {Elapsed}";
+        string line = ConsoleReport.ProgressLine(p, _clock.Elapsed);
         int max = Math.Max(20, ConsoleWidth() - 1);
         if (line.Length > max) line = line[..(max - 1)] + "…";
         _out.Write("\r" + line.PadRight(_width));

@@ -53,3 +53,32 @@ public sealed class RefusingFactory : IImplementationFactory
     public string Name => "refuses-everything";
     public IMemoryManager? Create(Profile profile) => null;
 }
+
+/// <summary>An implementation of atomic_t only (the reference's counters): every allocator family is n/a for it.</summary>
+public sealed class AtomicOnlyFactory : IImplementationFactory
+{
+    public string Name => "atomic-only";
+    public IMemoryManager? Create(Profile profile) => new AtomicOnly(new KernelMm.Reference.ReferenceKernel(profile));
+
+    private sealed class AtomicOnly(KernelMm.Reference.ReferenceKernel inner) : IMemoryManager, IAtomicT
+    {
+        public Profile Profile => inner.Profile;
+        public IReadOnlySet<Capability> Capabilities { get; } = new HashSet<Capability> { Capability.AtomicT };
+        public void Dispose() => inner.Dispose();
+        public int AtomicCounters => inner.AtomicCounters;
+        public int AtomicRead(int v) => inner.AtomicRead(v);
+        public void AtomicSet(int v, int i) => inner.AtomicSet(v, i);
+        public void AtomicAdd(int i, int v) => inner.AtomicAdd(i, v);
+        public void AtomicSub(int i, int v) => inner.AtomicSub(i, v);
+        public void AtomicInc(int v) => inner.AtomicInc(v);
+        public void AtomicDec(int v) => inner.AtomicDec(v);
+        public int AtomicAddReturn(int i, int v) => inner.AtomicAddReturn(i, v);
+        public int AtomicSubReturn(int i, int v) => inner.AtomicSubReturn(i, v);
+        public int AtomicIncReturn(int v) => inner.AtomicIncReturn(v);
+        public int AtomicDecReturn(int v) => inner.AtomicDecReturn(v);
+        public bool AtomicSubAndTest(int i, int v) => inner.AtomicSubAndTest(i, v);
+        public bool AtomicDecAndTest(int v) => inner.AtomicDecAndTest(v);
+        public bool AtomicIncAndTest(int v) => inner.AtomicIncAndTest(v);
+        public bool AtomicAddNegative(int i, int v) => inner.AtomicAddNegative(i, v);
+    }
+}

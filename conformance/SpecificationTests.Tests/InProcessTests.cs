@@ -38,6 +38,24 @@ public sealed class SampleAllocatorInProcessTests : PageAllocatorSpecificationTe
     protected override RunSettings Settings => new() { Sequences = 25 };
 }
 
+/// <summary>The reference passes ATOM-1 in parallel mode (one profile and size: atomic_t does not depend on them).</summary>
+public sealed class ReferenceAtomicTTests : AtomicTSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 40 };
+    protected override IEnumerable<KernelMm.Spec.Profiles.Profile> Profiles => [KernelMm.Spec.Profiles.Profiles.X86_32];
+    protected override IEnumerable<ulong> MemorySizes => [64UL << 20];
+}
+
+/// <summary>The reference passes the SMP family (its allocators take locks).</summary>
+public sealed class ReferenceSmpTests : SmpSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 20 };
+    protected override IEnumerable<KernelMm.Spec.Profiles.Profile> Profiles => [KernelMm.Spec.Profiles.Profiles.X86_32, KernelMm.Spec.Profiles.Profiles.Linux6];
+    protected override IEnumerable<ulong> MemorySizes => [64UL << 20];
+}
+
 /// <summary>This assembly tests every family the package ships.</summary>
 public sealed class ThisAssemblyComplianceTests : ComplianceSpecificationTests
 {

@@ -31,10 +31,31 @@ public sealed class VerdictTests
         Assert.Contains("FAILED PAGE-4 on x86-32/64M (family pages, property seed ", verdict.Message);
         Assert.Contains("must be reported as PAGE-4, got no error", verdict.Message);
         Assert.Contains("  sequence:\n", verdict.Message);
-        Assert.Contains("  as C#:\n", verdict.Message);
-        Assert.Contains("Assert.Throws<KernelBugException>", verdict.Message);
+        // A regression test that compiles as printed (a whole file: no C# fragment with undefined
+        // variables) and replays the steps through the rule's own check.
+        Assert.DoesNotContain("  as C#:\n", verdict.Message);
+        Assert.Contains("  as a regression test", verdict.Message);
+        Assert.Contains("    using KernelMm.Conformance.Specification;\n", verdict.Message);
+        Assert.Contains("            new PageOp(PageOpKind.", verdict.Message);
+        Assert.Contains("Replay.Sequence(factory, profile, \"pages\", steps).ShouldKeep(\"PAGE-4\");", verdict.Message);
+        Assert.Contains("'sample-buddy/silent-bad-free'", verdict.Message); // its factory cannot be rebuilt from outside: the test says where to build it
         Assert.Contains("replay: the run is deterministic (seed 1, 30 sequences of up to 60 steps): dotnet test --filter \"FullyQualifiedName~Some.TestClass&Rule=PAGE-4\"", verdict.Message);
         Assert.Contains("Profiles => [x86-32] and MemorySizes => [64M]", verdict.Message);
+    }
+
+    [Fact]
+    public void The_replay_api_fails_with_the_rule_on_the_broken_implementation_and_passes_on_the_sample()
+    {
+        var ce = Run(new SilentBadFreeFactory(new SampleFactory())).Result!.Failures.Single(f => f.Rule.Id == "PAGE-4").Counterexample!;
+        var profile = Profiles.X86_32.WithMemory(64UL << 20);
+
+        var e = Assert.Throws<RuleFailedException>(() => Replay.Sequence(new SilentBadFreeFactory(new SampleFactory()), profile, "pages", ce.Ops).ShouldKeep("PAGE-4"));
+        Assert.StartsWith($"PAGE-4: {ce.Message}\n", e.Message);
+        Replay.Sequence(new SampleFactory(), profile, "pages", ce.Ops).ShouldKeep("PAGE-4");
+
+        Assert.Throws<ArgumentException>(() => Replay.Sequence(new SampleFactory(), profile, "no-such-family", ce.Ops));
+        Assert.Throws<ArgumentException>(() => Replay.Sequence(new SampleFactory(), profile, "heap", ce.Ops.Cast<KernelMm.Conformance.Families.Pages.PageOp>().ToArray()));
+        Assert.Throws<ArgumentException>(() => Replay.Sequence(new SampleFactory(), profile, "pages", ce.Ops).ShouldKeep("NOPE-1"));
     }
 
     [Fact]
@@ -68,13 +89,13 @@ public sealed class VerdictTests
     [Fact]
     public void Every_rule_is_skipped_when_the_implementation_does_not_declare_the_family()
     {
-        var run = Run(new DeclaringOnlyFactory(Capability.AtomicT));
+        var run = Run(new AtomicOnlyFactory());
         Assert.Null(run.Result);
         foreach (var rule in Pages.Rules)
         {
             var verdict = run.Judge(rule);
             Assert.Equal(VerdictKind.Skipped, verdict.Kind);
-            Assert.Equal("n/a: family 'pages' is not supported: 'declares-AtomicT' does not declare Capability.PageAllocator", verdict.Message);
+            Assert.Equal("n/a: family 'pages' is not supported: 'atomic-only' does not declare Capability.PageAllocator", verdict.Message);
         }
     }
 
@@ -107,10 +128,10 @@ public sealed class VerdictTests
     [Fact]
     public void Family_without_an_engine_reports_every_rule_pending_with_the_catalogue_reason()
     {
-        var draft = SpecificationFamily.Of(typeof(DraftAtomicSpecificationTests))!;
+        var draft = SpecificationFamily.Of(typeof(DraftVmallocSpecificationTests))!;
         Assert.Null(draft.Engine);
-        Assert.Equal(["ATOM-1"], draft.Rules.Select(r => r.Id));
-        var verdict = Judge(Run(new ReferenceFactory(), draft), "ATOM-1");
+        Assert.Equal(["VMAL-1", "VMAL-2", "VMAL-3", "VMAL-4", "VMAL-5", "VMAL-6"], draft.Rules.Select(r => r.Id));
+        var verdict = Judge(Run(new ReferenceFactory(), draft), "VMAL-1");
         Assert.Equal(VerdictKind.Skipped, verdict.Kind);
         Assert.StartsWith("pending: ", verdict.Message);
         Assert.DoesNotContain("Pending:", verdict.Message);

@@ -73,12 +73,18 @@ public sealed class BuddyAllocator : IMemoryManager, IPageAllocator, IKernelMemo
     private ulong? Allocate(GfpFlags gfp, int order)
     {
         if (order < 0) throw new InvalidArgumentException("order", $"negative order {order}");
-        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"{Gfp.Describe(gfp)} does not exist on {Profile.Name}");
+        // Bits 0-7 exist everywhere, GFP_BUFFER (bit 8) only where the profile has it; refuse anything else.
+        var known = (GfpFlags)0xFF | (Profile.HasGfpBuffer ? GfpFlags.Buffer2_4 : 0);
+        if ((gfp & ~known) != 0) throw new InvalidArgumentException("gfp", $"{Gfp.Describe(gfp)} does not exist on {Profile.Name}");
         if (order > _maxOrder) return null;
 
-        var zones = Gfp.AllowedZones(gfp);
-        // Without __GFP_HIGH a request must leave the emergency reserve free in the zones it may use.
-        if (!Gfp.MayUseReserve(gfp) && zones.Sum(FreePagesIn) - (1L << order) < Profile.EmergencyReservePages)
+        // The zones to try, highest first: DMA alone, all three with __GFP_HIGHMEM, else NORMAL then DMA.
+        Zone[] zones = (gfp & GfpFlags.Dma) != 0 ? [Zone.Dma]
+            : (gfp & GfpFlags.HighMem) != 0 ? [Zone.HighMem, Zone.Normal, Zone.Dma]
+            : [Zone.Normal, Zone.Dma];
+        // Without __GFP_HIGH a request must leave the emergency reserve free in the zones it may use
+        // (the profile's default reserve, which this allocator does not redeclare).
+        if ((gfp & GfpFlags.High) == 0 && zones.Sum(FreePagesIn) - (1L << order) < Profile.EmergencyReservePages)
             return null;
         foreach (var zone in zones)
             for (int o = order; o <= _maxOrder; o++)
@@ -132,7 +138,7 @@ public sealed class BuddyAllocator : IMemoryManager, IPageAllocator, IKernelMemo
             throw new KernelBugException("PAGE-4", $"{call}: the block at pfn 0x{pfn:x} was allocated with order {liveOrder}");
         _live.Remove(pfn);
 
-        var zone = (int)Profile.ZoneOfPfn(pfn);
+        var zone = (int)ZoneOfPfn(pfn);
         while (order < _maxOrder)
         {
             ulong buddy = pfn ^ (1UL << order);
@@ -157,10 +163,16 @@ public sealed class BuddyAllocator : IMemoryManager, IPageAllocator, IKernelMemo
     {
         ulong pfn = PageToPfn(page);
         // HIGHMEM pages have no permanent kernel address (and this allocator offers no kmap).
-        return Profile.ZoneOfPfn(pfn) == Zone.HighMem ? 0 : Profile.PageOffset + (pfn << _pageShift);
+        return ZoneOfPfn(pfn) == Zone.HighMem ? 0 : Profile.PageOffset + (pfn << _pageShift);
     }
 
-    public Zone PageZone(PageHandle page) => Profile.ZoneOfPfn(PageToPfn(page));
+    public Zone PageZone(PageHandle page) => ZoneOfPfn(PageToPfn(page));
+
+    private Zone ZoneOfPfn(ulong pfn)
+    {
+        ulong pa = pfn << _pageShift;
+        return pa < Profile.DmaLimit ? Zone.Dma : Profile.HighmemStart is { } h && pa >= h ? Zone.HighMem : Zone.Normal;
+    }
 
     public ulong VirtToPhys(ulong addr) =>
         IsDirectMapped(addr) ? addr - Profile.PageOffset : throw new InvalidArgumentException("addr", $"0x{addr:x} is not in the direct mapping");

@@ -37,4 +37,11 @@ public sealed partial class ReferenceKernel : IKmalloc
         Alive();
         return KmallocCaches.Ksize(p);
     }
+
+    /// <summary>The profile's class table and kmalloc(0); krealloc moves whenever the class changes, so no in-place promise.</summary>
+    public KmallocInfo KmallocInfo()
+    {
+        Alive();
+        return KmallocCaches.Info();
+    }
 }

@@ -29,15 +29,16 @@ public sealed partial class ReferenceKernel : IPageAllocator
     private int AllocPagesPfn(GfpFlags gfp, int order, string caller)
     {
         if (order < 0) throw new InvalidArgumentException("order", $"{caller}: negative order {order}");
-        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"{caller}: {Gfp.Describe(gfp)} does not exist on {Profile.Name}");
+        // GFP-7: a bit this kernel does not define is refused.
+        _gfp.Check(gfp, caller);
         // PAGE-2: an order above the maximum fails before anything else (WARN and NULL in the kernel).
         if (order > _maxOrder) return -1;
-        bool mayBlock = Gfp.AllowsBlocking(gfp);
+        bool mayBlock = GfpMask.AllowsBlocking(gfp);
         // GFP-1: might_sleep_if(gfpflags_allow_blocking(gfp)).
         if (mayBlock && _sched.InAtomic) _sched.MightSleep($"{caller}({Gfp.Describe(gfp)}, order {order})");
 
-        var zones = Gfp.AllowedZones(gfp);
-        bool reserve = Gfp.MayUseReserve(gfp);
+        var zones = GfpMask.Zonelist(gfp);
+        bool reserve = GfpMask.ReserveAccess(gfp);
         int pfn = _pages.GetPageFromFreelist(zones, order, reserve);
         if (pfn < 0 && mayBlock)
         {
@@ -130,6 +131,13 @@ public sealed partial class ReferenceKernel : IPageAllocator
         // A /proc/buddyinfo column exists for orders 0..MaxOrder only.
         if ((uint)order > (uint)_maxOrder) throw new InvalidArgumentException("order", $"buddyinfo: order {order} is outside 0..{_maxOrder}");
         return _pages.FreeBlocks(zone, order);
+    }
+
+    /// <summary>The reserve this kernel keeps: the profile's default (one pooled floor, none for GFP_ATOMIC), read from the allocator itself.</summary>
+    public ZoneInfo ZoneInfo()
+    {
+        Alive();
+        return _pages.ZoneInfo();
     }
 
     public void DrainCaches()

@@ -23,8 +23,8 @@ public sealed partial class ReferenceKernel : ISlab
     {
         Alive();
         var c = Slabs.CacheOf(cache, "kmem_cache_alloc");
-        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"kmem_cache_alloc: {Gfp.Describe(gfp)} does not exist on {Profile.Name}");
-        if (Gfp.AllowsBlocking(gfp) && _sched.InAtomic) _sched.MightSleep($"kmem_cache_alloc({c.Name}, {Gfp.Describe(gfp)})");
+        _gfp.Check(gfp, "kmem_cache_alloc");
+        if (GfpMask.AllowsBlocking(gfp) && _sched.InAtomic) _sched.MightSleep($"kmem_cache_alloc({c.Name}, {Gfp.Describe(gfp)})");
         ulong obj = c.Alloc(gfp, c.ObjectSize);
         if (obj != 0 && (gfp & GfpFlags.Zero) != 0) Slabs.Fill(obj, c.ObjectSize, 0);
         return obj;

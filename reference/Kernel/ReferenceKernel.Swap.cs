@@ -27,7 +27,7 @@ public sealed partial class ReferenceKernel : ISwap
         CheckZone(zone, "anon pages");
         long n = 0;
         foreach (var page in User.Vm.Anon.Lru)
-            if (page.MapCount == 1 && Profile.ZoneOfPfn((ulong)page.Pfn) == zone) n++;
+            if (page.MapCount == 1 && _pages.ZoneOf(page.Pfn).Id == zone) n++;
         return n;
     }
 }

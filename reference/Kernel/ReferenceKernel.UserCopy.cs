@@ -43,7 +43,7 @@ public sealed partial class ReferenceKernel : IUserCopy
 
     private void CheckValueSize(int size, string call)
     {
-        if (size is not (1 or 2 or 4) && !(size == 8 && Profile.Is64Bit))
+        if (size is not (1 or 2 or 4) && !(size == 8 && Profile.WordSize == 8))
             throw new InvalidArgumentException("size", $"{call} of a {size}-byte value on {Profile.Name}");
     }
 

@@ -16,7 +16,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private static readonly IReadOnlySet<Capability> Supported = new HashSet<Capability>
     {
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
-        Capability.Kmalloc, Capability.SlabCache,
+        Capability.Kmalloc, Capability.SlabCache, Capability.AtomicT, Capability.Smp,
         Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap,
     };
 
@@ -27,13 +27,27 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private readonly DirectMap _direct;
     private readonly Highmem _highmem;
     private readonly Vmscan _vmscan;
+    private readonly GfpMask _gfp;
     private readonly int _pageSize;
     private readonly int _maxOrder;
-    // The slab layer is made on first use: most booted machines never touch it.
+    // The slab layer is made on first use: most booted machines never touch it. Smp: two CPUs
+    // touching it first at once must still get one slab layer, hence the lock on the slow path.
     private SlabCommon? _slab;
     private Mm.Kmalloc? _kmalloc;
-    private SlabCommon Slabs => _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
-    private Mm.Kmalloc KmallocCaches => _kmalloc ??= new Mm.Kmalloc(Slabs, _sched);
+    private readonly Lock _lazyInit = new();
+    private SlabCommon Slabs => Volatile.Read(ref _slab) ?? MakeSlabs();
+    private Mm.Kmalloc KmallocCaches => Volatile.Read(ref _kmalloc) ?? MakeKmalloc();
+
+    private SlabCommon MakeSlabs()
+    {
+        lock (_lazyInit) return _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
+    }
+
+    private Mm.Kmalloc MakeKmalloc()
+    {
+        var slabs = Slabs;
+        lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched, _gfp);
+    }
 
     public ReferenceKernel(Profile profile)
     {
@@ -47,6 +61,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
         _direct = new DirectMap(profile);
         _highmem = new Highmem(profile);
         _vmscan = new Vmscan(_pages, _map, _sched);
+        _gfp = new GfpMask(profile);
     }
 
     public Profile Profile { get; }

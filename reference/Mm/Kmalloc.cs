@@ -20,7 +20,7 @@ internal sealed class Kmalloc
     /// <summary>Class index by (size + 7) / 8 for sizes up to <see cref="_smallMax"/> (kmalloc_size_index).</summary>
     private readonly byte[] _smallIndex;
     private readonly long _smallMax;
-    private readonly GfpFlags _unknownGfp;
+    private readonly GfpMask _gfp;
     private readonly long _cacheMax;
     private readonly long _maxSize;
     /// <summary>What kmalloc(0) and krealloc(p, 0) return: NULL or ZERO_SIZE_PTR (KMAL-1, KMAL-5).</summary>
@@ -28,12 +28,16 @@ internal sealed class Kmalloc
     private readonly bool _acceptsCacheObjects;
     private readonly ulong _dmaPfnEnd;
     /// <summary>Live large kmalloc blocks by head pfn.</summary>
-    private readonly Dictionary<int, LargeBlock> _large = new();
+    /// <summary>Smp: concurrent, as several CPUs kmalloc and kfree large blocks at once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, LargeBlock> _large = new();
+    /// <summary>Smp: two CPUs asking for a class's cache first at once must get the same cache.</summary>
+    private readonly Lock _generalLock = new();
 
     private readonly record struct LargeBlock(int Order, long Requested);
 
-    public Kmalloc(SlabCommon slab, Sched sched)
+    public Kmalloc(SlabCommon slab, Sched sched, GfpMask gfp)
     {
+        _gfp = gfp;
         _slab = slab;
         _sched = sched;
         _profile = slab.Profile;
@@ -44,7 +48,6 @@ internal sealed class Kmalloc
         _maxSize = _profile.KmallocMaxSize;
         _zeroResult = _profile.KmallocZeroReturnsZeroSizePtr ? Profile.ZeroSizePtr : 0;
         _acceptsCacheObjects = _profile.KfreeAcceptsCacheObjects;
-        _unknownGfp = _profile.HasGfpBuffer ? GfpFlags.None : GfpFlags.Buffer2_4;
         _dmaPfnEnd = _profile.DmaLimit >> _profile.PageShift;
 
         // The direct table covers the classes up to 8 KiB that are multiples of 8 (all profiles' are).
@@ -64,7 +67,8 @@ internal sealed class Kmalloc
     /// <summary>kmalloc(size, gfp); with __GFP_ZERO (kzalloc) the requested bytes read as zero (KMAL-4).</summary>
     public ulong Alloc(long size, GfpFlags gfp)
     {
-        if ((gfp & _unknownGfp) != 0) throw UnknownGfp(gfp, "kmalloc");
+        // GFP-7: a bit this kernel does not define is refused.
+        _gfp.Check(gfp, "kmalloc");
         int cls;
         if ((ulong)(size - 1) < (ulong)_smallMax) cls = _smallIndex[(int)((size + 7) >> 3)];
         else
@@ -112,7 +116,7 @@ internal sealed class Kmalloc
     private KmemCache? General(int cls, bool dma)
     {
         var caches = dma ? _dma : _normal;
-        return caches[cls] ??= _slab.CreateGeneral(CacheName(_classes[cls], dma), _classes[cls], dma);
+        lock (_generalLock) return caches[cls] ??= _slab.CreateGeneral(CacheName(_classes[cls], dma), _classes[cls], dma);
     }
 
     /// <summary>Makes every general cache, so that the statistics list them all (SLAB-12, KMAL-8).</summary>
@@ -135,6 +139,14 @@ internal sealed class Kmalloc
         return !dma ? name : _profile.KmallocCachePrefix == "size-" ? $"{name}(DMA)" : $"dma-{name}";
     }
 
+    /// <summary>What kmalloc's choices are here (KMAL-1, KMAL-2, KMAL-5): the profile's classes and kmalloc(0); krealloc keeps the pointer only within the same cache.</summary>
+    public KmallocInfo Info() => new()
+    {
+        Classes = _classes.Select(c => (long)c).ToList(),
+        ZeroSize = _zeroResult == Profile.ZeroSizePtr ? KmallocZero.ZeroSizePtr : KmallocZero.Null,
+        KreallocInPlace = false,
+    };
+
     // ---- kfree / ksize ---------------------------------------------------------------------
 
     /// <summary>kfree(p) (KMAL-6): NULL and ZERO_SIZE_PTR do nothing; anything but a live kmalloc block is a reported bug.</summary>
@@ -150,7 +162,7 @@ internal sealed class Kmalloc
         }
         int pfn = LargeHead(p, "kfree");
         _slab.FreeLargePages(pfn, _large[pfn].Order);
-        _large.Remove(pfn);
+        _large.TryRemove(pfn, out _);
     }
 
     /// <summary>ksize(p): the usable size of a live kmalloc block; 0 for NULL and ZERO_SIZE_PTR.</summary>
@@ -213,7 +225,7 @@ internal sealed class Kmalloc
     /// </summary>
     public ulong Realloc(ulong p, long size, GfpFlags gfp)
     {
-        if ((gfp & _unknownGfp) != 0) throw UnknownGfp(gfp, "krealloc");
+        _gfp.Check(gfp, "krealloc");
         if (size < 0) throw new InvalidArgumentException("size", $"krealloc: negative size {size}");
         if (p == 0 || p == Profile.ZeroSizePtr) return Alloc(size, gfp);
 
@@ -264,6 +276,4 @@ internal sealed class Kmalloc
 
     private void MightSleep(long size, GfpFlags gfp) => _sched.MightSleep($"kmalloc({size}, {Gfp.Describe(gfp)})");
 
-    private InvalidArgumentException UnknownGfp(GfpFlags gfp, string caller) =>
-        new("gfp", $"{caller}: {Gfp.Describe(gfp)} does not exist on {_profile.Name}");
 }

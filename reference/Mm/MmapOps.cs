@@ -13,6 +13,17 @@ internal sealed class MmapOps(UserVm vm, PageRanges ranges, DriverMapOps driver)
     /// <summary>The gap below TASK_SIZE kept for the stack: mmap_base = TASK_SIZE - 128 MiB (mm/util.c MIN_GAP).</summary>
     public const ulong StackGap = 128UL << 20;
 
+    /// <summary>
+    /// file_mmap_ok: pages [pgoff, pgoff + len) lie below the largest offset of the file: MAX_LFS_FILESIZE for a
+    /// regular file (LLONG_MAX on 64-bit, ULONG_MAX pages on 32-bit), ULONG_MAX for a character device.
+    /// </summary>
+    private bool FileRangeOk(OpenFile file, ulong pgoff, ulong len)
+    {
+        ulong max = file.Device is not null ? ulong.MaxValue
+            : vm.Profile.WordSize == 8 ? long.MaxValue : (ulong)uint.MaxValue << vm.PageShift;
+        return len <= max && pgoff <= (max - len) >> vm.PageShift;
+    }
+
     /// <summary>do_mmap. Returns the address, or a negated errno with nothing changed.</summary>
     public long Mmap(Task task, ulong addr, ulong length, Prot prot, MapFlags flags, int fd, long offset)
     {
@@ -26,8 +37,7 @@ internal sealed class MmapOps(UserVm vm, PageRanges ranges, DriverMapOps driver)
         if (length == 0) return -Errno.EINVAL;
         ulong len = vm.PageAlign(length);
         if (len == 0) return -Errno.ENOMEM;
-        // An offset whose page number plus the length wraps around.
-        if (offset < 0) return -Errno.EOVERFLOW;
+        // An offset whose page number plus the length wraps around (the offset is the syscall's unsigned long).
         ulong pgoff = (ulong)offset >> vm.PageShift, pages = len >> vm.PageShift;
         if (pgoff + pages < pgoff) return -Errno.EOVERFLOW;
 
@@ -35,6 +45,11 @@ internal sealed class MmapOps(UserVm vm, PageRanges ranges, DriverMapOps driver)
         bool fixedAddr = (flags & MapFlags.Fixed) != 0;
         long start = GetUnmappedArea(mm, addr, len, fixedAddr);
         if (start < 0) return start;
+
+        // MMAP-2: a file range must end within the largest offset the file can have (file_mmap_ok): a negative
+        // offset, or one whose range passes MAX_LFS_FILESIZE, is -EOVERFLOW. Anonymous mappings ignore the
+        // offset (the live kernel maps a page-aligned negative one).
+        if (file is not null && !FileRangeOk(file, pgoff, len)) return -Errno.EOVERFLOW;
 
         // MMAP-3: exactly one of MAP_SHARED and MAP_PRIVATE (both: MAP_SHARED_VALIDATE where the profile has it, files only).
         bool shared;

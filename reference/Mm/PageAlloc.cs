@@ -72,6 +72,11 @@ internal sealed class PageAlloc
     /// <summary>rmqueue: order 0 from the per-CPU list (refilled in batches), larger orders from the buddy lists.</summary>
     private int RmQueue(ZoneArea zone, int order)
     {
+        lock (zone.Lock) return RmQueueLocked(zone, order);
+    }
+
+    private int RmQueueLocked(ZoneArea zone, int order)
+    {
         int pfn;
         if (order == 0)
         {
@@ -124,6 +129,11 @@ internal sealed class PageAlloc
     public void Free(int pfn, int order)
     {
         var zone = ZoneOf(pfn);
+        lock (zone.Lock) FreeLocked(zone, pfn, order);
+    }
+
+    private void FreeLocked(ZoneArea zone, int pfn, int order)
+    {
         zone.FreePages += 1L << order;
         if (order == 0)
         {
@@ -139,15 +149,19 @@ internal sealed class PageAlloc
     /// <summary>Returns a page that is not on any free list (e.g. a reclaimed page-cache page) directly to the buddy lists.</summary>
     public void FreeToBuddy(ZoneArea zone, int pfn, int order)
     {
-        zone.FreePages += 1L << order;
-        _map.State[pfn] = PageState.Tail;
-        MergeIntoBuddy(zone, pfn, order);
+        lock (zone.Lock)
+        {
+            zone.FreePages += 1L << order;
+            _map.State[pfn] = PageState.Tail;
+            MergeIntoBuddy(zone, pfn, order);
+        }
     }
 
     /// <summary>drain_pages: every per-CPU page back to the buddy lists, where it can coalesce.</summary>
     public void DrainPcp()
     {
-        foreach (var zone in Zones) FlushPcp(zone, zone.PcpCount);
+        foreach (var zone in Zones)
+            lock (zone.Lock) FlushPcp(zone, zone.PcpCount);
     }
 
     private void FlushPcp(ZoneArea zone, int count)
@@ -202,6 +216,22 @@ internal sealed class PageAlloc
         if (next >= 0) _map.Prev[next] = prev;
         zone.NrFree[order]--;
     }
+
+    /// <summary>
+    /// /proc/zoneinfo as far as the reserve goes: one floor of <see cref="Reserve"/> pages for the
+    /// zones of a request together (every zonelist ends in ZONE_DMA, so it sits there), none for
+    /// GFP_ATOMIC: the profile's default.
+    /// </summary>
+    public ZoneInfo ZoneInfo() => new()
+    {
+        Scope = WatermarkScope.Pooled,
+        Zones =
+        [
+            new ZoneWatermark { Min = Reserve, AtomicMin = 0 },
+            new ZoneWatermark { Min = 0, AtomicMin = 0 },
+            new ZoneWatermark { Min = 0, AtomicMin = 0 },
+        ],
+    };
 
     /// <summary>Free blocks of one order in one zone, per-CPU pages counted as order 0 (buddyinfo).</summary>
     public long FreeBlocks(Zone zone, int order)

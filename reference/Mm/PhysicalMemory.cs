@@ -11,7 +11,32 @@ internal sealed class PhysicalMemory(int frames, int pageSize)
     private readonly byte[]?[]?[] _chunks = new byte[]?[]?[(frames + (1 << ChunkShift) - 1) >> ChunkShift];
     public int PageSize { get; } = pageSize;
 
-    private byte[]? Frame(int pfn) => _chunks[pfn >> ChunkShift]?[pfn & ((1 << ChunkShift) - 1)];
+    private byte[]? Frame(int pfn) =>
+        Volatile.Read(ref _chunks[pfn >> ChunkShift]) is { } chunk ? Volatile.Read(ref chunk[pfn & ((1 << ChunkShift) - 1)]) : null;
+
+    /// <summary>
+    /// The frame's storage, made on first write. Smp: two CPUs writing into fresh frames of one chunk
+    /// at once must not each make the chunk (one's bytes would be lost), so both are published by
+    /// compare-and-swap and the loser takes the winner's.
+    /// </summary>
+    private byte[] FrameForWrite(int pfn)
+    {
+        ref var chunkSlot = ref _chunks[pfn >> ChunkShift];
+        var chunk = Volatile.Read(ref chunkSlot);
+        if (chunk is null)
+        {
+            var fresh = new byte[]?[1 << ChunkShift];
+            chunk = Interlocked.CompareExchange(ref chunkSlot, fresh, null) ?? fresh;
+        }
+        ref var frameSlot = ref chunk[pfn & ((1 << ChunkShift) - 1)];
+        var frame = Volatile.Read(ref frameSlot);
+        if (frame is null)
+        {
+            var fresh = new byte[PageSize];
+            frame = Interlocked.CompareExchange(ref frameSlot, fresh, null) ?? fresh;
+        }
+        return frame;
+    }
 
     public void Read(int pfn, int offset, Span<byte> destination)
     {
@@ -22,9 +47,7 @@ internal sealed class PhysicalMemory(int frames, int pageSize)
 
     public void Write(int pfn, int offset, ReadOnlySpan<byte> source)
     {
-        var chunk = _chunks[pfn >> ChunkShift] ??= new byte[]?[1 << ChunkShift];
-        var frame = chunk[pfn & ((1 << ChunkShift) - 1)] ??= new byte[PageSize];
-        source.CopyTo(frame.AsSpan(offset));
+        source.CopyTo(FrameForWrite(pfn).AsSpan(offset));
     }
 
     /// <summary>

@@ -37,6 +37,10 @@ internal sealed class SlabCommon
     private readonly List<KmemCache> _caches = [];
     /// <summary>Caches made by kmem_cache_create, by handle value - 1; null once destroyed (handles are never reused).</summary>
     private readonly List<KmemCache?> _handles = [];
+    /// <summary>slab_mutex (Smp): the cache list and the handles. Taken before any cache's lock.</summary>
+    private readonly Lock _slabMutex = new();
+    /// <summary>Smp: the slab table (ids, frame lookup). Taken after a cache's lock, before a zone lock.</summary>
+    private readonly Lock _tableLock = new();
 
     public SlabCommon(Profile profile, MemMap map, PhysicalMemory memory, PageAlloc pages, DirectMap direct,
         Func<GfpFlags, int, string, int> allocPages)
@@ -87,9 +91,12 @@ internal sealed class SlabCommon
                 throw new KernelPanicException($"kmem_cache_create: Failed to create slab '{name}': {why}");
             return SlabCacheHandle.Null;
         }
-        _caches.Add(cache);
-        _handles.Add(cache);
-        return new SlabCacheHandle((ulong)_handles.Count);
+        lock (_slabMutex)
+        {
+            _caches.Add(cache);
+            _handles.Add(cache);
+            return new SlabCacheHandle((ulong)_handles.Count);
+        }
     }
 
     /// <summary>Registers a general kmalloc cache (create_kmalloc_cache); null when its class cannot be a slab.</summary>
@@ -97,7 +104,7 @@ internal sealed class SlabCommon
     {
         var flags = dma ? SlabFlags.CacheDma : SlabFlags.None;
         var cache = KmemCache.Create(this, name, size, CalculateAlignment(flags, 0, size), flags, null, isKmalloc: true);
-        if (cache is not null) _caches.Add(cache);
+        if (cache is not null) lock (_slabMutex) _caches.Add(cache);
         return cache;
     }
 
@@ -120,7 +127,8 @@ internal sealed class SlabCommon
     public KmemCache CacheOf(SlabCacheHandle handle, string caller)
     {
         ulong i = handle.Value - 1;
-        if (i < (ulong)_handles.Count && _handles[(int)i] is { } cache) return cache;
+        lock (_slabMutex)
+            if (i < (ulong)_handles.Count && _handles[(int)i] is { } cache) return cache;
         throw new InvalidArgumentException("cache", $"{caller}: {handle} is not a live cache");
     }
 
@@ -133,6 +141,11 @@ internal sealed class SlabCommon
     {
         if (handle.IsNull) return 0;
         var cache = CacheOf(handle, "kmem_cache_destroy");
+        lock (_slabMutex) return DestroyLocked(handle, cache);
+    }
+
+    private int DestroyLocked(SlabCacheHandle handle, KmemCache cache)
+    {
         if (cache.Active > 0 || cache.Leaked)
         {
             if (Profile.DestroyBusyLeaksCache) cache.Leaked = true;
@@ -148,7 +161,8 @@ internal sealed class SlabCommon
     public long ShrinkAll()
     {
         long pages = 0;
-        foreach (var cache in _caches) pages += cache.Shrink();
+        lock (_slabMutex)
+            foreach (var cache in _caches) pages += cache.Shrink();
         return pages;
     }
 
@@ -156,17 +170,21 @@ internal sealed class SlabCommon
     public long Reap()
     {
         long pages = 0;
-        foreach (var cache in _caches)
-            if ((cache.Flags & SlabFlags.NoReap) == 0) pages += cache.Shrink();
+        lock (_slabMutex)
+            foreach (var cache in _caches)
+                if ((cache.Flags & SlabFlags.NoReap) == 0) pages += cache.Shrink();
         return pages;
     }
 
     /// <summary>/proc/slabinfo (SLAB-12).</summary>
     public IReadOnlyList<SlabInfo> Info()
     {
-        var lines = new SlabInfo[_caches.Count];
-        for (int i = 0; i < lines.Length; i++) lines[i] = _caches[i].Info();
-        return lines;
+        lock (_slabMutex)
+        {
+            var lines = new SlabInfo[_caches.Count];
+            for (int i = 0; i < lines.Length; i++) lines[i] = _caches[i].Info();
+            return lines;
+        }
     }
 
     // ---- Slabs and their pages -------------------------------------------------------------
@@ -182,19 +200,27 @@ internal sealed class SlabCommon
         int pfn = _allocPages(flags, cache.Order, "new_slab");
         if (pfn < 0) return null;
         _map.State[pfn] = PageState.Slab;
-        int id = _freeIds.Count > 0 ? _freeIds.Pop() : _slabIdEnd++;
-        if (id >= _slabs.Length) Array.Resize(ref _slabs, _slabs.Length * 2);
-        var slab = new Slab(cache, id, pfn, cache.Pages, Direct.PfnToVirt(pfn));
-        _slabs[id] = slab;
-        for (int i = 0; i < cache.Pages; i++) _slabOfFrame[pfn + i] = id;
-        return slab;
+        lock (_tableLock)
+        {
+            int id = _freeIds.Count > 0 ? _freeIds.Pop() : _slabIdEnd;
+            var slab = new Slab(cache, id, pfn, cache.Pages, Direct.PfnToVirt(pfn));
+            if (id >= _slabs.Length) Array.Resize(ref _slabs, _slabs.Length * 2);
+            _slabs[id] = slab;
+            for (int i = 0; i < cache.Pages; i++) _slabOfFrame[pfn + i] = id;
+            // Published last, so a lookup that sees the id also sees the slab.
+            if (id == _slabIdEnd) _slabIdEnd++;
+            return slab;
+        }
     }
 
     /// <summary>discard_slab: the slab's block back to the page allocator.</summary>
     public void DiscardSlab(Slab slab)
     {
-        _slabs[slab.Id] = null;
-        _freeIds.Push(slab.Id);
+        lock (_tableLock)
+        {
+            _slabs[slab.Id] = null;
+            _freeIds.Push(slab.Id);
+        }
         slab.Discarded = true;
         _map.State[slab.StartPfn] = PageState.Allocated;
         _pages.Free(slab.StartPfn, slab.Cache.Order);
@@ -206,10 +232,13 @@ internal sealed class SlabCommon
         ulong off = addr - _pageOffset;
         if (off >= _lowEnd) return null;
         int pfn = (int)(off >> PageShift);
-        int id = _slabOfFrame[pfn];
-        if ((uint)id >= (uint)_slabIdEnd) return null;
-        var slab = _slabs[id];
-        return slab is not null && (uint)(pfn - slab.StartPfn) < (uint)slab.Pages ? slab : null;
+        lock (_tableLock)
+        {
+            int id = _slabOfFrame[pfn];
+            if ((uint)id >= (uint)_slabIdEnd) return null;
+            var slab = _slabs[id];
+            return slab is not null && (uint)(pfn - slab.StartPfn) < (uint)slab.Pages ? slab : null;
+        }
     }
 
     /// <summary>Takes a block for a large kmalloc (kmalloc_large); -1 on failure. The head is marked as slab-owned.</summary>

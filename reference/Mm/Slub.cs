@@ -71,6 +71,12 @@ internal sealed class KmemCache
     private SlabInfo? _info;
     private FreeObject[] _free = [];
     private int _freeCount;
+    /// <summary>
+    /// Smp: the cache's lock, held while its free list, slab list and counts change (the role of
+    /// SLUB's per-node list_lock and per-CPU slab, in one lock: simple, and enough for correctness).
+    /// Taken after slab_mutex, before the slab table's and the zones' locks.
+    /// </summary>
+    private readonly Lock _lock = new();
 
     private readonly struct FreeObject(Slab slab, int index)
     {
@@ -162,6 +168,11 @@ internal sealed class KmemCache
     /// </summary>
     public ulong Alloc(GfpFlags gfp, int requested)
     {
+        lock (_lock) return AllocLocked(gfp, requested);
+    }
+
+    private ulong AllocLocked(GfpFlags gfp, int requested)
+    {
         if (_freeCount == 0 && !Grow(gfp)) return 0;
         var free = _free[--_freeCount];
         var slab = free.Slab;
@@ -230,6 +241,11 @@ internal sealed class KmemCache
     /// </summary>
     public void Free(Slab slab, int index)
     {
+        lock (_lock) FreeLocked(slab, index);
+    }
+
+    private void FreeLocked(Slab slab, int index)
+    {
         ulong obj = slab.Base + (ulong)(index * Stride + ObjectOffset);
         if (_redZone) CheckRedZones(obj);
         if (_poison) Poison(obj);
@@ -296,6 +312,11 @@ internal sealed class KmemCache
     /// <summary>__kmem_cache_shrink: every wholly free slab back to the page allocator (SLAB-5). Returns pages released.</summary>
     public long Shrink()
     {
+        lock (_lock) return ShrinkLocked();
+    }
+
+    private long ShrinkLocked()
+    {
         long pages = 0;
         for (int i = _slabs.Count - 1; i >= 0; i--)
         {
@@ -317,7 +338,12 @@ internal sealed class KmemCache
         return pages;
     }
 
-    public SlabInfo Info() => _info ??= new()
+    public SlabInfo Info()
+    {
+        lock (_lock) return InfoLocked();
+    }
+
+    private SlabInfo InfoLocked() => _info ??= new()
     {
         Name = Name,
         ActiveObjects = Active,

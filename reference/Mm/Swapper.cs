@@ -30,7 +30,7 @@ internal sealed class Swapper(UserVm vm)
         {
             var page = node.Value;
             if (page.MapCount != 1) continue;
-            if (zones is not null && !zones.Contains(vm.Profile.ZoneOfPfn((ulong)page.Pfn))) continue;
+            if (zones is not null && !zones.Contains(vm.Pages.ZoneOf(page.Pfn).Id)) continue;
             victims.Add(page);
         }
         int done = 0;

@@ -14,6 +14,8 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
     private const int ReclaimBatch = 32;
     private static readonly Zone[] AnyZone = [Zone.HighMem, Zone.Normal, Zone.Dma];
     private readonly Stack<int>[] _cache = [new(), new(), new()];
+    /// <summary>Smp: the page-cache lists are shared by every CPU (taken before any zone lock).</summary>
+    private readonly Lock _lock = new();
 
     public long Reclaimable(Zone zone) => _cache[(int)zone].Count;
 
@@ -24,6 +26,11 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
     public Func<IReadOnlyList<Zone>, int, int>? SwapOut { get; set; }
 
     public int Fill(int count)
+    {
+        lock (_lock) return FillLocked(count);
+    }
+
+    private int FillLocked(int count)
     {
         int added = 0;
         for (; added < count; added++)
@@ -43,6 +50,11 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
     /// </summary>
     public int Reclaim(IReadOnlyList<Zone> zones)
     {
+        lock (_lock) return ReclaimLocked(zones);
+    }
+
+    private int ReclaimLocked(IReadOnlyList<Zone> zones)
+    {
         int freed = 0;
         foreach (var zone in zones)
         {
@@ -61,10 +73,13 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
 
     public void DropAll()
     {
-        foreach (var zone in AnyZone)
+        lock (_lock)
         {
-            var cache = _cache[(int)zone];
-            while (cache.Count > 0) pages.FreeToBuddy(pages.Zones[(int)zone], cache.Pop(), 0);
+            foreach (var zone in AnyZone)
+            {
+                var cache = _cache[(int)zone];
+                while (cache.Count > 0) pages.FreeToBuddy(pages.Zones[(int)zone], cache.Pop(), 0);
+            }
         }
     }
 }

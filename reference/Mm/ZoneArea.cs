@@ -20,6 +20,12 @@ internal sealed class ZoneArea
     public int PcpCount;
     /// <summary>Free pages in this zone, buddy lists and per-CPU list together.</summary>
     public long FreePages;
+    /// <summary>
+    /// zone->lock: held while the free lists, the per-CPU list and the counts change (Smp). The
+    /// reference has one per-CPU list per zone, shared by every CPU, so the zone lock covers it too
+    /// (Linux gives each CPU its own list under pcp->lock).
+    /// </summary>
+    public readonly Lock Lock = new();
 
     public ZoneArea(Zone id, int startPfn, int endPfn, int maxOrder, int pcpHigh)
     {

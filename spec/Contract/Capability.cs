@@ -35,8 +35,16 @@ public enum Capability
     UserCopy,
     /// <summary><see cref="IDriverMmap"/>: character devices with a driver mmap method (DRV-1..4).</summary>
     DriverMmap,
-    /// <summary>atomic_t (ATOM).</summary>
+    /// <summary><see cref="IAtomicT"/>: atomic_t counters, indivisible under concurrent use (ATOM-1).</summary>
     AtomicT,
+    /// <summary>
+    /// SMP safety: the page allocator (<see cref="IPageAllocator"/>, <see cref="IKernelMemory"/>) and, where
+    /// declared, <see cref="IKmalloc"/> and <see cref="ISlab"/> may be called from several threads at once, each
+    /// thread standing for one CPU in process context. The suite then runs allocation traffic in parallel
+    /// (conformance/Engine/Parallel). Requires <see cref="PageAllocator"/>. In-process only: the protocol does
+    /// not carry concurrent requests (docs/protocol.md, "Concurrency").
+    /// </summary>
+    Smp,
 }
 
 public static class Capabilities
@@ -57,6 +65,9 @@ public static class Capabilities
         Capability.Swap => typeof(ISwap),
         Capability.UserCopy => typeof(IUserCopy),
         Capability.DriverMmap => typeof(IDriverMmap),
+        Capability.AtomicT => typeof(IAtomicT),
+        // Smp adds no calls: it promises that the page allocator's (and kmalloc's, slab's) may run concurrently.
+        Capability.Smp => typeof(IPageAllocator),
         _ => null,
     };
 }

@@ -41,7 +41,12 @@ public enum GfpFlags : uint
     Buffer2_4 = 1 << 8,
 }
 
-/// <summary>The documented combinations, under their kernel names.</summary>
+/// <summary>
+/// The documented combinations, under their kernel names. Data only: what a combination means (may
+/// it sleep, which zones, reserve access, whether a bit exists on a profile) is judgement, and each
+/// side derives it itself: the reference in reference/Mm/GfpMask.cs, the suite in
+/// conformance/Engine/Expectations/GfpSemantics.cs (issue 7, section 2).
+/// </summary>
 public static class Gfp
 {
     /// <summary>GFP_KERNEL: normal kernel allocation; may sleep; forbidden in atomic context.</summary>
@@ -58,22 +63,6 @@ public static class Gfp
     public const GfpFlags HighUser = User | GfpFlags.HighMem;
     /// <summary>GFP_BUFFER (2.4): may sleep, no I/O, low memory only.</summary>
     public const GfpFlags Buffer = GfpFlags.DirectReclaim | GfpFlags.Buffer2_4;
-
-    /// <summary>True when the flags allow the allocator to sleep (gfpflags_allow_blocking).</summary>
-    public static bool AllowsBlocking(GfpFlags flags) => (flags & GfpFlags.DirectReclaim) != 0;
-
-    /// <summary>True when the flags grant access to the emergency reserve.</summary>
-    public static bool MayUseReserve(GfpFlags flags) => (flags & GfpFlags.High) != 0;
-
-    /// <summary>The zones a request may be served from, highest first, as the kernel's zonelist fallback.</summary>
-    public static IReadOnlyList<Zone> AllowedZones(GfpFlags flags) =>
-        (flags & GfpFlags.Dma) != 0 ? DmaOnly
-        : (flags & GfpFlags.HighMem) != 0 ? AllZones
-        : LowZones;
-
-    private static readonly Zone[] DmaOnly = [Zone.Dma];
-    private static readonly Zone[] LowZones = [Zone.Normal, Zone.Dma];
-    private static readonly Zone[] AllZones = [Zone.HighMem, Zone.Normal, Zone.Dma];
 
     /// <summary>Kernel-style spelling, e.g. "GFP_KERNEL|__GFP_DMA", for reports.</summary>
     public static string Describe(GfpFlags flags)

@@ -13,7 +13,10 @@ public interface IPageAllocator
     /// context raises <see cref="KernelBugException"/> (GFP-1).
     /// Return: the kernel virtual address of the first page, or 0 when no block is available
     /// or the order is above the profile's maximum.
-    /// Errors: <see cref="InvalidArgumentException"/> for a negative order or a flag the profile lacks.
+    /// Errors: <see cref="InvalidArgumentException"/> for a negative order or a GFP bit that does not
+    /// exist on the profile: any bit but the eight of <see cref="GfpFlags"/>, and GFP_BUFFER (bit 8)
+    /// where the profile has none. Every allocating call (kmalloc, kzalloc, krealloc,
+    /// kmem_cache_alloc too) refuses them the same way.
     /// </summary>
     ulong GetFreePages(GfpFlags gfp, int order);
 
@@ -69,6 +72,15 @@ public interface IPageAllocator
     /// every cache that holds empty slabs). Precondition under which PAGE-8 is checked.
     /// </summary>
     void DrainCaches();
+
+    /// <summary>
+    /// /proc/zoneinfo: the watermarks this allocator keeps, per zone (min, the floor for GFP_ATOMIC,
+    /// lowmem_reserve), which the documents leave to the implementation. Read once after boot; the
+    /// values must not change while the machine runs.
+    /// Return: the declaration, or null (the default) to be judged against the profile's default,
+    /// <see cref="Contract.ZoneInfo.Default"/>.
+    /// </summary>
+    ZoneInfo? ZoneInfo() => null;
 }
 
 /// <summary>Byte access to kernel virtual memory, as kernel code dereferencing a pointer.</summary>

@@ -70,7 +70,7 @@ public interface ISlab
     /// </summary>
     SlabCacheHandle KmemCacheCreate(string name, long size, long align, SlabFlags flags, byte? ctorFill);
 
-    /// <summary>kmem_cache_alloc(cache, gfp): an object address, or 0. Context as for page allocations.</summary>
+    /// <summary>kmem_cache_alloc(cache, gfp): an object address, or 0. Context and GFP errors as for page allocations.</summary>
     ulong KmemCacheAlloc(SlabCacheHandle cache, GfpFlags gfp);
 
     /// <summary>
@@ -99,7 +99,7 @@ public interface ISlab
 public interface IKmalloc
 {
     /// <summary>kmalloc(size, gfp): at least size bytes, physically contiguous and direct-mapped, or 0.
-    /// kmalloc(0) is NULL or ZERO_SIZE_PTR by profile (KMAL-1).</summary>
+    /// kmalloc(0) is what <see cref="KmallocInfo"/> declares (KMAL-1).</summary>
     ulong Kmalloc(long size, GfpFlags gfp);
 
     /// <summary>kzalloc(size, gfp): as kmalloc, with the requested bytes zeroed.</summary>
@@ -109,10 +109,19 @@ public interface IKmalloc
     /// On failure returns 0 and p stays valid.</summary>
     ulong Krealloc(ulong p, long size, GfpFlags gfp);
 
-    /// <summary>kfree(p); NULL and ZERO_SIZE_PTR do nothing. Errors: <see cref="KernelBugException"/> naming KMAL-6
-    /// (or SLAB-9 for a damaged red zone).</summary>
+    /// <summary>kfree(p); NULL does nothing, and so does ZERO_SIZE_PTR where kmalloc(0) returns it (elsewhere it may
+    /// also be reported as KMAL-6). Errors: <see cref="KernelBugException"/> naming KMAL-6 (or SLAB-9 for a damaged red zone).</summary>
     void Kfree(ulong p);
 
     /// <summary>ksize(p): the usable size of a live kmalloc object.</summary>
     long Ksize(ulong p);
+
+    /// <summary>
+    /// The kmalloc choices the documents leave open: the class table (as /proc/slabinfo lists the
+    /// general caches), what kmalloc(0) returns, and whether krealloc stays in place whenever the
+    /// object is big enough. Read once after boot.
+    /// Return: the declaration, or null (the default) to be judged against the profile's default,
+    /// <see cref="Contract.KmallocInfo.Default"/>.
+    /// </summary>
+    KmallocInfo? KmallocInfo() => null;
 }

@@ -5,6 +5,12 @@ namespace KernelMm.Spec.Profiles;
 /// <summary>
 /// A named platform parameter set. Values that differ between kernels or architectures live
 /// here, never as constants in checks. Immutable; <see cref="WithMemory"/> varies the RAM size.
+/// Data only: the derived values below are arithmetic on the parameters (sizes, spans) for
+/// implementations and the protocol's hello. No predicate that decides what is legal lives here:
+/// the reference and the suite each derive those from the parameters themselves, so that one bug
+/// cannot blind both (issue 7, section 2). Values the documents leave to the implementation
+/// (reserves, class table, kmalloc(0)) are defaults, declared by implementations through
+/// <see cref="Contract.ZoneInfo"/> and <see cref="Contract.KmallocInfo"/>.
 /// </summary>
 public sealed record Profile
 {
@@ -38,7 +44,7 @@ public sealed record Profile
 
     /// <summary>KMALLOC_MAX_SIZE: the largest kmalloc request that can succeed (KMAL-3).</summary>
     public required long KmallocMaxSize { get; init; }
-    /// <summary>kmalloc size classes served by general caches, ascending (KMAL-2).</summary>
+    /// <summary>Default kmalloc size classes served by general caches, ascending, as the reference has them (KMAL-2; <see cref="Contract.KmallocInfo.Default"/>).</summary>
     public required IReadOnlyList<int> KmallocClasses { get; init; }
     /// <summary>Largest slab object size (SLAB-1).</summary>
     public required long SlabObjectMax { get; init; }
@@ -55,7 +61,7 @@ public sealed record Profile
     public required int WordSize { get; init; }
     /// <summary>The largest size served by a general kmalloc cache; larger requests up to KmallocMaxSize come from the page allocator (KMAL-2).</summary>
     public long KmallocCacheMax => KmallocClasses[^1];
-    /// <summary>kmalloc(0) returns ZERO_SIZE_PTR (16) instead of NULL (linux-6; KMAL-1).</summary>
+    /// <summary>Default: kmalloc(0) returns ZERO_SIZE_PTR (16) instead of NULL (linux-6; KMAL-1; <see cref="Contract.KmallocInfo.Default"/>).</summary>
     public bool KmallocZeroReturnsZeroSizePtr { get; init; }
     /// <summary>kfree accepts objects of private caches (linux-6; KMAL-6).</summary>
     public bool KfreeAcceptsCacheObjects { get; init; }
@@ -69,13 +75,6 @@ public sealed record Profile
         KmallocCachePrefix == "kmalloc-" && classSize >= 1024 && classSize % 1024 == 0
             ? $"kmalloc-{classSize / 1024}k"
             : $"{KmallocCachePrefix}{classSize}";
-
-    /// <summary>The kmalloc class serving a request of this size, or null above the largest cache (KMAL-2).</summary>
-    public long? KmallocClassFor(long size)
-    {
-        foreach (var c in KmallocClasses) if (c >= size) return c;
-        return null;
-    }
 
     /// <summary>ZERO_SIZE_PTR: the address kmalloc(0) returns where the profile says so.</summary>
     public const ulong ZeroSizePtr = 16;
@@ -113,24 +112,20 @@ public sealed record Profile
 
     /// <summary>
     /// TASK_SIZE: user space is [0, TaskSize). On the 32-bit profiles it is PAGE_OFFSET (the 3/1 GiB
-    /// split of ADDR-9), the default; a 64-bit profile sets it (x86-64: 0x7ffffffff000, one guard page
-    /// below 2^47; 64-bit-8k: the lower half of its 43-bit address space).
+    /// split of ADDR-9); a 64-bit profile sets its own (x86-64: 0x7ffffffff000, one guard page
+    /// below 2^47; 64-bit-8k: the lower half of its 43-bit address space). Data: every profile states it.
     /// </summary>
-    public ulong TaskSize { get => _taskSize ?? PageOffset; init => _taskSize = value; }
-    private readonly ulong? _taskSize;
+    public required ulong TaskSize { get; init; }
 
     /// <summary>
     /// Start of the user window: the part of user space where the suite places MAP_FIXED mappings
     /// and hints. An implementation keeps its own mappings (a live process's text, stack and
     /// libraries) outside it; non-fixed mappings may land anywhere in user space. Page aligned.
-    /// Default: TaskSize / 4.
     /// </summary>
-    public ulong UserWindowStart { get => _userWindowStart ?? (TaskSize / 4 & ~((ulong)PageSize - 1)); init => _userWindowStart = value; }
-    private readonly ulong? _userWindowStart;
+    public required ulong UserWindowStart { get; init; }
 
-    /// <summary>Size of the user window in bytes. Default: TaskSize / 4.</summary>
-    public ulong UserWindowSize { get => _userWindowSize ?? (TaskSize / 4 & ~((ulong)PageSize - 1)); init => _userWindowSize = value; }
-    private readonly ulong? _userWindowSize;
+    /// <summary>Size of the user window in bytes.</summary>
+    public required ulong UserWindowSize { get; init; }
 
     /// <summary>
     /// MAP_SHARED | MAP_PRIVATE together form MAP_SHARED_VALIDATE (Linux 4.15 and later): accepted as a
@@ -145,8 +140,6 @@ public sealed record Profile
     /// </summary>
     public bool RemapPfnRangeRoundsSize { get; init; }
 
-    /// <summary>A 64-bit platform (8-byte words): get_user/put_user take 8-byte values, mmap offsets are 64-bit.</summary>
-    public bool Is64Bit => WordSize == 8;
 
     // ---- Derived values --------------------------------------------------------------------
 
@@ -174,14 +167,11 @@ public sealed record Profile
     /// </summary>
     public int VirtualAddressBits => PageShift + PageTableLevelBits.Sum();
     /// <summary>
-    /// Emergency reserve in pages (the min watermark): a request without __GFP_HIGH must leave at
-    /// least this many free pages in the zones it may use (GFP-3). Project choice: 1/256 of RAM,
-    /// at least 16 pages.
+    /// Default emergency reserve in pages, as the reference keeps it (<see cref="Contract.ZoneInfo.Default"/>):
+    /// a request without __GFP_HIGH leaves at least this many free pages in the zones it may use
+    /// together (GFP-3). Project choice: 1/256 of RAM, at least 16 pages.
     /// </summary>
     public long EmergencyReservePages => Math.Max(16L, (long)(TotalPages / 256));
-    /// <summary>Whether a kernel address lies in the direct mapping of existing low memory (ADDR-10).</summary>
-    public bool IsDirectMapped(ulong addr) => addr >= PageOffset && addr - PageOffset < LowMemoryEnd;
-
     /// <summary>Whether the profile has a HIGHMEM zone at this memory size.</summary>
     public bool HasHighmem => HighmemStart is { } h && PhysicalMemory > h;
 
@@ -198,18 +188,6 @@ public sealed record Profile
             _ => throw new ArgumentOutOfRangeException(nameof(zone)),
         };
     }
-
-    /// <summary>The zone a frame belongs to (ZONE-1).</summary>
-    public Zone ZoneOfPfn(ulong pfn)
-    {
-        ulong pa = pfn << PageShift;
-        if (pa < DmaLimit) return Zone.Dma;
-        if (HighmemStart is { } h && pa >= h) return Zone.HighMem;
-        return Zone.Normal;
-    }
-
-    /// <summary>Whether a GFP flag combination is known to this profile.</summary>
-    public bool Knows(GfpFlags flags) => HasGfpBuffer || (flags & GfpFlags.Buffer2_4) == 0;
 
     /// <summary>The same profile with another physical memory size (a multiple of the max-order block).</summary>
     public Profile WithMemory(ulong bytes)

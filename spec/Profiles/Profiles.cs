@@ -43,7 +43,8 @@ public static class Profiles
         PageTableLevelBits = [10, 10],
         PageTableEntryBytes = 4,
         PhysicalAddressBits = 32,
-        // User space [0, PAGE_OFFSET); the suite's fixed mappings go to [256 MiB, 2.25 GiB).
+        // User space [0, PAGE_OFFSET) (TASK_SIZE = PAGE_OFFSET, the 3/1 GiB split); the suite's fixed mappings go to [256 MiB, 2.25 GiB).
+        TaskSize = 0xC000_0000,
         UserWindowStart = 0x1000_0000,
         UserWindowSize = 0x8000_0000,
     };

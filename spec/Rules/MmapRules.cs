@@ -42,12 +42,16 @@ public static class MmapRules
             Status = RuleStatus.Encoded,
             Check = "mmap with an offset that is not a multiple of PAGE_SIZE fails with -EINVAL and maps nothing; a page-multiple "
                 + "offset maps the file from that page on (page i of the mapping shows file page offset/PAGE_SIZE + i, checked "
-                + "through MMAP-7's reads); on 64-bit profiles a negative offset fails with -EOVERFLOW (or -EINVAL).",
+                + "through MMAP-7's reads); on 64-bit profiles a file mapping whose range does not end below the largest file offset "
+                + "(a negative offset, or one ending past MAX_LFS_FILESIZE) fails with -EOVERFLOW (or -EINVAL).",
             Decision = "The offset is checked first, also with MAP_ANONYMOUS (x86-64's mmap system call tests it before anything "
-                + "else, and the live kernel returns -EINVAL for it). A negative offset is -EOVERFLOW on Linux x86-64 (the page "
-                + "offset plus the length wraps); the suite accepts -EINVAL too and never sends one on 32-bit profiles, where the "
-                + "32-bit off_t makes it a large positive offset. An offset past the end of the file is accepted; accesses there "
-                + "raise SIGBUS (MMAP-1).",
+                + "else, and the live kernel returns -EINVAL for it). Beyond alignment an anonymous mapping ignores its offset: the "
+                + "live kernel (6.18, x86-64) maps MAP_PRIVATE|MAP_ANONYMOUS with offset -8192, so the suite demands nothing there "
+                + "(an earlier draft demanded -EOVERFLOW; the live-kernel run of tests/UserLive refuted it). A file range must end "
+                + "below the file's largest offset (mm/mmap.c file_mmap_ok: MAX_LFS_FILESIZE for a regular file), else -EOVERFLOW, "
+                + "as the live kernel answers for a negative offset and for one ending past 2^63; the suite accepts -EINVAL too "
+                + "and sends neither on 32-bit profiles, where the 32-bit off_t makes them other offsets. An offset past the end "
+                + "of the file is accepted; accesses there raise SIGBUS (MMAP-1).",
             Parameters = ["PageSize"],
             Requires = User,
         },

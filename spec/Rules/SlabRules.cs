@@ -18,7 +18,7 @@ public static class SlabRules
                 + "and creation fails when that size exceeds the profile's object limit (1024 pages in the documents).",
             Source = "seeds 001, 002, 004; mm/slab_common.c",
             Status = RuleStatus.Encoded,
-            Check = "kmem_cache_create with a size above SlabObjectMax (or 0) returns NULL; a size up to a quarter of the limit must give a cache; in between either is accepted.",
+            Check = "kmem_cache_create with a size above SlabObjectMax (or 0), or with a flag no profile defines (0x40 and 0x80000000 are generated), returns NULL (panics with SLAB_PANIC); a size up to a quarter of the limit must give a cache; in between either is accepted.",
             Decision = "Creation succeeds only if the requested size is within SlabObjectMax and one object, as laid out (with "
                 + "alignment and debug red zones), fits in a slab of at most one max-order block; otherwise it returns NULL. On "
                 + "x86-32, 64-bit-8k and linux-6 the 1024-page limit equals one max-order block, so the bounds coincide (linux-6 "
@@ -121,7 +121,7 @@ public static class SlabRules
                 + "of uninitialised memory and writes after free stand out.",
             Source = "seed 002; include/linux/poison.h, mm/slub.c",
             Status = RuleStatus.Encoded,
-            Check = "An object handed out by a SLAB_POISON cache without constructor reads as the profile's poison pattern (0xa5..., or 0x6b... ending in 0xa5 on linux-6).",
+            Check = "An object handed out by a SLAB_POISON cache without constructor reads as the profile's poison pattern (0xa5..., or 0x6b... ending in 0xa5 on linux-6). The suite fills every object it gets with its own bytes, so an object freed and handed out again without being poisoned again shows.",
             Decision = "Pattern per profile: document profiles fill every byte with 0xa5 (PoisonFree, seed 002). linux-6 fills "
                 + "with 0x6b except the last byte, which is 0xa5 (POISON_FREE and POISON_END in include/linux/poison.h), and uses "
                 + "0x5a (POISON_INUSE) for the unused remainder of a slab; SLUB writes and verifies it in mm/slub.c. Caches with a "
@@ -196,7 +196,7 @@ public static class SlabRules
                 + "caches created with SLAB_NO_REAP.",
             Source = "seeds 001, 002",
             Status = RuleStatus.Encoded,
-            Check = "Reaping reports exactly the pages the free count gains, never changes live objects or their bytes, and never takes slabs from a SLAB_NO_REAP cache; SLAB_NO_REAP outside linux-2.4 makes kmem_cache_create return NULL.",
+            Check = "Reaping reports exactly the pages the free count gains, never changes live objects or their bytes, and never takes slabs from a SLAB_NO_REAP cache; SLAB_NO_REAP outside linux-2.4 makes kmem_cache_create return NULL, and on linux-2.4 a cache that must be made is made with it (its refusal is reported as SLAB-13, not as a size problem).",
             Decision = "Reaping frees only wholly free slabs of caches not marked SLAB_NO_REAP. The flag exists only on linux-2.4 "
                 + "(2.4's mm/slab.c reaper skipped such caches; later kernels dropped the flag, and linux-6 rejects unknown flags "
                 + "in mm/slab_common.c). Whether and when reaping happens is only a permission: the suite checks what reaping may "

@@ -46,7 +46,8 @@ public class CorrectHeapTests
     {
         using var list = new ListHeapKernel(Profiles.Default);
         using var reference = new ReferenceKernel(Profiles.Default);
-        // The capabilities of the page and heap families; the reference also declares user space, which ListHeapKernel has not.
+        // The capabilities of the page and heap families: the reference also declares user space and the
+        // parallel capabilities (atomic_t, SMP safety), which the one-CPU list heap has not.
         Capability[] heap = [Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim, Capability.Kmalloc, Capability.SlabCache];
         Assert.True(reference.Capabilities.Intersect(heap).ToHashSet().SetEquals(list.Capabilities));
         SuiteRunner.ValidateDeclaration(list);

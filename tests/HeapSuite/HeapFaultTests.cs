@@ -60,6 +60,8 @@ public class HeapFaultTests
         HeapFault.KreallocAboveLimitKeepsBlock => new([.. Profiles.All], HeapRuns.Small, 150, MaxSteps: 200),
         // SLAB_NO_REAP exists only on linux-2.4; a NO_REAP cache followed by a reap is rare: longer sequences.
         HeapFault.ReaperIgnoresNoReap => new([Profiles.Linux2_4], HeapRuns.Small, 300, MaxSteps: 200),
+        // SLAB_NO_REAP exists only on linux-2.4, the one profile where refusing it is the bug.
+        HeapFault.NoReapRefusedWhereItExists => new([Profiles.Linux2_4], HeapRuns.Small, 100, MaxSteps: 100),
         // An oversized SLAB_PANIC create is rare (1 in 14 cache sizes is a limit, 1 in 3 of those above it, 2 in 11 flag sets panic).
         HeapFault.PanicReturnsNull => new([.. Profiles.All], HeapRuns.Small, 200, MaxSteps: 200),
         // Needs a poisoned cache without constructor, an object written, freed and handed out again.

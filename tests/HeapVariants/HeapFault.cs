@@ -20,12 +20,19 @@ public enum HeapFault
     KreallocAboveLimitKeepsBlock,
     /// <summary>[KMAL-4] kzalloc zeroes only objects never handed out before; a reused object keeps kmalloc's garbage.</summary>
     KzallocSkipsReused,
+    /// <summary>[KMAL-4] kzalloc zeroes, but kmalloc(size, flags | __GFP_ZERO), which is what kzalloc is, drops the flag. Never generated before issue 7.</summary>
+    KmallocIgnoresGfpZero,
     /// <summary>[KMAL-5] krealloc damages the last byte of the preserved prefix (byte min(old, new) - 1).</summary>
     KreallocLosesLastByte,
     /// <summary>[KMAL-6] kfree of a general-cache slot that is already free is silently ignored (double free accepted).</summary>
     DoubleKfreeAccepted,
     /// <summary>[KMAL-7] kmalloc hands out the previous object of the same general cache again while it is still live.</summary>
     KmallocReturnsLiveObject,
+    /// <summary>
+    /// [KMAL-7] A pointer off by one object: kfree stores its free-list link (one word, SLUB-style, in
+    /// the middle of the free object) in the next slot instead, overwriting a neighbour that may be live.
+    /// </summary>
+    KfreeLinkInNextObject,
     /// <summary>[KMAL-8] The general caches carry the other kernel's names in slabinfo ("kmalloc-N" on the document profiles, "size-N" on linux-6).</summary>
     GeneralCachesMisnamed,
 
@@ -46,6 +53,11 @@ public enum HeapFault
     AlignmentIgnored,
     /// <summary>[SLAB-8] A freed object of a SLAB_POISON cache is not poisoned again: when reused it still holds the old contents.</summary>
     PoisonMissingAfterFree,
+    /// <summary>
+    /// [SLAB-8] A reused object: the object just freed is kept hot for the next allocation (a per-CPU
+    /// fast path), and that path skips the re-poisoning; handed out again, it holds the caller's old bytes.
+    /// </summary>
+    PoisonSkippedForHotObject,
     /// <summary>[SLAB-9] The right red zone starts at the word-aligned end of the object, so a one-byte overrun into the padding goes unnoticed.</summary>
     RedZoneAfterPadding,
     /// <summary>[SLAB-10] A failed kmem_cache_create returns NULL even with SLAB_PANIC.</summary>
@@ -58,6 +70,8 @@ public enum HeapFault
     ReaperIgnoresNoReap,
     /// <summary>[SLAB-13] SLAB_NO_REAP is accepted on every profile instead of being an unknown flag outside linux-2.4.</summary>
     NoReapAcceptedEverywhere,
+    /// <summary>[SLAB-13] The edge of a profile-only flag: SLAB_NO_REAP is refused as unknown on linux-2.4 too, the one profile that has it. Once reported as SLAB-1.</summary>
+    NoReapRefusedWhereItExists,
 }
 
 public static class HeapFaults
@@ -68,10 +82,10 @@ public static class HeapFaults
         HeapFault.DmaKmallocFromNormal => "KMAL-1",
         HeapFault.KsizeNotRounded => "KMAL-2",
         HeapFault.LimitOffByOne or HeapFault.KreallocAboveLimitKeepsBlock => "KMAL-3",
-        HeapFault.KzallocSkipsReused => "KMAL-4",
+        HeapFault.KzallocSkipsReused or HeapFault.KmallocIgnoresGfpZero => "KMAL-4",
         HeapFault.KreallocLosesLastByte => "KMAL-5",
         HeapFault.DoubleKfreeAccepted => "KMAL-6",
-        HeapFault.KmallocReturnsLiveObject => "KMAL-7",
+        HeapFault.KmallocReturnsLiveObject or HeapFault.KfreeLinkInNextObject => "KMAL-7",
         HeapFault.GeneralCachesMisnamed => "KMAL-8",
         HeapFault.OversizeCacheAccepted => "SLAB-1",
         HeapFault.CacheAllocReturnsLiveObject => "SLAB-2",
@@ -80,12 +94,12 @@ public static class HeapFaults
         HeapFault.ShrinkFreesNothing => "SLAB-5",
         HeapFault.DestroyBusyAllowed => "SLAB-6",
         HeapFault.AlignmentIgnored => "SLAB-7",
-        HeapFault.PoisonMissingAfterFree => "SLAB-8",
+        HeapFault.PoisonMissingAfterFree or HeapFault.PoisonSkippedForHotObject => "SLAB-8",
         HeapFault.RedZoneAfterPadding => "SLAB-9",
         HeapFault.PanicReturnsNull => "SLAB-10",
         HeapFault.CacheDmaIgnored => "SLAB-11",
         HeapFault.FreeNotCounted => "SLAB-12",
-        HeapFault.ReaperIgnoresNoReap or HeapFault.NoReapAcceptedEverywhere => "SLAB-13",
+        HeapFault.ReaperIgnoresNoReap or HeapFault.NoReapAcceptedEverywhere or HeapFault.NoReapRefusedWhereItExists => "SLAB-13",
         _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, "no rule: the correct implementation"),
     };
 }

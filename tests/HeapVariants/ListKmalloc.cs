@@ -4,10 +4,11 @@ using KernelMm.Spec.Profiles;
 namespace KernelMm.Tests.HeapVariants;
 
 /// <summary>
-/// The kmalloc family of <see cref="ListHeapKernel"/>: general caches per class (and DMA twins), made
-/// on first use; requests above the largest class straight from the page allocator. Fresh kmalloc
-/// objects are filled with garbage (kmalloc does not zero); kzalloc zeroes exactly the requested bytes;
-/// krealloc stays in place whenever the block already holds the new size.
+/// The kmalloc family of <see cref="ListHeapKernel"/>: general caches per class of its
+/// <see cref="HeapChoices"/> (and DMA twins), made on first use; requests above the largest class
+/// straight from the page allocator. Fresh kmalloc objects are filled with garbage (kmalloc does not
+/// zero); kzalloc and __GFP_ZERO zero exactly the requested bytes; krealloc stays in place whenever
+/// the block already holds the new size (and, unless the choices say Linux's way, suits the flags' zone).
 /// </summary>
 internal sealed class ListKmalloc
 {
@@ -19,6 +20,9 @@ internal sealed class ListKmalloc
     private readonly Profile _p;
     private readonly HeapFault _fault;
     private readonly Func<bool> _inAtomic;
+    private readonly HeapChoices _choices;
+    private readonly long[] _classes;
+    private readonly GfpFlags _validGfp;
     private readonly ListCache?[] _normal;
     private readonly ListCache?[] _dma;
     /// <summary>Live objects of the general caches: the size asked for.</summary>
@@ -28,18 +32,22 @@ internal sealed class ListKmalloc
     /// <summary>Every address kmalloc ever handed out (only <see cref="HeapFault.KzallocSkipsReused"/> looks).</summary>
     private readonly HashSet<ulong> _handedOut = new();
 
-    public ListKmalloc(ListSlabLayer slabs, IPageAllocator pages, HeapFault fault, Func<bool> inAtomic)
+    public ListKmalloc(ListSlabLayer slabs, IPageAllocator pages, HeapFault fault, HeapChoices choices, GfpFlags validGfp, Func<bool> inAtomic)
     {
         _slabs = slabs;
         _pages = pages;
         _p = slabs.Profile;
         _fault = fault;
         _inAtomic = inAtomic;
-        _normal = new ListCache?[_p.KmallocClasses.Count];
-        _dma = new ListCache?[_p.KmallocClasses.Count];
+        _choices = choices;
+        _classes = [.. choices.Classes];
+        _validGfp = validGfp;
+        _normal = new ListCache?[_classes.Length];
+        _dma = new ListCache?[_classes.Length];
     }
 
-    private ulong ZeroResult => _p.KmallocZeroReturnsZeroSizePtr ? Profile.ZeroSizePtr : 0;
+    private ulong ZeroResult => _choices.ZeroSize == KmallocZero.ZeroSizePtr ? Profile.ZeroSizePtr : 0;
+    private long CacheMax => _classes[^1];
     private long Limit => _p.KmallocMaxSize + (_fault == HeapFault.LimitOffByOne ? 1 : 0);
 
     // ---- General caches ------------------------------------------------------------------------------
@@ -47,7 +55,7 @@ internal sealed class ListKmalloc
     private ListCache General(int cls, bool dma)
     {
         var caches = dma ? _dma : _normal;
-        return caches[cls] ??= _slabs.CreateGeneral(Name(_p.KmallocClasses[cls], dma), _p.KmallocClasses[cls], dma);
+        return caches[cls] ??= _slabs.CreateGeneral(Name(_classes[cls], dma), _classes[cls], dma);
     }
 
     /// <summary>KMAL-8: the profile's name for a class; DMA twins "size-N(DMA)" or "dma-kmalloc-N".</summary>
@@ -68,7 +76,7 @@ internal sealed class ListKmalloc
 
     private int ClassIndex(long size)
     {
-        for (int i = 0; i < _p.KmallocClasses.Count; i++) if (_p.KmallocClasses[i] >= size) return i;
+        for (int i = 0; i < _classes.Length; i++) if (_classes[i] >= size) return i;
         throw new ArgumentOutOfRangeException(nameof(size));
     }
 
@@ -84,7 +92,7 @@ internal sealed class ListKmalloc
 
     private void MightSleep(string call, GfpFlags gfp)
     {
-        if (Gfp.AllowsBlocking(gfp) && _inAtomic())
+        if ((gfp & GfpFlags.DirectReclaim) != 0 && _inAtomic())
             throw new KernelBugException("GFP-1", $"sleeping function called from invalid context: {call} with {Gfp.Describe(gfp)}");
     }
 
@@ -92,17 +100,21 @@ internal sealed class ListKmalloc
 
     // ---- kmalloc / kzalloc ---------------------------------------------------------------------------
 
-    public ulong Alloc(long size, GfpFlags gfp, bool fromKrealloc = false)
+    /// <summary>kmalloc(size, gfp); <paramref name="zero"/> is kzalloc's own request to zero (besides __GFP_ZERO).</summary>
+    public ulong Alloc(long size, GfpFlags gfp, bool fromKrealloc = false, bool zero = false)
     {
         if (size < 0) throw new InvalidArgumentException("size", $"kmalloc: negative size {size}");
-        if (!_p.Knows(gfp)) throw new InvalidArgumentException("gfp", $"kmalloc: {Gfp.Describe(gfp)} does not exist on {_p.Name}");
-        if (size == 0) return ZeroResult;
+        if ((gfp & ~_validGfp) != 0) throw new InvalidArgumentException("gfp", $"kmalloc: {Gfp.Describe(gfp)} has bits that do not exist on {_p.Name}");
+        // KMAL-4 fault: kzalloc zeroes by itself, but __GFP_ZERO passed to kmalloc is dropped.
+        if (_fault == HeapFault.KmallocIgnoresGfpZero) gfp &= ~GfpFlags.Zero;
+        if (zero) gfp |= GfpFlags.Zero;
+        if (size == 0 && _choices.ZeroSize != KmallocZero.SmallestObject) return ZeroResult;
         if (size > Limit) return 0;
         MightSleep($"kmalloc({size})", gfp);
         bool dma = (gfp & GfpFlags.Dma) != 0 && _fault != HeapFault.DmaKmallocFromNormal;
         ulong p;
         long usable;
-        if (size <= _p.KmallocCacheMax)
+        if (size <= CacheMax)
         {
             var cache = General(ClassIndex(size), dma);
             if (_fault == HeapFault.KmallocReturnsLiveObject && !fromKrealloc && _slabs.IsLiveIn(cache, cache.LastHandedOut))
@@ -127,8 +139,8 @@ internal sealed class ListKmalloc
             _slabs.Garbage(p, 4096);
             _slabs.Garbage(p + (ulong)(usable - 4096), 4096);
         }
-        bool zero = (gfp & GfpFlags.Zero) != 0;
-        if (zero && (_fault != HeapFault.KzallocSkipsReused || !_handedOut.Contains(p))) _slabs.Fill(p, size, 0);
+        bool zeroed = (gfp & GfpFlags.Zero) != 0;
+        if (zeroed && (_fault != HeapFault.KzallocSkipsReused || !_handedOut.Contains(p))) _slabs.Fill(p, size, 0);
         _handedOut.Add(p);
         return p;
     }
@@ -137,7 +149,8 @@ internal sealed class ListKmalloc
 
     public void Free(ulong p)
     {
-        if (p == 0 || p == Profile.ZeroSizePtr) return;
+        // ZERO_SIZE_PTR is nothing to free where kmalloc(0) returns it; elsewhere 0x10 is a pointer kmalloc never returned.
+        if (p == 0 || (p == Profile.ZeroSizePtr && _choices.ZeroSize == KmallocZero.ZeroSizePtr)) return;
         if (_slabs.Locate(p, out var slab, out int index))
         {
             if (index < 0) throw new KernelBugException("KMAL-6", $"kfree(0x{p:x}): inside an object of {slab.Cache.Name}, not its start");
@@ -179,7 +192,7 @@ internal sealed class ListKmalloc
 
     public ulong Realloc(ulong p, long size, GfpFlags gfp)
     {
-        if (!_p.Knows(gfp)) throw new InvalidArgumentException("gfp", $"krealloc: {Gfp.Describe(gfp)} does not exist on {_p.Name}");
+        if ((gfp & ~_validGfp) != 0) throw new InvalidArgumentException("gfp", $"krealloc: {Gfp.Describe(gfp)} has bits that do not exist on {_p.Name}");
         if (size < 0) throw new InvalidArgumentException("size", $"krealloc: negative size {size}");
         if (p == 0 || p == Profile.ZeroSizePtr) return Alloc(size, gfp);
 
@@ -209,7 +222,8 @@ internal sealed class ListKmalloc
         MightSleep($"krealloc({size})", gfp);
 
         bool dma = (gfp & GfpFlags.Dma) != 0 && _fault != HeapFault.DmaKmallocFromNormal;
-        bool fits = size <= capacity && (!dma || _pages.VirtToPhys(p + (ulong)capacity - 1) < _p.DmaLimit);
+        // Linux's way (KreallocInPlace): the same object whenever it is big enough, whatever the flags.
+        bool fits = size <= capacity && (_choices.KreallocInPlace || !dma || _pages.VirtToPhys(p + (ulong)capacity - 1) < _p.DmaLimit);
         long keep = Math.Min(old, size);
         ulong q;
         if (fits)

@@ -50,6 +50,8 @@ internal sealed class ListCache
     public long ConstructorCalls { get; set; }
     /// <summary>linux-6: a destroy found live objects and leaked the cache.</summary>
     public bool Leaked { get; set; }
+    /// <summary>The object freed last, handed out first (only <see cref="HeapFault.PoisonSkippedForHotObject"/> keeps one).</summary>
+    public (ListSlab Slab, int Index)? Hot { get; set; }
     /// <summary>The object this cache handed out last (only the live-object faults look at it).</summary>
     public ulong LastHandedOut { get; set; }
     /// <summary><see cref="HeapFault.FreeNotCounted"/>: frees the statistics did not see.</summary>
@@ -95,7 +97,7 @@ internal sealed class ListSlabLayer
 
     private SlabFlags KnownFlags =>
         SlabFlags.HwcacheAlign | SlabFlags.CacheDma | SlabFlags.Poison | SlabFlags.RedZone | SlabFlags.Panic
-        | (_p.HasSlabNoReap || _fault == HeapFault.NoReapAcceptedEverywhere ? SlabFlags.NoReap : SlabFlags.None);
+        | ((_p.HasSlabNoReap && _fault != HeapFault.NoReapRefusedWhereItExists) || _fault == HeapFault.NoReapAcceptedEverywhere ? SlabFlags.NoReap : SlabFlags.None);
 
     // ---- Creating and finding caches ---------------------------------------------------------------
 
@@ -198,9 +200,17 @@ internal sealed class ListSlabLayer
     /// <summary>An object from the oldest slab with room (highest free slot first), growing the cache when all are full; 0 on failure.</summary>
     public ulong Alloc(ListCache cache, GfpFlags gfp)
     {
-        var slab = cache.Slabs.FirstOrDefault(s => s.Free.Count > 0) ?? Grow(cache, gfp);
-        if (slab is null) return 0;
-        int index = slab.Free.Max;
+        ListSlab? slab;
+        int index;
+        if (cache.Hot is { } hot && cache.Slabs.Contains(hot.Slab) && hot.Slab.Free.Contains(hot.Index))
+            (slab, index) = hot; // the hot object: the one freed last (only the SLAB-8 fault keeps one)
+        else
+        {
+            slab = cache.Slabs.FirstOrDefault(s => s.Free.Count > 0) ?? Grow(cache, gfp);
+            if (slab is null) return 0;
+            index = slab.Free.Max;
+        }
+        cache.Hot = null;
         slab.Free.Remove(index);
         cache.Active++;
         ulong obj = slab.ObjectAt(index);
@@ -259,10 +269,19 @@ internal sealed class ListSlabLayer
         var cache = slab.Cache;
         ulong obj = slab.ObjectAt(index);
         if (cache.RedZone) CheckZones(cache, obj);
-        if (cache.Poison && _fault != HeapFault.PoisonMissingAfterFree) Poison(cache, obj);
+        // SLAB-8 fault: the object just freed is kept hot for the next allocation, and that fast path skips the poison.
+        bool hot = _fault == HeapFault.PoisonSkippedForHotObject && cache.Poison;
+        if (cache.Poison && _fault != HeapFault.PoisonMissingAfterFree && !hot) Poison(cache, obj);
+        if (hot) cache.Hot = (slab, index);
         if (cache.RedZone) SetZones(cache, obj, _p.RedZoneInactive);
         slab.Free.Add(index);
         cache.Active--;
+        // KMAL-7 fault: the free-list link goes into the middle of the next slot (an index off by one).
+        if (_fault == HeapFault.KfreeLinkInNextObject && cache.IsGeneral && index + 1 < cache.ObjectsPerSlab && cache.Size >= _p.WordSize)
+        {
+            long middle = cache.Size / 2 / _p.WordSize * _p.WordSize;
+            Garbage(slab.ObjectAt(index + 1) + (ulong)middle, _p.WordSize);
+        }
     }
 
     /// <summary>SLAB-9: both guard words of a live object must still hold the active value.</summary>

@@ -57,12 +57,28 @@ public class HtmlReportTests
         Assert.Contains(HtmlReport.E(row.Rule.Statement), html);
         Assert.Contains(HtmlReport.E(row.Rule.Check), html);
         foreach (var line in ce.Trace) Assert.Contains(HtmlReport.E(line), html);
-        foreach (var line in ce.CSharp) Assert.Contains(HtmlReport.E(line), html);
         Assert.Contains(HtmlReport.E(Replay.Command(result, ce)), html);
         Assert.Contains("[Fact]", html);
+        Assert.Contains(HtmlReport.E("ShouldKeep(\"PAGE-4\")"), html);
+        foreach (var step in ce.Steps) Assert.Contains(HtmlReport.E(step), html);
         Assert.Contains("class=\"c unex\"", html);
         Assert.Contains("class=\"c na\"", html);
         Assert.Contains("<div class=\"verdict fail\">FAIL</div>", html);
+    }
+
+    [Fact]
+    public void HandBuilt_BlockedRuleIsMarkedAndExplained()
+    {
+        var result = ReportFixtures.HandBuilt();
+        var html = HtmlReport.Render(result);
+        var row = result.Blocked.Single();
+
+        Assert.Contains($"<a href=\"#{HtmlReport.BlockedAnchor(row)}\">BLOCKED <small>PAGE-4</small></a>", html);
+        Assert.Contains($"id=\"{HtmlReport.BlockedAnchor(row)}\"", html);
+        Assert.Contains("class=\"c blocked\"", html);
+        Assert.Contains("<b>1</b> blocked", html);
+        Assert.Contains(HtmlReport.E(row.Counterexample!.Message), html);
+        Assert.DoesNotContain("class=\"c pass\" title=\"40 checks\"", html); // not shown as a pass
     }
 
     [Fact]

@@ -38,7 +38,16 @@ public class JsonReportTests
         Assert.Equal(original.CSharp, ce.CSharp);
         Assert.Equal(Replay.Command(result, original), ce.Replay);
         Assert.Contains("[Fact]", ce.Xunit);
-        Assert.Contains(original.CSharp[2], ce.Xunit);
+        Assert.Contains("ShouldKeep(\"PAGE-4\")", ce.Xunit);
+        Assert.Equal(original.Steps, ce.Steps);
+        Assert.Equal("PageOp", ce.StepType);
+        Assert.True(ce.Reproducible);
+
+        var blocked = Assert.Single(doc.Results, r => r.Status == RuleOutcome.Blocked);
+        Assert.Equal(("PAGE-8", "PAGE-4"), (blocked.Id, blocked.BlockedBy));
+        Assert.Equal("PAGE-4", blocked.Counterexample!.BlockedBy);
+        Assert.Null(blocked.Counterexample.Xunit); // an observation behind another failure is not a regression test
+        Assert.Equal(1, doc.Summary.Blocked);
 
         Assert.Equal("no generated sequence reached this rule's check", doc.Results.Single(r => r.Status == RuleOutcome.NotExercised).Reason);
         Assert.Equal(ReportFixtures.Count(result, RuleOutcome.Passed), doc.Summary.Passed);
@@ -63,6 +72,7 @@ public class JsonReportTests
         var failed = root.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("status").GetString() == "failed");
         Assert.Equal(ulong.MaxValue.ToString(), failed.GetProperty("counterexample").GetProperty("seed").GetString());
         Assert.Contains(root.GetProperty("results").EnumerateArray(), r => r.GetProperty("status").GetString() == "notExercised");
+        Assert.Contains(root.GetProperty("results").EnumerateArray(), r => r.GetProperty("status").GetString() == "blocked" && r.GetProperty("blockedBy").GetString() == "PAGE-4");
         Assert.False(root.TryGetProperty("generatedAt", out _));
     }
 

@@ -35,7 +35,8 @@ public class ReplayTests
         Assert.DoesNotContain("[Fact]", plain);
 
         var withSnippet = ConsoleReport.Render(result, new ReportOptions { XunitSnippets = true });
-        Assert.Contains("as an xunit test:", withSnippet);
+        Assert.Contains("as an xunit test", withSnippet);
+        Assert.Contains("ShouldKeep(\"PAGE-4\")", withSnippet);
         Assert.Contains("    [Fact]", withSnippet);
         Assert.Contains($"public void {XunitSnippet.MethodName(ce)}()", withSnippet);
         Assert.Contains("summary: ", withSnippet);

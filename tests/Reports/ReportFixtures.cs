@@ -1,3 +1,4 @@
+using KernelMm.Conformance.Families.Pages;
 using KernelMm.Conformance.Running;
 using KernelMm.Reference;
 using KernelMm.Spec.Profiles;
@@ -25,8 +26,20 @@ internal static class ReportFixtures
 
     public static SuiteResult RealRun => Real.Value;
 
+    /// <summary>The fixture's steps: what the trace below shows.</summary>
+    public static readonly PageOp[] Ops =
+    [
+        new(PageOpKind.GetFreePages, Order: 2),
+        new(PageOpKind.Write, Arg: 7),
+        new(PageOpKind.FreeWrongOrder, Arg: 1),
+    ];
+
     public static Counterexample Counterexample(string rule = "PAGE-4", string label = "x86-32/512M", ulong seed = 0x1234_5678_9abc_def0UL, string? message = null) => new()
     {
+        Ops = Ops,
+        Steps = Ops.Select(op => CSharpLiteral.Of(op, typeof(PageOp))).ToList(),
+        StepType = nameof(PageOp),
+        StepNamespaces = ["KernelMm.Conformance.Families.Pages", "KernelMm.Spec.Contract"],
         RuleId = rule,
         Message = message ?? NastyMessage,
         ProfileLabel = label,
@@ -50,9 +63,13 @@ internal static class ReportFixtures
         ],
     };
 
+    /// <summary>A blocked rule's observation: PAGE-8's check failed after PAGE-4 had failed.</summary>
+    public static Counterexample BlockedObservation() => Counterexample(rule: "PAGE-8", message: "with everything freed and caches drained, zone Normal has 13 free order-10 blocks; it had 15 at boot") with { BlockedBy = "PAGE-4" };
+
     /// <summary>
-    /// Two profiles; PAGE-4 fails on x86-32 (with <see cref="NastyMessage"/>), PAGE-3 is unexercised
-    /// on linux-2.4, ADDR-3 is n/a on linux-2.4, every pending rule pending, the rest pass.
+    /// Two profiles; PAGE-4 fails on x86-32 (with <see cref="NastyMessage"/>), PAGE-8 is blocked by it
+    /// there, PAGE-3 is unexercised on linux-2.4, ADDR-2 is n/a on linux-2.4, every pending rule
+    /// pending, the rest pass.
     /// </summary>
     public static SuiteResult HandBuilt(Counterexample? failure = null, IReadOnlyList<PropertyRun>? properties = null)
     {
@@ -65,6 +82,7 @@ internal static class ReportFixtures
                 {
                     _ when rule.Status != RuleStatus.Encoded => new RuleResult(rule, profile, RuleOutcome.Pending, 0, null, rule.Check),
                     ("PAGE-4", "x86-32") => new RuleResult(rule, profile, RuleOutcome.Failed, 120, ce, null),
+                    ("PAGE-8", "x86-32") => new RuleResult(rule, profile, RuleOutcome.Blocked, 40, BlockedObservation(), "blocked by PAGE-4: its check failed only after PAGE-4 had failed in the same sequence") { BlockedBy = "PAGE-4" },
                     ("PAGE-3", "linux-2.4") => new RuleResult(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check"),
                     ("ADDR-2", "linux-2.4") => new RuleResult(rule, profile, RuleOutcome.NotApplicable, 0, null, "not declared: Highmem <optional>"),
                     _ => new RuleResult(rule, profile, RuleOutcome.Passed, 1234, null, null),

@@ -17,6 +17,7 @@ public class ComplianceTests
         var mutated = Enum.GetValues<Fault>().Where(f => f != Fault.None).Select(Faults.RuleOf)
             .Concat(Enum.GetValues<HeapFault>().Where(f => f != HeapFault.None).Select(HeapFaults.RuleOf))
             .Concat(Enum.GetValues<UserBreak>().Select(UserBreaks.RuleOf))
+            .Concat(Enum.GetValues<KernelMm.Tests.Parallel.AtomicFault>().Where(f => f != KernelMm.Tests.Parallel.AtomicFault.None).Select(_ => "ATOM-1"))
             .ToHashSet();
         var missing = RuleCatalogue.All.Where(r => r.Status == RuleStatus.Encoded && !mutated.Contains(r.Id)).Select(r => r.Id).ToList();
         Assert.True(missing.Count == 0, $"encoded rules without a broken variant: {string.Join(", ", missing)}");

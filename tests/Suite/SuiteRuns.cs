@@ -36,9 +36,9 @@ internal static class SuiteRuns
     {
         var sb = new StringBuilder();
         sb.Append($"{result.Implementation}: {result.Sequences} sequences, {result.Operations} operations in {result.Elapsed.TotalSeconds:F1} s\n");
-        foreach (var row in result.Results.Where(r => r.Outcome is RuleOutcome.Failed or RuleOutcome.NotExercised))
+        foreach (var row in result.Results.Where(r => r.Outcome is RuleOutcome.Failed or RuleOutcome.NotExercised or RuleOutcome.Blocked))
         {
-            sb.Append($"{row.Rule.Id} on {row.Profile}: {row.Outcome}");
+            sb.Append($"{row.Rule.Id} on {row.Profile}: {row.Outcome}{(row.BlockedBy is { } by ? $" by {by}" : "")}");
             if (row.Counterexample is { } ce)
             {
                 sb.Append($" on {ce.ProfileLabel} ({ce.OriginalSteps} -> {ce.ShrunkSteps} steps): {ce.Message}\n");

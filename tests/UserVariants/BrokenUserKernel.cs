@@ -189,9 +189,12 @@ public sealed class BrokenUserKernel : DelegatingUserKernel
 
     // ---- Loads and stores ---------------------------------------------------------------------------------
 
+    /// <summary>The variant's own test for a direct-mapped kernel address (PAGE_OFFSET plus low memory).</summary>
+    private bool IsDirectMapped(ulong addr) => addr >= Profile.PageOffset && addr - Profile.PageOffset < Profile.LowMemoryEnd;
+
     public override UserFault UserRead(int pid, ulong addr, Span<byte> destination)
     {
-        if (_break == UserBreak.KernelReadableFromUser && Profile.IsDirectMapped(addr))
+        if (_break == UserBreak.KernelReadableFromUser && IsDirectMapped(addr))
         {
             Read(addr, destination);
             return UserFault.None;
@@ -289,7 +292,7 @@ public sealed class BrokenUserKernel : DelegatingUserKernel
 
     public override int GetUser(int pid, ulong addr, int size, out ulong value)
     {
-        if (_break == UserBreak.GetUserReadsKernel && Profile.IsDirectMapped(addr))
+        if (_break == UserBreak.GetUserReadsKernel && IsDirectMapped(addr))
         {
             var bytes = new byte[8];
             Read(addr, bytes.AsSpan(0, size));

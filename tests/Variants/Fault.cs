@@ -28,8 +28,19 @@ public enum Fault
     DmaFromNormal,
     /// <summary>[ZONE-3] alloc_pages(GFP_KERNEL / GFP_ATOMIC / GFP_NOWAIT) may return HIGHMEM pages.</summary>
     KernelGetsHighmem,
+    /// <summary>
+    /// [ZONE-3] At the edge of low memory: when ZONE_NORMAL and ZONE_DMA have no block left,
+    /// __get_free_pages and get_zeroed_page take one from HIGHMEM and return PAGE_OFFSET + its
+    /// physical address (an address past the direct mapping). Once reported only as ADDR-10.
+    /// </summary>
+    AddressCallsFallBackToHighmem,
     /// <summary>[ZONE-4] page_address of an unmapped HIGHMEM page is an address inside the direct mapping.</summary>
     HighmemHasDirectAddress,
+    /// <summary>
+    /// [ZONE-4] A second map at one address: kmap's search for a free PKMAP slot is off by one and
+    /// returns the slot just above, which may still map (or lazily keep) another page.
+    /// </summary>
+    KmapSlotSearchOffByOne,
 
     /// <summary>[GFP-1] GFP_KERNEL (no DMA, no hard wall) allocations are not reported in atomic context.</summary>
     KernelAllowedInAtomic,
@@ -45,6 +56,8 @@ public enum Fault
     DmaKernelAllowedInAtomic,
     /// <summary>[GFP-7] alloc_pages(GFP_USER / GFP_BUFFER) may return HIGHMEM pages.</summary>
     UserGetsHighmem,
+    /// <summary>[GFP-7] GFP bits no profile defines (0x200, 0x400, 0x80000000) are ignored instead of refused, as the reference once did.</summary>
+    UnknownGfpBitsAccepted,
 
     /// <summary>[PAGE-1] An allocation returns the head of a live block of the same order and zone (overlap).</summary>
     OverlappingBlocks,
@@ -56,12 +69,22 @@ public enum Fault
     WrongOrderFreeAccepted,
     /// <summary>[PAGE-5] pfn_to_page returns a second, differently encoded descriptor for the same frame.</summary>
     PfnToPageOtherHandle,
+    /// <summary>[PAGE-5] pfn_to_page of a frame inside a live multi-page block returns the block's first page (a compound head), not the frame's own descriptor.</summary>
+    PfnToPageGivesHeadOfBlock,
     /// <summary>[PAGE-6] When no block of the order is left (outside atomic context) the allocator throws instead of returning NULL.</summary>
     ThrowsWhenOutOfMemory,
+    /// <summary>[PAGE-6] When no block of the order is free but a smaller one is, the allocator hands out the smaller block instead of NULL. Once reported only as PAGE-7 or ADDR-11.</summary>
+    SmallerBlockWhenFragmented,
     /// <summary>[PAGE-7] Blocks of order 1 and above are handed out one frame below their aligned start.</summary>
     MisalignedBlocks,
     /// <summary>[PAGE-8] Freed buddies never coalesce: a split block stays split.</summary>
     NoCoalescing,
+
+    /// <summary>
+    /// [GFP-3] (Linux watermarks only) lowmem_reserve is declared but not kept: a GFP_KERNEL request
+    /// falling back to ZONE_DMA stops at DMA's min, not at min plus the protection it declares.
+    /// </summary>
+    ProtectionIgnored,
 }
 
 public static class Faults
@@ -75,21 +98,21 @@ public static class Faults
         Fault.FreeCountOffByOne => "ADDR-11",
         Fault.PageZoneWrongAtEdge => "ZONE-1",
         Fault.DmaFromNormal => "ZONE-2",
-        Fault.KernelGetsHighmem => "ZONE-3",
-        Fault.HighmemHasDirectAddress => "ZONE-4",
+        Fault.KernelGetsHighmem or Fault.AddressCallsFallBackToHighmem => "ZONE-3",
+        Fault.HighmemHasDirectAddress or Fault.KmapSlotSearchOffByOne => "ZONE-4",
         Fault.KernelAllowedInAtomic => "GFP-1",
         Fault.AtomicSleeps => "GFP-2",
-        Fault.AtomicKeptOutOfReserve => "GFP-3",
+        Fault.AtomicKeptOutOfReserve or Fault.ProtectionIgnored => "GFP-3",
         Fault.NoReclaim => "GFP-4",
         Fault.InAtomicIgnoresIrq => "GFP-5",
         Fault.DmaKernelAllowedInAtomic => "GFP-6",
-        Fault.UserGetsHighmem => "GFP-7",
+        Fault.UserGetsHighmem or Fault.UnknownGfpBitsAccepted => "GFP-7",
         Fault.OverlappingBlocks => "PAGE-1",
         Fault.MaxOrderRefused => "PAGE-2",
         Fault.ZeroedPageNotZeroed => "PAGE-3",
         Fault.WrongOrderFreeAccepted => "PAGE-4",
-        Fault.PfnToPageOtherHandle => "PAGE-5",
-        Fault.ThrowsWhenOutOfMemory => "PAGE-6",
+        Fault.PfnToPageOtherHandle or Fault.PfnToPageGivesHeadOfBlock => "PAGE-5",
+        Fault.ThrowsWhenOutOfMemory or Fault.SmallerBlockWhenFragmented => "PAGE-6",
         Fault.MisalignedBlocks => "PAGE-7",
         Fault.NoCoalescing => "PAGE-8",
         _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, "no rule: the correct implementation"),

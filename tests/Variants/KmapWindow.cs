@@ -22,8 +22,12 @@ internal sealed class KmapWindow
     /// <summary>Outstanding kmap_atomic calls: the page address handed out and the atomic slot (-1 for a low-memory page).</summary>
     private readonly List<(ulong Page, int Slot)> _atomic = new();
 
-    public KmapWindow(ulong pkmapBase, int slots, int pageShift)
+    /// <summary>A fault (<see cref="Fault.KmapSlotSearchOffByOne"/>): the free-slot search returns the slot above the one it found.</summary>
+    private readonly bool _offByOne;
+
+    public KmapWindow(ulong pkmapBase, int slots, int pageShift, bool slotSearchOffByOne = false)
     {
+        _offByOne = slotSearchOffByOne;
         _shift = pageShift;
         _pkmapBase = pkmapBase;
         _slotPfn = new int[slots];
@@ -47,6 +51,7 @@ internal sealed class KmapWindow
             slot = HighestEmptySlot();
             if (slot < 0) { FlushUnused(); slot = HighestEmptySlot(); }
             if (slot < 0) return 0;
+            if (_offByOne && slot + 1 < _slotPfn.Length) slot++;
             _slotPfn[slot] = pfn;
             _slotOf[pfn] = slot;
         }

@@ -7,7 +7,11 @@ namespace KernelMm.Tests.Variants;
 /// A second, independent implementation of the page-allocator contract, making other legal
 /// choices than the reference: a segment tree per zone instead of free lists, highest-address-first
 /// placement, no per-CPU lists, garbage in non-zeroed pages, XOR-encoded page handles, PKMAP slots
-/// from the top down with lazy kunmap, and reclaim one page-cache page at a time.
+/// from the top down with lazy kunmap, and reclaim one page-cache page at a time. Its reserve is
+/// either the profile's default (one pooled floor) or, with <c>linuxWatermarks</c>, Linux's own:
+/// per-zone min watermarks, a lower floor for GFP_ATOMIC that never reaches the last page, and
+/// lowmem_reserve protecting the lower zones from fallback (<see cref="LinuxWatermarks"/>); either
+/// way it declares the one it keeps (<see cref="ZoneInfo"/>). It derives what GFP masks mean itself.
 /// An optional <see cref="Fault"/> breaks exactly one behaviour, to test the suite itself.
 /// </summary>
 public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim
@@ -23,6 +27,10 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     private static readonly Zone[] EveryZone = [Zone.HighMem, Zone.Normal, Zone.Dma];
 
     private readonly Fault _fault;
+    /// <summary>Linux's per-zone watermarks, or null for the profile's pooled default.</summary>
+    private readonly LinuxWatermarks? _linux;
+    /// <summary>The GFP bits this kernel defines: the eight modifiers, GFP_BUFFER's bit on 2.4.</summary>
+    private readonly GfpFlags _validGfp;
     private readonly int _frames;
     private readonly int _shift;
     private readonly ulong _pageMask;
@@ -44,10 +52,11 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     private int _preemptDepth;
     private int _irqDepth;
 
-    public TreeKernel(Profile profile, Fault fault = Fault.None)
+    public TreeKernel(Profile profile, Fault fault = Fault.None, bool linuxWatermarks = false)
     {
         Profile = profile;
         _fault = fault;
+        _validGfp = (GfpFlags)0xFF | (profile.HasGfpBuffer ? GfpFlags.Buffer2_4 : 0);
         _frames = checked((int)profile.TotalPages);
         _shift = profile.PageShift;
         _pageMask = (ulong)profile.PageSize - 1;
@@ -61,8 +70,24 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
             _zones[(int)zone] = new BlockTree((int)(start >> _shift), (int)(end >> _shift), _maxOrder, coalesce: fault != Fault.NoCoalescing);
         }
         _ram = new FrameStore(_frames, profile.PageSize);
-        _kmap = new KmapWindow(profile.PkmapBase, profile.PkmapSlots, _shift);
+        _kmap = new KmapWindow(profile.PkmapBase, profile.PkmapSlots, _shift, slotSearchOffByOne: fault == Fault.KmapSlotSearchOffByOne);
+        if (linuxWatermarks) _linux = new LinuxWatermarks(profile, Zones.All.Select(z => Tree(z).FreePages).ToArray());
     }
+
+    /// <summary>/proc/zoneinfo: the reserve this kernel keeps.</summary>
+    public ZoneInfo ZoneInfo() => _linux?.Declare() ?? new ZoneInfo
+    {
+        Scope = WatermarkScope.Pooled,
+        Zones = [new ZoneWatermark { Min = _reserve, AtomicMin = 0 }, new ZoneWatermark { Min = 0, AtomicMin = 0 }, new ZoneWatermark { Min = 0, AtomicMin = 0 }],
+    };
+
+    // ---- What a GFP mask means here (this kernel's own reading) ------------------------------
+
+    private static bool MayBlock(GfpFlags gfp) => (gfp & GfpFlags.DirectReclaim) != 0;
+    private static bool HasReserveAccess(GfpFlags gfp) => (gfp & GfpFlags.High) != 0;
+    private static readonly Zone[] DmaZones = [Zone.Dma], LowZones = [Zone.Normal, Zone.Dma];
+    private static IReadOnlyList<Zone> Zonelist(GfpFlags gfp) =>
+        (gfp & GfpFlags.Dma) != 0 ? DmaZones : (gfp & GfpFlags.HighMem) != 0 ? EveryZone : LowZones;
 
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities => Declared;
@@ -73,6 +98,7 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     public ulong GetFreePages(GfpFlags gfp, int order)
     {
         int pfn = Allocate(gfp & ~GfpFlags.HighMem, order, "__get_free_pages", descriptor: false);
+        if (pfn < 0) pfn = HighmemFallback(gfp, order);
         if (pfn < 0) return 0;
         return DirectAddress(pfn) + AddressBias;
     }
@@ -81,6 +107,7 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     {
         var zero = _fault == Fault.ZeroedPageNotZeroed ? GfpFlags.None : GfpFlags.Zero;
         int pfn = Allocate((gfp & ~GfpFlags.HighMem) | zero, 0, "get_zeroed_page", descriptor: false);
+        if (pfn < 0) pfn = HighmemFallback(gfp, 0);
         return pfn < 0 ? 0 : DirectAddress(pfn) + AddressBias;
     }
 
@@ -90,27 +117,52 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
         return pfn < 0 ? PageHandle.Null : Encode(pfn, HandleKey);
     }
 
+    /// <summary>
+    /// For <see cref="Fault.AddressCallsFallBackToHighmem"/>: when low memory has no block, an
+    /// address-returning call takes one from HIGHMEM and hands out PAGE_OFFSET + its physical address.
+    /// </summary>
+    private int HighmemFallback(GfpFlags gfp, int order)
+    {
+        if (_fault != Fault.AddressCallsFallBackToHighmem || order < 0 || order > _maxOrder || (gfp & ~_validGfp) != 0
+            || (gfp & GfpFlags.Dma) != 0 || (MayBlock(gfp) && InAtomic)) return -1;
+        int pfn = Tree(Zone.HighMem).TakeHighest(order);
+        if (pfn >= 0) _live[pfn] = (order, pfn);
+        return pfn;
+    }
+
     /// <summary>The whole allocation path: argument checks, might_sleep, placement, reclaim. Returns the first frame or -1.</summary>
     private int Allocate(GfpFlags gfp, int order, string caller, bool descriptor)
     {
         if (order < 0) throw new InvalidArgumentException("order", $"{caller}: order {order} is negative");
-        if (!Profile.Knows(gfp)) throw new InvalidArgumentException("gfp", $"{caller}: {Gfp.Describe(gfp)} is unknown on {Profile.Name}");
+        // The GFP-7 fault ignores the bits no kernel defines (above GFP_BUFFER's), as the reference once did.
+        if (_fault == Fault.UnknownGfpBitsAccepted) gfp &= (GfpFlags)0x1FF;
+        if ((gfp & ~_validGfp) != 0)
+            throw new InvalidArgumentException("gfp", $"{caller}: bits 0x{(uint)(gfp & ~_validGfp):x} of {Gfp.Describe(gfp)} are unknown on {Profile.Name}");
         if (order > _maxOrder) return -1;
 
-        bool blocking = Gfp.AllowsBlocking(gfp);
+        bool blocking = MayBlock(gfp);
         if (blocking && InAtomic && !SleepReportSkipped(gfp))
             throw new KernelBugException("GFP-1", $"{caller}({Gfp.Describe(gfp)}, {order}) may sleep but the CPU is atomic (preempt {_preemptDepth}, irq {_irqDepth})");
         if (_fault == Fault.MaxOrderRefused && order == _maxOrder) return -1;
         if (!blocking && _fault == Fault.AtomicSleeps && (gfp & GfpFlags.Dma) == 0) Sleeps++;
 
-        var allowed = Gfp.AllowedZones(gfp);
+        var allowed = Zonelist(gfp);
         var placement = PlacementZones(gfp, allowed, descriptor);
-        bool reserve = Gfp.MayUseReserve(gfp) && !(_fault == Fault.AtomicKeptOutOfReserve && order < _maxOrder);
+        bool reserve = HasReserveAccess(gfp) && !(_fault == Fault.AtomicKeptOutOfReserve && order < _maxOrder);
         bool mayReclaim = blocking && !(_fault == Fault.NoReclaim && order < _maxOrder);
 
         int pfn = Take(allowed, placement, order, reserve);
         while (pfn < 0 && mayReclaim && ReclaimOnePage(allowed))
             pfn = Take(allowed, placement, order, reserve);
+        if (pfn < 0 && _fault == Fault.SmallerBlockWhenFragmented && order > 0 && !allowed.Any(z => Tree(z).HasBlock(order)))
+        {
+            // "The best we have": the largest smaller block, recorded (and freed) at its real order.
+            for (int smaller = order - 1; smaller >= 0 && pfn < 0; smaller--)
+            {
+                pfn = Take(allowed, placement, smaller, reserve);
+                if (pfn >= 0) { _live[pfn] = (smaller, pfn); _ram.Scribble(pfn, 1 << smaller); return pfn; }
+            }
+        }
         if (pfn < 0)
         {
             if (_fault == Fault.ThrowsWhenOutOfMemory && (blocking || !InAtomic) && !allowed.Any(z => Tree(z).HasBlock(order)))
@@ -149,14 +201,24 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     }
 
     /// <summary>
-    /// One attempt: without reserve access the allowed zones must keep the emergency reserve free
-    /// after the block is taken; then the highest free aligned block of the first zone that has one.
+    /// One attempt. Pooled (the profile's default): without reserve access the allowed zones must keep
+    /// the emergency reserve free together after the block is taken. Linux: each zone tried must keep
+    /// its own floor (min, or the GFP_ATOMIC floor) plus its protection against the request's highest
+    /// zone. Then the highest free aligned block of the first zone that may give one.
     /// </summary>
     private int Take(IReadOnlyList<Zone> allowed, IReadOnlyList<Zone> placement, int order, bool reserveAccess)
     {
-        if (!reserveAccess && allowed.Sum(z => Tree(z).FreePages) - (1L << order) < _reserve) return -1;
+        long block = 1L << order;
+        if (_linux is null && !reserveAccess && allowed.Sum(z => Tree(z).FreePages) - block < _reserve) return -1;
         foreach (var zone in placement)
         {
+            if (_linux is not null)
+            {
+                long floor = _fault == Fault.ProtectionIgnored
+                    ? (reserveAccess ? _linux.AtomicMin[(int)zone] : _linux.Min[(int)zone])
+                    : _linux.Floor(zone, reserveAccess, allowed[0]);
+                if (Tree(zone).FreePages - block < floor) continue;
+            }
             int pfn = Tree(zone).TakeHighest(order);
             if (pfn >= 0) return pfn;
         }
@@ -210,6 +272,9 @@ public sealed class TreeKernel : IMemoryManager, IPageAllocator, IKernelMemory, 
     public PageHandle PfnToPage(ulong pfn)
     {
         if (pfn >= (ulong)_frames) throw new InvalidArgumentException("pfn", $"pfn 0x{pfn:x} is beyond RAM ({_frames} frames)");
+        if (_fault == Fault.PfnToPageGivesHeadOfBlock)
+            foreach (var (head, live) in _live)
+                if ((ulong)live.Block < pfn && pfn < (ulong)live.Block + (1UL << live.Order)) return Encode(head, HandleKey);
         return Encode((int)pfn, _fault == Fault.PfnToPageOtherHandle ? OtherHandleKey : HandleKey);
     }
 

@@ -68,7 +68,7 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
         var reportOptions = new ReportOptions
         {
             ReplayPrefix = prefix,
-            FactoryExpression = choice.FactoryExpression(factory),
+            Factory = choice.FactoryCode(factory),
             XunitSnippets = request.XunitSnippets,
             GeneratedAt = DateTimeOffset.UtcNow,
             Width = Invocation.TerminalWidth(output),

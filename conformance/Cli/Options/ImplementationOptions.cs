@@ -182,18 +182,14 @@ public sealed record ImplementationChoice
         }
     }
 
-    /// <summary>The C# expression that builds this implementation's factory in a pasted xunit test.</summary>
-    public string FactoryExpression(IImplementationFactory factory)
+    /// <summary>The C# (expression, usings) that builds this implementation's factory in a pasted xunit test.</summary>
+    public FactoryCode FactoryCode(IImplementationFactory factory)
     {
-        if (CommandLine is not null)
-        {
-            string command = JsonSerializer.Serialize(CommandLine);
-            return OperationTimeout is { } t
-                ? $"new ProcessFactory({command}, new ProcessFactoryOptions {{ OperationTimeout = TimeSpan.FromMilliseconds({t.TotalMilliseconds:0}) }})"
-                : $"new ProcessFactory({command})";
-        }
-        if (AssemblyPath is not null) return $"new {factory.GetType().FullName!.Replace('+', '.')}()";
-        return XunitSnippet.ReferenceFactory;
+        if (CommandLine is not null && OperationTimeout is { } t)
+            return new($"new ProcessFactory({CSharpLiteral.Quote(CommandLine)}, new ProcessFactoryOptions {{ OperationTimeout = TimeSpan.FromMilliseconds({t.TotalMilliseconds:0}) }})",
+                ["System", typeof(ProcessFactory).Namespace!], Disposable: true);
+        // A program by its command line, an assembly's factory by its type, else the reference.
+        return Reports.FactoryCode.For(factory, factory.Name);
     }
 
     /// <summary>Quotes a word for a POSIX shell when it needs it.</summary>

@@ -13,11 +13,21 @@ public sealed class Trace
 
     public bool Enabled { get; init; }
 
+    /// <summary>True once a call has failed as a call: that call is the last step, later lines are not recorded.</summary>
+    public bool Frozen { get; private set; }
+
     public void Step(string kernelLine, string csharpLine)
     {
-        if (!Enabled) return;
+        if (!Enabled || Frozen) return;
         _kernel.Add(kernelLine);
         _csharp.Add(csharpLine);
+    }
+
+    /// <summary>Records the call that failed as the last step; nothing after it is recorded.</summary>
+    public void Last(string kernelLine, string csharpLine)
+    {
+        Step(kernelLine, csharpLine);
+        Frozen = true;
     }
 
     public IReadOnlyList<string> KernelLines => _kernel;

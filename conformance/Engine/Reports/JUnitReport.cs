@@ -11,7 +11,8 @@ namespace KernelMm.Conformance.Reports;
 /// JUnit XML for CI systems: one <c>testsuite</c> per profile, one <c>testcase</c> per rule
 /// (name = rule ID, classname = rule family). A failed rule carries a <c>failure</c> with the
 /// observed message, the shrunk sequence and the replay command; an applicable rule no sequence
-/// reached is a failure too (the run exits 1 for it); n/a and pending rules are <c>skipped</c>
+/// reached, and a rule blocked by another's failure, are failures too (type NotExercised, Blocked:
+/// the run exits 1 for them, and neither is a pass); n/a and pending rules are <c>skipped</c>
 /// with the reason.
 /// </summary>
 public static class JUnitReport
@@ -61,7 +62,7 @@ public static class JUnitReport
         return new XDocument(new XDeclaration("1.0", "utf-8", null), suites);
     }
 
-    private static bool IsFailure(RuleResult r) => r.Outcome is RuleOutcome.Failed or RuleOutcome.NotExercised;
+    private static bool IsFailure(RuleResult r) => r.Outcome is RuleOutcome.Failed or RuleOutcome.NotExercised or RuleOutcome.Blocked;
     private static bool IsSkipped(RuleResult r) => r.Outcome is RuleOutcome.NotApplicable or RuleOutcome.Pending;
 
     private static XElement Case(SuiteResult result, RuleResult row, ReportOptions options)
@@ -87,6 +88,12 @@ public static class JUnitReport
                     new XAttribute("type", "NotExercised"),
                     Clean($"{row.Rule.Id} applies to {row.Profile} but no generated sequence reached its check: a gap in the suite, not a pass.\nrule: {row.Rule.Statement}\ncheck: {row.Rule.Check}")));
                 break;
+            case RuleOutcome.Blocked:
+                element.Add(new XElement("failure",
+                    new XAttribute("message", Clean($"blocked by {row.BlockedBy}: {row.Reason}")),
+                    new XAttribute("type", "Blocked"),
+                    Clean(BlockedText(row))));
+                break;
             case RuleOutcome.NotApplicable:
                 element.Add(new XElement("skipped", new XAttribute("message", Clean($"n/a: {row.Reason}"))));
                 break;
@@ -101,6 +108,7 @@ public static class JUnitReport
     {
         var sb = new StringBuilder();
         sb.Append($"FAILED {ce.RuleId} on {ce.ProfileLabel} (family {ce.Family}, property seed {ce.Seed}): {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}\n");
+        if (!ce.Reproducible) sb.Append($"{ReportText.NotReproducible}\n");
         sb.Append($"rule: {row.Rule.Statement}\n");
         sb.Append($"check: {row.Rule.Check}\n");
         sb.Append($"observed: {ce.Message}\n");
@@ -109,6 +117,20 @@ public static class JUnitReport
         sb.Append("as C#:\n");
         foreach (var line in ce.CSharp) sb.Append($"  {line}\n");
         sb.Append($"replay: {Replay.Command(result, ce, options.ReplayPrefix)}\n");
+        return sb.ToString();
+    }
+
+    private static string BlockedText(RuleResult row)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{row.Rule.Id} on {row.Profile} has no verdict: {row.Reason}. It is not a pass: fix {row.BlockedBy} and run again.\n");
+        sb.Append($"rule: {row.Rule.Statement}\n");
+        if (row.Counterexample is { } seen)
+        {
+            sb.Append($"observed after {seen.BlockedBy} had failed, on {seen.ProfileLabel}: {seen.Message}\n");
+            sb.Append("sequence:\n");
+            for (int i = 0; i < seen.Trace.Count; i++) sb.Append($"  {i + 1,3}. {seen.Trace[i]}\n");
+        }
         return sb.ToString();
     }
 

@@ -33,7 +33,7 @@ public static class JsonReport
 
     public static ResultDocument Build(SuiteResult result, ReportOptions options)
     {
-        string factory = options.FactoryFor(result.Implementation);
+        var factory = options.FactoryFor(result);
         return new ResultDocument
         {
             Schema = Schema,
@@ -53,6 +53,7 @@ public static class JsonReport
                 Status = r.Outcome,
                 Checks = r.Checks,
                 Reason = r.Reason,
+                BlockedBy = r.BlockedBy,
                 Counterexample = r.Counterexample is { } ce ? Counterexample(result, r, ce, options, factory) : null,
             }).ToList(),
             Properties = result.Properties.Select(p => new PropertyDocument(p.Key.Profile, p.Key.Memory, p.Key.Label, p.Key.Family,
@@ -62,6 +63,7 @@ public static class JsonReport
             {
                 Passed = ReportText.Count(result, RuleOutcome.Passed),
                 Failed = ReportText.Count(result, RuleOutcome.Failed),
+                Blocked = ReportText.Count(result, RuleOutcome.Blocked),
                 NotExercised = ReportText.Count(result, RuleOutcome.NotExercised),
                 Pending = ReportText.Count(result, RuleOutcome.Pending),
                 NotApplicable = ReportText.Count(result, RuleOutcome.NotApplicable),
@@ -73,7 +75,7 @@ public static class JsonReport
         };
     }
 
-    private static CounterexampleDocument Counterexample(SuiteResult result, RuleResult row, Counterexample ce, ReportOptions options, string factory) => new()
+    private static CounterexampleDocument Counterexample(SuiteResult result, RuleResult row, Counterexample ce, ReportOptions options, FactoryCode factory) => new()
     {
         RuleId = ce.RuleId,
         Message = ce.Message,
@@ -85,8 +87,13 @@ public static class JsonReport
         ShrunkSteps = ce.ShrunkSteps,
         Trace = ce.Trace,
         CSharp = ce.CSharp,
+        Reproducible = ce.Reproducible,
+        BlockedBy = ce.BlockedBy,
+        StepType = ce.StepType,
+        Steps = ce.Steps,
         Replay = Replay.Command(result, ce, options.ReplayPrefix),
-        Xunit = XunitSnippet.Render(ce, factory, Replay.Command(result, ce, options.ReplayPrefix), row.Rule.Statement),
+        // A blocked check's observation replays into a failure of the blocking rule first: no regression test for it.
+        Xunit = ce.BlockedBy is null ? XunitSnippet.Render(ce, factory, Replay.Command(result, ce, options.ReplayPrefix), row.Rule.Statement) : null,
     };
 }
 
@@ -121,10 +128,12 @@ public sealed record RuleDocument
     public required string Family { get; init; }
     public required string Statement { get; init; }
     public required string Profile { get; init; }
-    /// <summary>passed, failed, notApplicable, pending or notExercised.</summary>
+    /// <summary>passed, failed, blocked, notApplicable, pending or notExercised.</summary>
     public required RuleOutcome Status { get; init; }
     public long Checks { get; init; }
     public string? Reason { get; init; }
+    /// <summary>For a blocked rule: the failed rule that blocked it.</summary>
+    public string? BlockedBy { get; init; }
     public CounterexampleDocument? Counterexample { get; init; }
 }
 
@@ -146,9 +155,16 @@ public sealed record CounterexampleDocument
     public required IReadOnlyList<string> Trace { get; init; }
     /// <summary>The same steps as C#.</summary>
     public required IReadOnlyList<string> CSharp { get; init; }
+    /// <summary>False when the failure did not happen again on replay: <see cref="Message"/> is the first observation.</summary>
+    public bool Reproducible { get; init; } = true;
+    /// <summary>Set on a blocked rule's observation: the masked rule that had failed earlier in the same sequence.</summary>
+    public string? BlockedBy { get; init; }
+    /// <summary>The shrunk steps as C# expressions of <see cref="StepType"/>, for the replay API.</summary>
+    public string StepType { get; init; } = "";
+    public IReadOnlyList<string> Steps { get; init; } = [];
     public required string Replay { get; init; }
-    /// <summary>A ready-to-paste xunit [Fact].</summary>
-    public required string Xunit { get; init; }
+    /// <summary>A ready-to-paste xunit test file (none for a blocked rule's observation).</summary>
+    public string? Xunit { get; init; }
 }
 
 public sealed record PropertyDocument(string Profile, ulong Memory, string Label, string Family,
@@ -159,6 +175,7 @@ public sealed record SummaryDocument
 {
     public int Passed { get; init; }
     public int Failed { get; init; }
+    public int Blocked { get; init; }
     public int NotExercised { get; init; }
     public int Pending { get; init; }
     public int NotApplicable { get; init; }

@@ -5,7 +5,7 @@ public sealed record ReportOptions
 {
     /// <summary>The command that runs the CLI, put before the replay arguments.</summary>
     public string ReplayPrefix { get; init; } = Replay.DefaultPrefix;
-    /// <summary>C# expression that builds the implementation's factory in xunit snippets; null picks one from the implementation's name.</summary>
+    /// <summary>C# expression that builds the implementation's factory in xunit snippets; null derives it from the judged factory (<see cref="FactoryCode.For"/>).</summary>
     public string? FactoryExpression { get; init; }
     /// <summary>Console only: print a ready-to-paste xunit test under each failure.</summary>
     public bool XunitSnippets { get; init; }
@@ -14,6 +14,9 @@ public sealed record ReportOptions
     /// <summary>When the report was made; left out of the report when null (renders are then deterministic).</summary>
     public DateTimeOffset? GeneratedAt { get; init; }
 
-    internal string FactoryFor(string implementation) =>
-        FactoryExpression ?? (implementation == "reference" ? XunitSnippet.ReferenceFactory : $"new MyFactory() /* the IImplementationFactory of '{implementation.Replace("*/", "* /")}' */");
+    /// <summary>The factory's C# with its usings; wins over <see cref="FactoryExpression"/>. Null derives it from the judged factory.</summary>
+    public FactoryCode? Factory { get; init; }
+
+    internal FactoryCode FactoryFor(Running.SuiteResult result) =>
+        Factory ?? (FactoryExpression is { } expression ? FactoryCode.Of(expression) : FactoryCode.For(result.Factory, result.Implementation));
 }

@@ -13,6 +13,8 @@ internal static class ReportText
         RuleOutcome.NotApplicable => "n/a",
         RuleOutcome.Pending => "pending",
         RuleOutcome.NotExercised => "UNEXERCISED",
+        // The column stays narrow; the BLOCKED section under the table names the rule that blocks it.
+        RuleOutcome.Blocked => "BLOCKED",
         _ => "?",
     };
 
@@ -23,8 +25,12 @@ internal static class ReportText
         RuleOutcome.NotApplicable => "n/a",
         RuleOutcome.Pending => "pending",
         RuleOutcome.NotExercised => "unexercised",
+        RuleOutcome.Blocked => "blocked",
         _ => "?",
     };
+
+    /// <summary>What follows "FAILED RULE on PROFILE" when the failure did not happen again on replay.</summary>
+    public const string NotReproducible = "NOT REPRODUCIBLE: it failed once and did not fail again when its steps were replayed; the observation below is the first one";
 
     public static string Compact(long n) => n >= 10_000_000 ? $"{n / 1_000_000}M" : n >= 10_000 ? $"{n / 1000}k" : n.ToString();
 

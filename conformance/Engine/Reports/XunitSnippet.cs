@@ -5,97 +5,100 @@ using KernelMm.Conformance.Running;
 namespace KernelMm.Conformance.Reports;
 
 /// <summary>
-/// A ready-to-paste xunit regression test for one counterexample: boots the implementation on
-/// the failing profile and RAM size, takes the contract interfaces the sequence uses, and replays
-/// the shrunk sequence as C#. The check that failed is stated in a comment after the last step
-/// (the suite's model decides it, not one assertion), so add the assertion the rule calls for there.
+/// A ready-to-paste xunit regression test for one counterexample, as a complete file that compiles
+/// as printed: the usings, a class, and a <c>[Fact]</c> that replays the shrunk steps through the
+/// suite's own checks (<c>Replay.Sequence(...).ShouldKeep(rule)</c> from the specification-test
+/// package) on the failing profile and RAM size. Run against the implementation that failed, it
+/// fails with the same rule; once the implementation keeps the rule, it passes. The steps as the
+/// suite ran them (kernel style) and what was observed are comments above the test.
 /// </summary>
 public static partial class XunitSnippet
 {
+    /// <summary>The reference's factory expression (see <see cref="FactoryCode.Reference"/>).</summary>
     public const string ReferenceFactory = "new ReferenceFactory()";
 
-    /// <summary>The helper the sequence's writes call: the same bytes the suite wrote (a local function, so pasting twice cannot clash).</summary>
-    public const string BytesHelper = "static byte[] Bytes(int seed, int n) { var b = new byte[n]; new Random(seed).NextBytes(b); return b; }";
-
-    /// <summary>The usings a test file needs for <see cref="Render"/>'s output (plus the factory's namespace).</summary>
-    public static readonly IReadOnlyList<string> Usings =
-        ["System", "KernelMm.Spec.Contract", "KernelMm.Spec.Profiles", "Xunit"];
+    /// <summary>The usings every printed test needs, besides its steps' and its factory's.</summary>
+    public static readonly IReadOnlyList<string> Usings = ["KernelMm.Conformance.Specification", "KernelMm.Spec.Profiles", "Xunit"];
 
     /// <summary>
-    /// One <c>[Fact]</c> method (with the <c>Bytes</c> helper as a local function when the sequence writes, so several can be
-    /// pasted into one class). <paramref name="factory"/> is the C# expression that builds the
-    /// implementation's <c>IImplementationFactory</c>.
+    /// A complete test file holding one <c>[Fact]</c> for <paramref name="ce"/>. <paramref name="factory"/>
+    /// is the C# expression that builds the implementation's factory (default: the reference's).
     /// </summary>
-    public static string Render(Counterexample ce, string factory = ReferenceFactory, string? replayCommand = null, string? ruleStatement = null, string indent = "")
+    public static string Render(Counterexample ce, string factory = ReferenceFactory, string? replayCommand = null, string? ruleStatement = null, string indent = "") =>
+        Render(ce, FactoryCode.Of(factory), replayCommand, ruleStatement, indent);
+
+    /// <inheritdoc cref="Render(Counterexample, string, string?, string?, string)"/>
+    public static string Render(Counterexample ce, FactoryCode factory, string? replayCommand = null, string? ruleStatement = null, string indent = "") =>
+        File([ce], factory, $"{MethodName(ce)}_Regression", indent, replayCommand, ruleStatement);
+
+    /// <summary>A whole test file (usings, namespace, class) holding one test per counterexample: what <c>--replay</c> users paste as a new file.</summary>
+    public static string RenderFile(IEnumerable<Counterexample> counterexamples, string factory = ReferenceFactory,
+        string @namespace = "KernelMm.Tests.Regressions", string className = "ConformanceRegressions", IEnumerable<string>? extraUsings = null) =>
+        RenderFile(counterexamples, FactoryCode.Of(factory) is var code && extraUsings is not null ? code with { Usings = [.. code.Usings, .. extraUsings] } : code,
+            @namespace, className);
+
+    /// <inheritdoc cref="RenderFile(IEnumerable{Counterexample}, string, string, string, IEnumerable{string}?)"/>
+    public static string RenderFile(IEnumerable<Counterexample> counterexamples, FactoryCode factory,
+        string @namespace = "KernelMm.Tests.Regressions", string className = "ConformanceRegressions") =>
+        File(counterexamples.ToList(), factory, className, "", null, null, @namespace);
+
+    private static string File(IReadOnlyList<Counterexample> counterexamples, FactoryCode factory, string className, string indent,
+        string? replayCommand, string? ruleStatement, string? @namespace = null)
     {
-        var (name, memory) = ReportText.SplitLabel(ce.ProfileLabel);
-        var body = ce.CSharp;
         var sb = new StringBuilder();
         void Line(string s = "") => sb.Append(s.Length == 0 ? "\n" : $"{indent}{s}\n");
-
-        Line($"// {ce.RuleId} on {ce.ProfileLabel}, found by the conformance suite (family {ce.Family}, property seed {ce.Seed}; {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}).");
-        if (ruleStatement is not null) foreach (var l in Comment(ruleStatement)) Line($"// rule: {l}");
-        if (replayCommand is not null) Line($"// replay: {replayCommand}");
-        Line("[Fact]");
-        Line($"public void {MethodName(ce)}()");
+        var usings = Usings.Concat(factory.Usings).Concat(counterexamples.SelectMany(c => c.StepNamespaces))
+            .Where(u => u.Length > 0).Distinct().Order(StringComparer.Ordinal);
+        foreach (var u in usings) Line($"using {u};");
+        Line();
+        if (@namespace is not null) { Line($"namespace {@namespace};"); Line(); }
+        Line($"public class {Identifier(className)}");
         Line("{");
-        Line($"    var factory = {factory};");
-        Line($"    using var mm = factory.Create(Profiles.Get({Literal(name)}).WithMemory({MemoryExpression(memory)}))");
-        Line($"        ?? throw new InvalidOperationException(\"the implementation refused {Escape(ce.ProfileLabel)}\");");
-        foreach (var (variable, iface) in Interfaces)
+        for (int i = 0; i < counterexamples.Count; i++)
         {
-            if (variable is "pages" or "mem" || Uses(body, $@"\b{variable}\.")) Line($"    var {variable} = ({iface})mm;");
-            else if (Uses(body, $@"\b{variable}\?\.")) Line($"    var {variable} = mm as {iface};");
-        }
-        Line();
-        for (int i = 0; i < body.Count; i++)
-        {
-            if (i == body.Count - 1) Line($"    // the check of {ce.RuleId} failed at or after this step:");
-            Line($"    {body[i]}");
-        }
-        Line();
-        foreach (var l in Comment(ce.Message)) Line($"    // observed: {l}");
-        if (body.Count > 0 && body[^1].Contains("Assert."))
-            Line($"    // The last step asserts what {ce.RuleId} requires: this test fails until the implementation keeps the rule.");
-        else
-            Line($"    // The suite's model judged {ce.RuleId} broken after the steps above: state that rule as an assertion here.");
-        if (Uses(body, @"\bBytes\("))
-        {
-            Line();
-            Line($"    {BytesHelper}");
+            if (i > 0) Line();
+            Test(sb, counterexamples[i], factory, indent + "    ", replayCommand, ruleStatement);
         }
         Line("}");
         return sb.ToString();
     }
 
-    /// <summary>A whole test file (usings, namespace, class) holding one test per counterexample: what <c>--replay</c> users paste as a new file.</summary>
-    public static string RenderFile(IEnumerable<Counterexample> counterexamples, string factory = ReferenceFactory,
-        string @namespace = "KernelMm.Tests.Regressions", string className = "ConformanceRegressions", IEnumerable<string>? extraUsings = null)
+    private static void Test(StringBuilder sb, Counterexample ce, FactoryCode factory, string indent, string? replayCommand, string? ruleStatement)
     {
-        var sb = new StringBuilder();
-        var usings = Usings.Concat(extraUsings ?? (factory == ReferenceFactory ? ["KernelMm.Reference"] : [])).Distinct();
-        foreach (var u in usings) sb.Append($"using {u};\n");
-        sb.Append($"\nnamespace {@namespace};\n\npublic class {className}\n{{\n");
-        bool first = true;
-        foreach (var ce in counterexamples)
+        void Line(string s = "") => sb.Append(s.Length == 0 ? "\n" : $"{indent}{s}\n");
+        var (name, memory) = ReportText.SplitLabel(ce.ProfileLabel);
+
+        Line($"// {ce.RuleId} on {ce.ProfileLabel}, found by the conformance suite (family {ce.Family}, property seed {ce.Seed}; {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}).");
+        if (ruleStatement is not null) foreach (var l in Comment(ruleStatement)) Line($"// rule: {l}");
+        foreach (var l in Comment(ce.Message)) Line($"// observed: {l}");
+        if (!ce.Reproducible)
+            Line("// NOT REPRODUCIBLE: this failure did not happen again when the suite replayed the steps, so this test may pass while the implementation is still broken.");
+        if (replayCommand is not null) Line($"// replay: {replayCommand}");
+        Line("// the steps, as the suite ran them:");
+        for (int i = 0; i < ce.Trace.Count; i++) foreach (var l in Comment(ce.Trace[i])) Line($"//   {i + 1,3}. {l}");
+        Line("[Fact]");
+        Line($"public void {MethodName(ce)}()");
+        Line("{");
+        if (ce.Steps.Count == 0 && ce.ShrunkSteps > 0)
         {
-            if (!first) sb.Append('\n');
-            first = false;
-            sb.Append(Render(ce, factory, indent: "    "));
+            Line($"    Assert.Fail({CSharpLiteral.Quote($"the steps of family '{ce.Family}' cannot be written as C#; replay {ce.RuleId} with the command above")});");
         }
-        sb.Append("}\n");
-        return sb.ToString();
+        else
+        {
+            Line($"    {ce.StepType}[] steps =");
+            Line("    [");
+            foreach (var step in ce.Steps) Line($"        {step},");
+            Line("    ];");
+            Line($"    {(factory.Disposable ? "using " : "")}var factory = {factory.Expression};");
+            Line($"    var profile = Profiles.Get({CSharpLiteral.Quote(name)}).WithMemory({MemoryExpression(memory)});");
+            Line($"    Replay.Sequence(factory, profile, {CSharpLiteral.Quote(ce.Family)}, steps).ShouldKeep({CSharpLiteral.Quote(ce.RuleId)});");
+        }
+        Line("}");
     }
 
     /// <summary>A C# identifier naming the failure: <c>PAGE_4_x86_32_512M_1a2b3c4d</c>.</summary>
     public static string MethodName(Counterexample ce) =>
         $"{Identifier(ce.RuleId)}_{Identifier(ce.ProfileLabel)}_{ce.Seed & 0xffff_ffff:x8}";
-
-    private static readonly (string Variable, string Interface)[] Interfaces =
-        [("pages", "IPageAllocator"), ("mem", "IKernelMemory"), ("ctx", "IExecutionContext"), ("hm", "IHighmem"), ("rc", "IReclaim"),
-         ("um", "IUserMemory"), ("sw", "ISwap"), ("uc", "IUserCopy"), ("drv", "IDriverMmap")];
-
-    private static bool Uses(IReadOnlyList<string> lines, string pattern) => lines.Any(l => !l.TrimStart().StartsWith("//") && Regex.IsMatch(l, pattern));
 
     private static string Identifier(string s)
     {
@@ -113,12 +116,9 @@ public static partial class XunitSnippet
         return shift == 0 ? $"{digits}UL" : $"{digits}UL << {shift}";
     }
 
+    /// <summary>Lines for // comments: split at every character C# ends a line with, so nothing an implementation said can leave the comment.</summary>
     private static IEnumerable<string> Comment(string text) =>
-        text.Replace("\r", "").Split('\n').Select(l => l.TrimEnd());
-
-    private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
-
-    private static string Literal(string s) => $"\"{Escape(s)}\"";
+        text.Replace("\r\n", "\n").Split(['\n', '\r', '\u2028', '\u2029', '\u0085']).Select(l => l.TrimEnd());
 
     [GeneratedRegex("[^A-Za-z0-9_]+")]
     private static partial Regex NonIdentifier();

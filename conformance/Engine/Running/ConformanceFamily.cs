@@ -22,6 +22,16 @@ public interface IConformanceFamily
 
     /// <summary>Runs the family's property on one profile; see <see cref="PropertyRunner"/>.</summary>
     FamilyOutcome Run(IImplementationFactory factory, Profile profile, RunSettings settings, IReadOnlySet<string> masked);
+
+    /// <summary>
+    /// Runs one given sequence (steps of this family's step type) on a freshly booted instance,
+    /// through every check, nothing masked, and says what broke first: the replay behind a printed
+    /// regression test.
+    /// </summary>
+    SequenceOutcome Replay(IImplementationFactory factory, Profile profile, IReadOnlyList<object> steps);
+
+    /// <summary>The type of this family's steps (e.g. PageOp).</summary>
+    Type StepType { get; }
 }
 
 /// <summary>The typed half of a family: generator, shrinker, executor over its step type.</summary>
@@ -39,6 +49,16 @@ public abstract class ConformanceFamily<TOp> : IConformanceFamily where TOp : no
 
     public FamilyOutcome Run(IImplementationFactory factory, Profile profile, RunSettings settings, IReadOnlySet<string> masked) =>
         PropertyRunner.Run(this, factory, profile, settings, masked);
+
+    public SequenceOutcome Replay(IImplementationFactory factory, Profile profile, IReadOnlyList<object> steps)
+    {
+        var ops = new TOp[steps.Count];
+        for (int i = 0; i < ops.Length; i++)
+            ops[i] = steps[i] is TOp op ? op : throw new ArgumentException($"step {i + 1} is a {steps[i]?.GetType().Name ?? "null"}, not a {typeof(TOp).Name} of family '{Name}'", nameof(steps));
+        return PropertyRunner.Replay(this, factory, profile, ops);
+    }
+
+    public Type StepType => typeof(TOp);
 }
 
 /// <summary>How hard to look: sequences per property, their length, and the seed everything derives from.</summary>
@@ -65,6 +85,42 @@ public sealed record Counterexample
     public required int ShrunkSteps { get; init; }
     public required IReadOnlyList<string> Trace { get; init; }
     public required IReadOnlyList<string> CSharp { get; init; }
+
+    /// <summary>
+    /// False when the failure did not happen again when the sequence was replayed (a
+    /// non-deterministic implementation): <see cref="Message"/> is then the first observation, kept
+    /// as it was seen, and <see cref="Trace"/> what the replay did.
+    /// </summary>
+    public bool Reproducible { get; init; } = true;
+
+    /// <summary>
+    /// Set when this is not a failure but a blocked check: the rule's check failed only after the
+    /// masked rule named here had failed earlier in the same sequence (see <see cref="RuleOutcome.Blocked"/>).
+    /// </summary>
+    public string? BlockedBy { get; init; }
+
+    /// <summary>The shrunk steps themselves (of the family's step type), for replaying them in code.</summary>
+    public IReadOnlyList<object> Ops { get; init; } = [];
+
+    /// <summary>The same steps as C# expressions (<c>new PageOp(PageOpKind.Free, Slot: 3)</c>), for a printed regression test.</summary>
+    public IReadOnlyList<string> Steps { get; init; } = [];
+
+    /// <summary>The steps' C# type name (e.g. <c>PageOp</c>) and the namespaces <see cref="Steps"/> need.</summary>
+    public string StepType { get; init; } = "";
+    public IReadOnlyList<string> StepNamespaces { get; init; } = [];
+}
+
+/// <summary>What one replayed sequence did: the rule that broke first (null when every check held), and what was seen.</summary>
+public sealed record SequenceOutcome
+{
+    /// <summary>The rule whose check failed first, or null.</summary>
+    public string? RuleId { get; init; }
+    public string? Message { get; init; }
+    /// <summary>The implementation call that failed as a call (a crash, a hang, an exception outside the contract), when that is what broke.</summary>
+    public CallFailure? Failure { get; init; }
+    public required IReadOnlyList<string> Trace { get; init; }
+    public required IReadOnlyList<string> CSharp { get; init; }
+    public bool Held => RuleId is null;
 }
 
 /// <summary>What one family found on one profile: checks per rule, failures per rule, operations run.</summary>
@@ -72,4 +128,14 @@ public sealed record FamilyOutcome(
     IReadOnlyDictionary<string, long> Checks,
     IReadOnlyDictionary<string, Counterexample> Failures,
     long Operations,
-    int Sequences);
+    int Sequences)
+{
+    /// <summary>
+    /// Rules whose check failed only after a masked rule had failed in the same sequence, and never
+    /// before one (each with its first such observation, <see cref="Counterexample.BlockedBy"/> set).
+    /// </summary>
+    public IReadOnlyDictionary<string, Counterexample> Blocked { get; init; } = new Dictionary<string, Counterexample>();
+
+    /// <summary>Sequences cut short, per masked rule that cut them (a failed call at or after a masked failure).</summary>
+    public IReadOnlyDictionary<string, int> CutShort { get; init; } = new Dictionary<string, int>();
+}

@@ -19,9 +19,20 @@ public enum RuleOutcome
     Pending,
     /// <summary>Encoded and applicable, but no generated sequence reached its check: a gap in the suite, not a pass.</summary>
     NotExercised,
+    /// <summary>
+    /// No verdict, because another rule (<see cref="RuleResult.BlockedBy"/>) failed first: the
+    /// rule's check failed only in sequences where that rule had already failed (so it may be broken,
+    /// or it may be a consequence), or it was never reached because every sequence that could have
+    /// reached it was cut short by that failure. Never a pass: fix the blocking rule and run again.
+    /// </summary>
+    Blocked,
 }
 
-public sealed record RuleResult(Rule Rule, string Profile, RuleOutcome Outcome, long Checks, Counterexample? Counterexample, string? Reason);
+public sealed record RuleResult(Rule Rule, string Profile, RuleOutcome Outcome, long Checks, Counterexample? Counterexample, string? Reason)
+{
+    /// <summary>For <see cref="RuleOutcome.Blocked"/>: the failed rule that blocked this one.</summary>
+    public string? BlockedBy { get; init; }
+}
 
 /// <summary>Everything a run found, per rule and profile, with the numbers needed to report it.</summary>
 public sealed record SuiteResult
@@ -38,11 +49,15 @@ public sealed record SuiteResult
     public string ImplementationArguments { get; init; } = "";
 
     public IEnumerable<RuleResult> Failures => Results.Where(r => r.Outcome == RuleOutcome.Failed);
-    public bool Passed => Results.All(r => r.Outcome is not (RuleOutcome.Failed or RuleOutcome.NotExercised));
+    /// <summary>Rules with no verdict because another rule failed first.</summary>
+    public IEnumerable<RuleResult> Blocked => Results.Where(r => r.Outcome == RuleOutcome.Blocked);
+    public bool Passed => Results.All(r => r.Outcome is not (RuleOutcome.Failed or RuleOutcome.NotExercised or RuleOutcome.Blocked));
     /// <summary>Rules that failed on at least one profile.</summary>
     public IReadOnlySet<string> FailedRuleIds => Failures.Select(r => r.Rule.Id).ToHashSet();
     /// <summary>Every property run, in order (saved failures first), with its own settings and failures.</summary>
     public IReadOnlyList<PropertyRun> Properties { get; init; } = [];
+    /// <summary>The factory that was judged, for reports that print code building it again (see <c>Reports.FactoryCode</c>).</summary>
+    public IImplementationFactory? Factory { get; init; }
 }
 
 /// <summary>One property, fully determined: family, profile name, RAM size and the settings its sequences derive from.</summary>
@@ -54,7 +69,13 @@ public sealed record PropertyKey(string Profile, ulong Memory, string Family, Ru
 /// <summary>What one property run found; <paramref name="Rerun"/> when it was a saved failure run first.</summary>
 public sealed record PropertyRun(PropertyKey Key, bool Rerun, IReadOnlyList<Counterexample> Failures, long Operations, int Sequences);
 
-/// <summary>A progress event: a property is starting (<paramref name="Finished"/> false) or done, with the run's counts so far.</summary>
+/// <summary>
+/// A progress event: a property is starting (<paramref name="Finished"/> false) or done, with the
+/// run's counts so far, in the summary's units: <paramref name="Operations"/> checked operations,
+/// <paramref name="Sequences"/> sequences, and <paramref name="Failures"/> failed rules counted as the
+/// summary counts them (rule x profile, only the rules the run reports).
+/// <paramref name="Checks"/> is the number of checks made (the sum of the "pass N" figures).
+/// </summary>
 public sealed record SuiteProgress(string Family, string ProfileLabel, bool Rerun, bool Finished, int Done, int Total,
     long Checks, long Operations, int Sequences, int Failures);
 
@@ -79,7 +100,12 @@ public sealed record SuiteOptions
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
 public static class SuiteRunner
 {
-    public static readonly IReadOnlyList<IConformanceFamily> Families = [new PageFamily(), new HeapFamily(), new UserFamily()];
+    /// <summary>
+    /// Every family; the parallel ones (atomic, smp: conformance/Engine/Parallel) run for implementations
+    /// declaring AtomicT or Smp, in-process only.
+    /// </summary>
+    public static readonly IReadOnlyList<IConformanceFamily> Families =
+        [new PageFamily(), new HeapFamily(), new UserFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
@@ -91,9 +117,11 @@ public static class SuiteRunner
         var covered = families.SelectMany(f => f.RuleIds).ToHashSet();
 
         var properties = new List<PropertyRun>();
-        var early = new Dictionary<string, (Dictionary<string, long> Checks, Dictionary<string, Counterexample> Failures)>();
+        var early = new Dictionary<string, Found>();
+        var failedSoFar = new HashSet<(string Rule, string Profile)>();
         long checksSoFar = 0;
-        int done = 0, failuresSoFar = 0;
+        int done = 0;
+        bool Reported(string rule) => options.Rules.Count == 0 || options.Rules.Contains(rule);
         var reruns = options.Reruns.Distinct()
             .Where(k => families.Any(f => f.Name == k.Family) && options.Profiles.Any(p => p.Name == k.Profile) && options.MemorySizes.Contains(k.Memory))
             .ToList();
@@ -104,23 +132,27 @@ public static class SuiteRunner
         {
             using var probe = factory.Create(profile);
             if (probe is null) return null;
-            ValidateDeclaration(probe);
+            ValidateDeclaration(probe, profile);
             return probe.Capabilities;
         }
-        void RunProperty(IConformanceFamily family, Profile profile, RunSettings settings, bool rerun,
-            Dictionary<string, long> checks, Dictionary<string, Counterexample> failures)
+        void RunProperty(IConformanceFamily family, Profile profile, RunSettings settings, bool rerun, Found found)
         {
-            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failuresSoFar));
+            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failedSoFar.Count));
             var outcome = family.Run(factory, profile, settings, new HashSet<string>());
-            foreach (var (rule, n) in outcome.Checks) { checks[rule] = checks.GetValueOrDefault(rule) + n; checksSoFar += n; }
-            foreach (var (rule, ce) in outcome.Failures) failures.TryAdd(rule, ce);
+            foreach (var (rule, n) in outcome.Checks) { found.Checks[rule] = found.Checks.GetValueOrDefault(rule) + n; checksSoFar += n; }
+            foreach (var (rule, ce) in outcome.Failures)
+            {
+                found.Failures.TryAdd(rule, ce);
+                if (Reported(rule) && RuleCatalogue.Contains(rule)) failedSoFar.Add((rule, profile.Name));
+            }
+            foreach (var (rule, ce) in outcome.Blocked) found.Blocked.TryAdd(rule, ce);
+            foreach (var (rule, n) in outcome.CutShort) found.CutShort[rule] = found.CutShort.GetValueOrDefault(rule) + n;
             operations += outcome.Operations;
             sequences += outcome.Sequences;
-            failuresSoFar += outcome.Failures.Count;
             properties.Add(new PropertyRun(new PropertyKey(profile.Name, profile.PhysicalMemory, family.Name, settings), rerun,
                 outcome.Failures.Values.ToList(), outcome.Operations, outcome.Sequences));
-            options.Progress?.Invoke($"{family.Name} on {profile.Label}{(rerun ? $" (saved failure, seed {settings.Seed})" : "")}: {outcome.Sequences} sequences, {outcome.Operations} operations, {outcome.Failures.Count} failing rule(s)");
-            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, true, ++done, total, checksSoFar, operations, sequences, failuresSoFar));
+            options.Progress?.Invoke($"{family.Name} on {profile.Label}{(rerun ? $" (saved failure, seed {settings.Seed})" : "")}: {outcome.Sequences} sequences, {outcome.Operations} checked operations, {outcome.Failures.Count} failing rule(s)");
+            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, true, ++done, total, checksSoFar, operations, sequences, failedSoFar.Count));
         }
 
         // Saved failures first, each with the settings it failed with; their findings fold into their profile's rows.
@@ -128,14 +160,14 @@ public static class SuiteRunner
         {
             var profile = options.Profiles.First(p => p.Name == key.Profile).WithMemory(key.Memory);
             var family = families.First(f => f.Name == key.Family);
-            if (!early.TryGetValue(key.Profile, out var found)) early[key.Profile] = found = (new(), new());
-            if (Probe(profile) is { } caps && caps.Contains(family.Gate)) RunProperty(family, profile, key.Settings, true, found.Checks, found.Failures);
+            if (!early.TryGetValue(key.Profile, out var found)) early[key.Profile] = found = new Found();
+            if (Probe(profile) is { } caps && caps.Contains(family.Gate)) RunProperty(family, profile, key.Settings, true, found);
             else done++;
         }
 
         foreach (var baseProfile in options.Profiles)
         {
-            var (checks, failures) = early.TryGetValue(baseProfile.Name, out var found) ? found : (new(), new());
+            var found = early.TryGetValue(baseProfile.Name, out var saved) ? saved : new Found();
             IReadOnlySet<Capability>? declared = null;
             foreach (var memory in options.MemorySizes)
             {
@@ -145,12 +177,12 @@ public static class SuiteRunner
                 foreach (var family in families)
                 {
                     if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
-                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, checks, failures);
+                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, found);
                     else done++;
                 }
             }
             foreach (var rule in RuleCatalogue.All.Where(r => options.Rules.Count == 0 || options.Rules.Contains(r.Id)))
-                rows.Add(Classify(rule, baseProfile.Name, declared, WithObserved(covered, checks, failures), checks, failures));
+                rows.Add(Classify(rule, baseProfile.Name, declared, WithObserved(covered, found), found));
         }
         return new SuiteResult
         {
@@ -163,36 +195,68 @@ public static class SuiteRunner
             Sequences = sequences,
             Elapsed = clock.Elapsed,
             Properties = properties,
+            Factory = factory,
         };
     }
 
-    /// <summary>A family may check a rule outside its own list (a heap step that frees pages checks PAGE-4): what was observed counts too.</summary>
-    private static HashSet<string> WithObserved(HashSet<string> covered, IReadOnlyDictionary<string, long> checks, IReadOnlyDictionary<string, Counterexample> failures) =>
-        [.. covered, .. checks.Keys, .. failures.Keys];
-
-    private static RuleResult Classify(Rule rule, string profile, IReadOnlySet<Capability>? declared, HashSet<string> covered,
-        Dictionary<string, long> checks, Dictionary<string, Counterexample> failures)
+    /// <summary>What the properties of one profile found, over its memory sizes.</summary>
+    private sealed class Found
     {
+        public Dictionary<string, long> Checks { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, Counterexample> Failures { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, Counterexample> Blocked { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, int> CutShort { get; } = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>A family may check a rule outside its own list (a heap step that frees pages checks PAGE-4): what was observed counts too.</summary>
+    private static HashSet<string> WithObserved(HashSet<string> covered, Found found) =>
+        [.. covered, .. found.Checks.Keys, .. found.Failures.Keys, .. found.Blocked.Keys];
+
+    /// <summary>
+    /// One rule on one profile. Failed wins; then Blocked (its check failed only after another rule's
+    /// failure); then Passed when checks ran; with no check at all, Blocked when sequences were cut
+    /// short by a failed rule (it may have been reached there), else NotExercised.
+    /// </summary>
+    private static RuleResult Classify(Rule rule, string profile, IReadOnlySet<Capability>? declared, HashSet<string> covered, Found found)
+    {
+        var (checks, failures) = (found.Checks, found.Failures);
         if (rule.Status != RuleStatus.Encoded)
             return new(rule, profile, RuleOutcome.Pending, 0, null, rule.Check);
         if (declared is null)
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
         var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
         if (missing.Count > 0)
-            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}");
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}"
+                + (missing.Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
         if (!covered.Contains(rule.Id))
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
         long n = checks.GetValueOrDefault(rule.Id);
         if (failures.TryGetValue(rule.Id, out var ce))
             return new(rule, profile, RuleOutcome.Failed, n, ce, null);
-        return n > 0
-            ? new(rule, profile, RuleOutcome.Passed, n, null, null)
-            : new(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check");
+        if (found.Blocked.TryGetValue(rule.Id, out var hidden))
+            return new(rule, profile, RuleOutcome.Blocked, n, hidden,
+                $"blocked by {hidden.BlockedBy}: its check failed only after {hidden.BlockedBy} had failed in the same sequence " +
+                $"({n} checks held elsewhere), so whether {rule.Id} itself is broken cannot be told until {hidden.BlockedBy} is fixed")
+            { BlockedBy = hidden.BlockedBy };
+        if (n > 0) return new(rule, profile, RuleOutcome.Passed, n, null, null);
+        if (found.CutShort.Count > 0)
+        {
+            var (by, cut) = found.CutShort.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).First();
+            return new(rule, profile, RuleOutcome.Blocked, 0, null,
+                $"blocked by {by}: not reached; {cut} sequence(s) were cut short by {by}'s failure before any check of {rule.Id}") { BlockedBy = by };
+        }
+        return new(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check");
     }
 
-    /// <summary>A declared capability must come with its interface; a mismatch is a setup error, not a rule failure.</summary>
-    public static void ValidateDeclaration(IMemoryManager mm)
+    /// <summary>
+    /// A declared capability must come with its interface, and an instance booted for a profile must
+    /// say it runs that profile (the checks take their profile from it: one that reported another
+    /// would be judged by the wrong rules); a mismatch is a setup error, not a rule failure.
+    /// </summary>
+    public static void ValidateDeclaration(IMemoryManager mm, Profile? booted = null)
     {
+        if (booted is not null && !Equals(mm.Profile, booted))
+            throw new InvalidOperationException($"{mm.GetType().Name} was booted for {booted.Label} but reports profile {mm.Profile?.Label ?? "null"}");
         foreach (var capability in mm.Capabilities)
             if (Capabilities.InterfaceFor(capability) is { } iface && !iface.IsInstanceOfType(mm))
                 throw new InvalidOperationException($"{mm.GetType().Name} declares {capability} but does not implement {iface.Name}");

@@ -104,6 +104,10 @@ internal sealed class FamilyRun
         var failed = rows.Where(r => r.Outcome == RuleOutcome.Failed).ToList();
         if (failed.Count > 0) return new(VerdictKind.Failed, DescribeFailure(rule, failed, rows.Count));
 
+        // Not a pass: another rule's failure stands between this rule and a verdict.
+        var blocked = rows.Where(r => r.Outcome == RuleOutcome.Blocked).ToList();
+        if (blocked.Count > 0) return new(VerdictKind.Failed, DescribeBlocked(rule, blocked));
+
         var unexercised = rows.Where(r => r.Outcome == RuleOutcome.NotExercised).ToList();
         if (unexercised.Count > 0)
             return new(VerdictKind.Failed,
@@ -157,17 +161,35 @@ internal sealed class FamilyRun
             var ce = row.Counterexample!;
             sb.Append('\n');
             sb.Append($"FAILED {ce.RuleId} on {ce.ProfileLabel} (family {ce.Family}, property seed {ce.Seed}): {ce.OriginalSteps} steps shrunk to {ce.ShrunkSteps}\n");
+            if (!ce.Reproducible) sb.Append("  NOT REPRODUCIBLE: it failed once and did not fail again when its steps were replayed; the observation below is the first one\n");
             sb.Append($"  observed: {ce.Message}\n");
             sb.Append("  sequence:\n");
             for (int i = 0; i < ce.Trace.Count; i++) sb.Append($"    {i + 1,3}. {ce.Trace[i]}\n");
-            sb.Append("  as C#:\n");
-            foreach (var line in ce.CSharp) sb.Append($"    {line}\n");
+            sb.Append("  as a regression test (a file of its own, as printed; it fails with this rule until the implementation keeps it):\n");
+            foreach (var line in Reports.XunitSnippet.Render(ce, Reports.FactoryCode.For(_request.Factory, _request.Factory.Name), ruleStatement: rule.Statement).TrimEnd('\n').Split('\n'))
+                sb.Append($"    {line}\n");
             int slash = ce.ProfileLabel.LastIndexOf('/');
             string profile = slash < 0 ? ce.ProfileLabel : ce.ProfileLabel[..slash];
             string memory = slash < 0 ? "" : ce.ProfileLabel[(slash + 1)..];
             sb.Append($"  replay: the run is deterministic (seed {settings.Seed}, {settings.Sequences} sequences of up to {settings.MaxSteps} steps): " +
                       $"dotnet test --filter \"FullyQualifiedName~{_request.TestClass}&Rule={rule.Id}\"; to run this case alone, override " +
                       $"Profiles => [{profile}] and MemorySizes => [{memory}] (same sequences, same counterexample)\n");
+        }
+        return sb.ToString().TrimEnd('\n');
+    }
+
+    private static string DescribeBlocked(Rule rule, List<RuleResult> blocked)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"{rule.Id} has no verdict on {string.Join(", ", blocked.Select(r => r.Profile))}: it is blocked by {string.Join(", ", blocked.Select(r => r.BlockedBy).Distinct())}, which failed first. Not a pass: fix that rule and run again.\n");
+        sb.Append($"  rule: {rule.Statement}\n");
+        foreach (var row in blocked)
+        {
+            sb.Append($"\nBLOCKED {rule.Id} on {row.Profile}: {row.Reason}\n");
+            if (row.Counterexample is not { } seen) continue;
+            sb.Append($"  observed after {seen.BlockedBy} had failed, on {seen.ProfileLabel}: {seen.Message}\n");
+            sb.Append("  sequence:\n");
+            for (int i = 0; i < seen.Trace.Count; i++) sb.Append($"    {i + 1,3}. {seen.Trace[i]}\n");
         }
         return sb.ToString().TrimEnd('\n');
     }

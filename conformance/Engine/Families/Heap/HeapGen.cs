@@ -11,10 +11,11 @@ public static class HeapGen
     private static readonly GfpFlags[] FlagChoices =
     [
         Gfp.Kernel, Gfp.Kernel, Gfp.Kernel, Gfp.Atomic, Gfp.Atomic, Gfp.Kernel | GfpFlags.Dma, Gfp.Atomic | GfpFlags.Dma,
-        Gfp.Kernel | GfpFlags.HighMem, Gfp.HighUser,
+        Gfp.Kernel | GfpFlags.HighMem, Gfp.HighUser, Gfp.Kernel | GfpFlags.Zero, Gfp.Atomic | GfpFlags.Zero,
     ];
 
-    private static Gen<GfpFlags> Flags => Gen.Elements(FlagChoices);
+    /// <summary>Documented combinations, __GFP_ZERO included (kmalloc with it is kzalloc), and now and then an unknown bit (GFP-7).</summary>
+    private static Gen<GfpFlags> Flags => Pages.PageGen.FlagsWithUnknown(40, FlagChoices);
 
     /// <summary>Sizes: mostly small, many at a class edge (c - 1, c, c + 1), some at and past the kmalloc maximum.</summary>
     public static Gen<long> SizeGen(Profile p)
@@ -38,7 +39,15 @@ public static class HeapGen
         SlabFlags.None, SlabFlags.HwcacheAlign, SlabFlags.Poison, SlabFlags.RedZone, SlabFlags.RedZone | SlabFlags.Poison,
         SlabFlags.CacheDma, SlabFlags.CacheDma | SlabFlags.RedZone, SlabFlags.HwcacheAlign | SlabFlags.RedZone,
         SlabFlags.NoReap, SlabFlags.Panic, SlabFlags.RedZone | SlabFlags.Panic, SlabFlags.Panic | SlabFlags.NoReap,
+        // Red-zone caches once more: SLAB-9 needs a live object of one, and reached few on linux-2.4.
+        SlabFlags.RedZone, SlabFlags.RedZone | SlabFlags.HwcacheAlign | SlabFlags.Poison,
     ];
+
+    /// <summary>Bits no profile has: kmem_cache_create must refuse them (SLAB-1), like SLAB_NO_REAP outside linux-2.4 (SLAB-13).</summary>
+    private static readonly SlabFlags[] UnknownCacheFlagChoices = [(SlabFlags)0x40, SlabFlags.Poison | (SlabFlags)0x8000_0000];
+
+    private static Gen<SlabFlags> CacheFlags =>
+        Gen.Frequency((24, Gen.Elements(CacheFlagChoices)), (1, Gen.Elements(UnknownCacheFlagChoices)));
 
     public static Gen<HeapOp> Op(Profile p)
     {
@@ -64,7 +73,7 @@ public static class HeapGen
             (6, Slotted(HeapOpKind.Overrun)),
             (4, from s in cacheSize
                 from align in Gen.Elements(0, 0, 8, 16, 64)
-                from f in Gen.Elements(CacheFlagChoices)
+                from f in CacheFlags
                 from ctor in Gen.Frequency((3, Gen.Constant(-1)), (1, Gen.Choose(1, 255)))
                 select new HeapOp(HeapOpKind.CacheCreate, Size: s, Arg: align | ((ctor & 0x1ff) << 8), Flags: f)),
             (12, from s in Gen.Choose(0, 63) from f in Flags select new HeapOp(HeapOpKind.CacheAlloc, f, Slot: s)),

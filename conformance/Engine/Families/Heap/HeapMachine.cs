@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Expectations;
 using KernelMm.Conformance.Families.Shared;
 using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
@@ -23,6 +24,10 @@ internal sealed class HeapMachine
     private readonly CheckScope _s;
     private readonly Trace _t;
     private readonly ContextDriver _context;
+    /// <summary>The suite's own derivation of zones and the direct mapping.</summary>
+    private readonly PhysicalLayout _layout;
+    /// <summary>The kmalloc choices the implementation declares (or the profile's defaults), read at boot.</summary>
+    private KmallocTable _table = null!;
 
     private HeapMachine(IMemoryManager mm, CheckScope scope, Trace trace)
     {
@@ -35,6 +40,7 @@ internal sealed class HeapMachine
         _s = scope;
         _t = trace;
         _context = new ContextDriver(caps.Contains(Capability.ExecutionContext) ? (IExecutionContext)mm : null, scope, trace);
+        _layout = new PhysicalLayout(_p);
     }
 
     public static void Run(IMemoryManager mm, IReadOnlyList<HeapOp> ops, CheckScope scope, Trace trace)
@@ -49,6 +55,12 @@ internal sealed class HeapMachine
         for (int z = 0; z < Zones.Count; z++) _m.BootFree[z] = ZoneFree((Zone)z);
         _context.CheckBoot();
         if (_t.Enabled) _t.Step($"boot {_p.Label}", $"// boot {_p.Label}");
+        // The kmalloc choices the implementation declares must be ones the documents allow (KMAL-1, KMAL-2).
+        KmallocInfo? declared = null;
+        var asked = _km is null ? null : Try(() => declared = _km.KmallocInfo());
+        _s.That("KMAL-2", asked is null, () => $"IKmalloc.KmallocInfo raised {Describe(asked)}");
+        _table = KmallocTable.Read(declared, _p, out var problem);
+        if (_km is not null && problem is { } bad) _s.Fail(bad.Rule, $"on {_p.Label} the implementation {bad.Why}");
     }
 
     private void Step(HeapOp op)
@@ -101,9 +113,21 @@ internal sealed class HeapMachine
         return null;
     }
 
-    private bool InDirectMap(ulong addr) => _p.IsDirectMapped(addr);
+    private bool InDirectMap(ulong addr) => _layout.IsDirectMapped(addr);
 
-    private bool SleepsInAtomic(GfpFlags gfp) => Gfp.AllowsBlocking(gfp) && _context.InAtomic;
+    private bool SleepsInAtomic(GfpFlags gfp) => GfpSemantics.MaySleep(gfp) && _context.InAtomic;
+
+    /// <summary>
+    /// GFP-7: an allocating call with a GFP bit the profile does not have is refused with
+    /// InvalidArgumentException and changes nothing. True when the flags were such (the call is done with).
+    /// </summary>
+    private bool RefusedUnknownGfp(string call, GfpFlags gfp, Exception? e, ulong result, long freeBefore)
+    {
+        if (GfpSemantics.Exists(_p, gfp)) return false;
+        _s.That("GFP-7", e is InvalidArgumentException && TotalFree() == freeBefore,
+            () => $"{call}: GFP bits 0x{GfpSemantics.Unknown(_p, gfp):x} do not exist on {_p.Name}; the call must be refused with InvalidArgumentException and change nothing, got {(e is null ? $"0x{result:x}" : Describe(e))}");
+        return true;
+    }
 
     /// <summary>GFP-1: a sleeping call in atomic context is reported and changes nothing.</summary>
     private void ExpectSleepReport(string call, Exception? e, long freeBefore)
@@ -121,16 +145,13 @@ internal sealed class HeapMachine
             () => $"{call} returned [0x{addr:x}, 0x{last:x}], not inside the direct mapping of low memory");
         ulong pa = _pages.VirtToPhys(addr), paLast = _pages.VirtToPhys(last);
         _s.That(rule, paLast - pa == last - addr, () => $"{call}: [0x{addr:x}, 0x{last:x}] is not physically contiguous");
-        var zone = _p.ZoneOfPfn(paLast >> _p.PageShift);
+        var zone = _layout.ZoneOfPhys(paLast);
         _s.That(rule, zone != Zone.HighMem, () => $"{call} returned HIGHMEM memory at PA 0x{pa:x}");
-        if ((gfp & GfpFlags.Dma) != 0)
-            _s.That(rule, paLast < _p.DmaLimit, () => $"{call}: a GFP_DMA object ends at PA 0x{paLast:x}, above MAX_DMA_ADDRESS 0x{_p.DmaLimit:x}");
+        if (GfpSemantics.WantsDma(gfp))
+            _s.That(rule, paLast < _layout.DmaEnd, () => $"{call}: a GFP_DMA object ends at PA 0x{paLast:x}, above MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x}");
     }
 
     // ---- kmalloc -----------------------------------------------------------------------------
-
-    private long ExpectedKsize(long size) =>
-        _p.KmallocClassFor(size) ?? ((long)_p.PageSize << Math.Max(0, (int)Math.Ceiling(Math.Log2((size + _p.PageSize - 1) / _p.PageSize))));
 
     private HeapObject? Allocate(HeapOpKind kind, long size, GfpFlags gfp)
     {
@@ -144,6 +165,7 @@ internal sealed class HeapMachine
         var e = Try(() => addr = kind == Kzalloc ? _km.Kzalloc(size, gfp) : _km.Kmalloc(size, gfp));
         if (_t.Enabled) _t.Step($"{name} = {call} -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = km.{(kind == Kzalloc ? "Kzalloc" : "Kmalloc")}({size}, {Pages.CSharp.Flags(gfp)});");
 
+        if (RefusedUnknownGfp(call, gfp, e, addr, before)) return null;
         if (size < 0)
         {
             _s.That("KMAL-1", e is InvalidArgumentException, () => $"{call} must be refused with InvalidArgumentException, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
@@ -154,10 +176,10 @@ internal sealed class HeapMachine
         // says so: reporting GFP-1 for them in atomic context is accepted too.
         if (SleepsInAtomic(gfp) && e is KernelBugException { RuleId: "GFP-1" }) return null;
         if (e is not null) { _s.Fail(size > _p.KmallocMaxSize ? "KMAL-3" : "KMAL-1", $"{call} raised {Describe(e)}"); return null; }
-        if (size == 0)
+        if (size == 0 && _table.ZeroSize != KmallocZero.SmallestObject)
         {
-            ulong expected = _p.KmallocZeroReturnsZeroSizePtr ? Profile.ZeroSizePtr : 0;
-            _s.That("KMAL-1", addr == expected, () => $"{call} returned 0x{addr:x}; on {_p.Name} kmalloc(0) returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR (0x10)")}");
+            ulong expected = _table.ZeroSize == KmallocZero.ZeroSizePtr ? Profile.ZeroSizePtr : 0;
+            _s.That("KMAL-1", addr == expected, () => $"{call} returned 0x{addr:x}; kmalloc(0) returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR (0x10)")} here ({_table.Describe()})");
             return null;
         }
         if (size > _p.KmallocMaxSize)
@@ -169,22 +191,24 @@ internal sealed class HeapMachine
 
         long ksize = _km.Ksize(addr);
         _s.That("KMAL-1", ksize >= size, () => $"{call}: ksize(0x{addr:x}) = {ksize} is less than the {size} bytes asked for");
-        long want = ExpectedKsize(size);
+        long want = _table.UsableSize(size);
         _s.That("KMAL-2", ksize == want,
-            () => $"{call}: ksize = {ksize}, but on {_p.Name} a {size}-byte request is served by the {want}-byte {(size <= _p.KmallocCacheMax ? "size class" : "page block")}");
-        CheckPlacement("KMAL-1", call, addr, ksize, gfp);
-        var other = _m.Overlapping(addr, addr + (ulong)ksize);
+            () => $"{call}: ksize = {ksize}, but a {size}-byte request is served by the {want}-byte {(size <= _table.CacheMax ? "size class" : "page block")} ({_table.Describe()})");
+        CheckPlacement("KMAL-1", call, addr, Math.Max(1, ksize), gfp);
+        var other = _m.Overlapping(addr, addr + (ulong)Math.Max(1, ksize));
         _s.That("KMAL-7", other is null, () => $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
-        if (kind == Kzalloc) CheckZero(call, addr, size);
-        if (_slab is not null && size <= _p.KmallocCacheMax && (gfp & GfpFlags.Dma) == 0 && _s.Operations % 4 == 0)
+        // KMAL-4: kzalloc, and kmalloc with __GFP_ZERO (kzalloc is exactly that), return zeroed bytes.
+        if (kind == Kzalloc || GfpSemantics.WantsZero(gfp)) CheckZero(call, addr, size);
+        if (_slab is not null && size <= _table.CacheMax && !GfpSemantics.WantsDma(gfp) && _s.Operations % 4 == 0)
         {
-            string cache = _p.KmallocCacheName(want);
+            string cache = _table.CacheName(want);
             var info = Info(cache);
             _s.That("KMAL-8", info is { ActiveObjects: > 0 } && info.ObjectSize >= want,
                 () => $"{call}: /proc/slabinfo has {(info is null ? "no" : $"an idle or undersized ({info.ObjectSize})")} general cache '{cache}' for the {want}-byte class");
         }
         var obj = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
         _m.Live.Add(obj);
+        Fill(obj, 0);
         return obj;
     }
 
@@ -209,20 +233,23 @@ internal sealed class HeapMachine
         var old = _m.Live.Count(o => o.IsKmalloc) is var n && slot % (n + 1) == n ? null : _m.Pick(slot, o => o.IsKmalloc);
         if (old is null) { ReallocateNull(size, gfp); return; }
         _s.Operations++;
+        // Its bytes are intact before krealloc sees it (KMAL-7), so that what krealloc loses is KMAL-5's.
+        VerifyContents(old, "KMAL-7");
         string name = _m.NextName("k");
         string call = _t.Enabled ? $"krealloc({old.Name}, {size}, {Gfp.Describe(gfp)})" : "krealloc";
         long before = TotalFree();
         ulong addr = 0;
         var e = Try(() => addr = _km.Krealloc(old.Addr, size, gfp));
         if (_t.Enabled) _t.Step($"{name} = {call} -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = km.Krealloc({old.Name}, {size}, {Pages.CSharp.Flags(gfp)});");
+        if (RefusedUnknownGfp(call, gfp, e, addr, before)) return;
         if (size < 0) { _s.That("KMAL-5", e is InvalidArgumentException, () => $"{call} must be refused with InvalidArgumentException, got {Describe(e)}"); return; }
         if (size > 0 && size <= _p.KmallocMaxSize && SleepsInAtomic(gfp)) { ExpectSleepReport(call, e, before); return; }
         if (SleepsInAtomic(gfp) && e is KernelBugException { RuleId: "GFP-1" }) return; // see Allocate
         if (e is not null) { _s.Fail(size > _p.KmallocMaxSize ? "KMAL-3" : "KMAL-5", $"{call} raised {Describe(e)}"); return; }
         if (size == 0)
         {
-            ulong expected = _p.KmallocZeroReturnsZeroSizePtr ? Profile.ZeroSizePtr : 0;
-            _s.That("KMAL-5", addr == expected, () => $"{call} returned 0x{addr:x}; krealloc(p, 0) frees p and returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR")} on {_p.Name}");
+            ulong expected = _table.ZeroSize == KmallocZero.ZeroSizePtr ? Profile.ZeroSizePtr : 0;
+            _s.That("KMAL-5", addr == expected, () => $"{call} returned 0x{addr:x}; krealloc(p, 0) frees p and returns {(expected == 0 ? "NULL" : "ZERO_SIZE_PTR")} here ({_table.Describe()})");
             _m.Retire(old);
             return;
         }
@@ -230,31 +257,42 @@ internal sealed class HeapMachine
         {
             if (size > _p.KmallocMaxSize) _s.That("KMAL-3", true, () => "");
             VerifyContents(old, "KMAL-5"); // a failed krealloc leaves the old object intact
+            _s.That("KMAL-5", !(_table.KreallocInPlace && size <= old.Usable),
+                () => $"{call} returned NULL, but {size} bytes fit in {old.Name}'s {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
             return;
         }
         _s.That("KMAL-3", size <= _p.KmallocMaxSize, () => $"{call}: {size} bytes is above KMALLOC_MAX_SIZE {_p.KmallocMaxSize} but 0x{addr:x} was returned");
+        bool inPlace = addr == old.Addr;
+        if (_table.KreallocInPlace && size <= old.Usable)
+            _s.That("KMAL-5", inPlace, () => $"{call} moved {old.Name} to 0x{addr:x}, but {size} bytes fit in its {old.Usable} and krealloc is declared to stay in place then ({_table.Describe()})");
         long ksize = _km.Ksize(addr);
         _s.That("KMAL-5", ksize >= size, () => $"{call}: ksize = {ksize}, less than the {size} bytes asked for");
-        CheckPlacement("KMAL-1", call, addr, ksize, gfp);
+        // An object kept in place stays where it is, whatever the new flags (Linux's krealloc), when declared so.
+        CheckPlacement("KMAL-1", call, addr, ksize, inPlace && _table.KreallocInPlace ? gfp & ~GfpFlags.Dma : gfp);
         var other = _m.Overlapping(addr, addr + (ulong)ksize, except: old);
         _s.That("KMAL-7", other is null, () => $"{call}: [0x{addr:x}, +{ksize}) overlaps live {other!.Name}");
         long keep = Math.Min(old.Requested, size);
         var moved = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
+        // The first min(old, new) bytes move along (KMAL-5); the rest are the caller's to fill.
+        int kept = (int)Math.Min(keep, Math.Min(old.Shadowed, HeapModel.ShadowCap));
+        moved.Shadow = new byte[Math.Min(size, HeapModel.ShadowCap)];
+        old.Shadow.AsSpan(0, Math.Min(kept, moved.Shadowed)).CopyTo(moved.Shadow);
         foreach (var (off, data) in old.Writes)
         {
             if (off >= keep) continue;
-            var kept = data.AsSpan(0, (int)Math.Min(data.Length, keep - off)).ToArray();
-            moved.Writes.Add((off, kept));
+            var part = data.AsSpan(0, (int)Math.Min(data.Length, keep - off)).ToArray();
+            moved.Writes.Add((off, part));
         }
         _m.Live.Remove(old);
         _m.Live.Add(moved);
-        VerifyContents(moved, "KMAL-5");
+        VerifyContents(moved, "KMAL-5", upTo: (int)Math.Min(keep, moved.Shadowed));
+        Fill(moved, (int)Math.Min(keep, moved.Shadowed));
     }
 
     /// <summary>KMAL-5: krealloc(NULL, n) behaves as kmalloc(n).</summary>
     private void ReallocateNull(long size, GfpFlags gfp)
     {
-        if (size <= 0 || size > _p.KmallocMaxSize || SleepsInAtomic(gfp)) { Allocate(Kmalloc, size, gfp); return; }
+        if (size <= 0 || size > _p.KmallocMaxSize || SleepsInAtomic(gfp) || !GfpSemantics.Exists(_p, gfp)) { Allocate(Kmalloc, size, gfp); return; }
         _s.Operations++;
         string name = _m.NextName("k");
         ulong addr = 0;
@@ -267,7 +305,9 @@ internal sealed class HeapMachine
         CheckPlacement("KMAL-1", "krealloc(NULL, n)", addr, ksize, gfp);
         var other = _m.Overlapping(addr, addr + (ulong)ksize);
         _s.That("KMAL-7", other is null, () => $"krealloc(NULL, {size}) overlaps live {other!.Name}");
-        _m.Live.Add(new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize });
+        var obj = new HeapObject { Name = name, Addr = addr, Requested = size, Usable = ksize };
+        _m.Live.Add(obj);
+        Fill(obj, 0);
     }
 
     private void FreeKmalloc(int slot, int arg)
@@ -275,13 +315,16 @@ internal sealed class HeapMachine
         if (_km is null) return;
         if (arg % 11 == 0)
         {
-            // kfree(NULL) and kfree(ZERO_SIZE_PTR) do nothing.
-            ulong p = arg % 2 == 0 ? 0 : Profile.ZeroSizePtr; // ZERO_SIZE_PTR is a no-op on every profile (KMAL-1 decision)
+            // kfree(NULL) does nothing; so does kfree(ZERO_SIZE_PTR) where kmalloc(0) returns it. Elsewhere
+            // 0x10 is a pointer kmalloc never returned: ignoring it or reporting it as KMAL-6 are both legal.
+            ulong p = arg % 2 == 0 ? 0 : Profile.ZeroSizePtr;
             _s.Operations++;
             long before = TotalFree();
             var e = Try(() => _km.Kfree(p));
             if (_t.Enabled) _t.Step($"kfree(0x{p:x}) -> {Describe(e)}", $"km.Kfree(0x{p:x});");
-            _s.That("KMAL-6", e is null && TotalFree() == before, () => $"kfree(0x{p:x}) must do nothing, got {Describe(e)}");
+            bool mayReport = p != 0 && _table.ZeroSize != KmallocZero.ZeroSizePtr;
+            _s.That("KMAL-6", (e is null || (mayReport && e is KernelBugException { RuleId: "KMAL-6" })) && TotalFree() == before,
+                () => $"kfree(0x{p:x}) must {(mayReport ? "do nothing or be reported as KMAL-6" : "do nothing")}, got {Describe(e)}");
             return;
         }
         if (_m.Pick(slot, o => o.IsKmalloc) is { } obj) Release(obj);
@@ -404,13 +447,59 @@ internal sealed class HeapMachine
         var e = Try(() => _memory.Write(obj.Addr + (ulong)offset, data));
         if (_t.Enabled) _t.Step($"write {length} bytes to {obj.Name}+{offset} -> {Describe(e)}", $"mem.Write({obj.Name} + {offset}, Bytes({arg}, {length}));");
         _s.That("KMAL-7", e is null, () => $"writing into live {obj.Name} at +{offset}: {Describe(e)}");
-        obj.Writes.Add((offset, data));
+        Record(obj, offset, data);
+    }
+
+    /// <summary>Records bytes written into a live object: into its shadow, and beyond it into the list of writes.</summary>
+    private static void Record(HeapObject obj, long offset, byte[] data)
+    {
+        int inShadow = (int)Math.Clamp(obj.Shadowed - offset, 0, data.Length);
+        if (inShadow > 0) data.AsSpan(0, inShadow).CopyTo(obj.Shadow.AsSpan((int)offset));
+        if (inShadow == data.Length) return;
+        obj.Writes.Add((offset + inShadow, data[inShadow..]));
         if (obj.Writes.Count > 24) obj.Writes.RemoveRange(0, 8); // older bytes may be overwritten by newer ones: keep the latest
     }
 
-    /// <summary>Every byte written into a live object still reads back (later writes win).</summary>
-    private void VerifyContents(HeapObject obj, string rule)
+    /// <summary>
+    /// Fills the shadowed bytes of a live object from <paramref name="from"/> on, as a caller using its
+    /// memory would: from then on every one of them must read back (KMAL-7), and the object goes back
+    /// to the allocator holding them.
+    /// </summary>
+    private void Fill(HeapObject obj, int from)
     {
+        int length = (int)Math.Min(obj.Requested, HeapModel.ShadowCap);
+        if (obj.Shadowed != length)
+        {
+            var resized = new byte[length];
+            obj.Shadow.AsSpan(0, Math.Min(obj.Shadowed, length)).CopyTo(resized);
+            obj.Shadow = resized;
+        }
+        if (length <= from) return;
+        int seed = _m.NextFillSeed();
+        var data = new byte[length - from];
+        new Random(seed).NextBytes(data);
+        var e = Try(() => _memory.Write(obj.Addr + (ulong)from, data));
+        if (_t.Enabled) _t.Step($"fill {obj.Name}+{from}..{length} ({data.Length} bytes) -> {Describe(e)}", $"mem.Write({obj.Name} + {from}, Bytes({seed}, {data.Length}));");
+        _s.That("KMAL-7", e is null, () => $"filling live {obj.Name} [+{from}, +{length}): {Describe(e)}");
+        data.CopyTo(obj.Shadow, from);
+    }
+
+    /// <summary>Every byte written into a live object still reads back (later writes win); <paramref name="upTo"/> limits the shadowed bytes checked.</summary>
+    private void VerifyContents(HeapObject obj, string rule, int upTo = int.MaxValue)
+    {
+        int shadowed = Math.Min(obj.Shadowed, upTo);
+        if (shadowed > 0)
+        {
+            var bytes = new byte[shadowed];
+            var re = Try(() => _memory.Read(obj.Addr, bytes));
+            _s.That(rule, re is null, () => $"reading live {obj.Name}: {Describe(re)}");
+            int diff = bytes.AsSpan().CommonPrefixLength(obj.Shadow.AsSpan(0, shadowed));
+            if (diff < shadowed)
+            {
+                byte got = bytes[diff], wrote = obj.Shadow[diff];
+                _s.Fail(rule, $"live {obj.Name} (0x{obj.Addr:x}, {obj.Requested} bytes) lost a written byte at +{diff}: wrote 0x{wrote:x2}, read 0x{got:x2}");
+            }
+        }
         if (obj.Writes.Count == 0) return;
         var expected = new Dictionary<long, byte>();
         foreach (var (off, data) in obj.Writes)
@@ -454,12 +543,18 @@ internal sealed class HeapMachine
             $"var {name} = slab.KmemCacheCreate(\"{name}\", {size}, {align}, {CSharpSlabFlags(flags)}, {(ctor is { } b ? $"(byte)0x{b:x2}" : "null")});");
         if (_context.InAtomic) { ExpectSleepReport(call, e, before); return; }
 
-        bool unknownFlag = (flags & SlabFlags.NoReap) != 0 && !_p.HasSlabNoReap;
+        // The suite's own list of the flags a profile has: five everywhere, SLAB_NO_REAP only on linux-2.4.
+        const uint everywhere = 0b1_1111, noReap = 0b10_0000;
+        uint unknownBits = (uint)flags & ~(everywhere | (_p.HasSlabNoReap ? noReap : 0));
+        bool noReapMissing = (unknownBits & noReap) != 0, otherUnknown = (unknownBits & ~noReap) != 0;
         bool tooBig = size > _p.SlabObjectMax || size <= 0;
-        if (unknownFlag || tooBig)
+        if (unknownBits != 0 || tooBig)
         {
-            string rule = tooBig ? "SLAB-1" : "SLAB-13";
-            string why = tooBig ? $"size outside 1..{_p.SlabObjectMax}" : $"SLAB_NO_REAP does not exist on {_p.Name}";
+            // SLAB-13 owns the profile-only flag; any other unknown bit, like a bad size, is SLAB-1's.
+            string rule = tooBig || otherUnknown ? "SLAB-1" : "SLAB-13";
+            string why = tooBig ? $"size outside 1..{_p.SlabObjectMax}"
+                : otherUnknown ? $"slab flags 0x{unknownBits & ~noReap:x} do not exist"
+                : $"SLAB_NO_REAP does not exist on {_p.Name}";
             _s.That(rule, e is not null || handle.IsNull, () => $"{call} must fail ({why}), got {handle}");
             if ((flags & SlabFlags.Panic) != 0)
                 _s.That("SLAB-10", e is KernelPanicException, () => $"{call} cannot succeed ({why}) and has SLAB_PANIC: it must panic, got {(e is null ? handle.ToString() : Describe(e))}");
@@ -468,11 +563,15 @@ internal sealed class HeapMachine
             return;
         }
         bool mustFit = size <= _p.SlabObjectMax / 4;
+        // A cache that must be made and is refused anyway: with SLAB_NO_REAP on the profile that has it,
+        // the flag is the only thing that can have been refused (SLAB-13), otherwise the size (SLAB-1).
+        string refusedRule = (flags & SlabFlags.NoReap) != 0 ? "SLAB-13" : "SLAB-1";
         if (e is KernelPanicException && !mustFit) return; // a legal size that did not fit: SLAB_PANIC may panic
-        _s.That(mustFit ? "SLAB-1" : "SLAB-10", e is null, () => $"{call} raised {Describe(e)}");
+        _s.That(mustFit ? refusedRule : "SLAB-10", e is null, () => $"{call} raised {Describe(e)}");
         if (handle.IsNull)
         {
-            _s.That("SLAB-1", !mustFit, () => $"{call} returned NULL for a {size}-byte object, well within the {_p.SlabObjectMax}-byte limit");
+            _s.That(refusedRule, !mustFit,
+                () => $"{call} returned NULL for a {size}-byte object, well within the {_p.SlabObjectMax}-byte limit{((flags & SlabFlags.NoReap) != 0 ? $", with SLAB_NO_REAP, which {_p.Name} has" : "")}");
             return;
         }
         var cache = new CacheModel { Name = name, Handle = handle, Size = size, Align = align, Flags = flags, Ctor = ctor };
@@ -482,8 +581,16 @@ internal sealed class HeapMachine
         _m.Caches.Add(cache);
     }
 
-    private static string CSharpSlabFlags(SlabFlags flags) =>
-        flags == SlabFlags.None ? "SlabFlags.None" : string.Join(" | ", flags.ToString().Split(", ").Select(f => $"SlabFlags.{f}"));
+    private static string CSharpSlabFlags(SlabFlags flags)
+    {
+        if (flags == SlabFlags.None) return "SlabFlags.None";
+        var parts = new List<string>();
+        var rest = flags;
+        foreach (var bit in Enum.GetValues<SlabFlags>())
+            if (bit != 0 && (rest & bit) == bit) { parts.Add($"SlabFlags.{bit}"); rest &= ~bit; }
+        if (rest != 0) parts.Add($"(SlabFlags)0x{(uint)rest:x}");
+        return string.Join(" | ", parts);
+    }
 
     private CacheModel? PickCache(int slot)
     {
@@ -494,7 +601,8 @@ internal sealed class HeapMachine
     private void AllocateFromCache(int slot, GfpFlags gfp)
     {
         if (_slab is null || PickCache(slot) is not { } cache) return;
-        gfp &= ~GfpFlags.Dma; // the zone comes from the cache (SLAB_CACHE_DMA)
+        // The zone comes from the cache (SLAB_CACHE_DMA); __GFP_ZERO would hide the constructor's and the poison's bytes.
+        gfp &= ~(GfpFlags.Dma | GfpFlags.Zero);
         _s.Operations++;
         string name = _m.NextName("o");
         string call = _t.Enabled ? $"kmem_cache_alloc({cache.Name}, {Gfp.Describe(gfp)})" : "kmem_cache_alloc";
@@ -503,6 +611,7 @@ internal sealed class HeapMachine
         ulong addr = 0;
         var e = Try(() => addr = _slab.KmemCacheAlloc(cache.Handle, gfp));
         if (_t.Enabled) _t.Step($"{name} = {call} -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var {name} = slab.KmemCacheAlloc({cache.Name}, {Pages.CSharp.Flags(gfp)});");
+        if (RefusedUnknownGfp(call, gfp, e, addr, before)) return;
         if (SleepsInAtomic(gfp)) { ExpectSleepReport(call, e, before); return; }
         if (e is not null) { _s.Fail("SLAB-2", $"{call} raised {Describe(e)}"); return; }
         if (addr == 0) return;
@@ -527,7 +636,9 @@ internal sealed class HeapMachine
             () => $"{call}: /proc/slabinfo for {cache.Name} went from {Line(infoBefore)} to {Line(infoAfter)}");
         cache.Seen.Add(addr);
         cache.Live++;
-        _m.Live.Add(new HeapObject { Name = name, Addr = addr, Requested = cache.Size, Usable = cache.Size, Cache = cache });
+        var obj = new HeapObject { Name = name, Addr = addr, Requested = cache.Size, Usable = cache.Size, Cache = cache };
+        _m.Live.Add(obj);
+        Fill(obj, 0);
     }
 
     private static string Line(SlabInfo? i) => i is null ? "(missing)"
@@ -606,7 +717,16 @@ internal sealed class HeapMachine
     /// <summary>SLAB-9: a one-byte overrun into the red zone is reported at free, and the object stays allocated.</summary>
     private void OverrunRedZone(int slot)
     {
-        if (_m.Pick(slot, o => o.Cache is { } c && c.Has(SlabFlags.RedZone)) is not { } obj) return;
+        static bool RedZoned(HeapObject o) => o.Cache is { } c && c.Has(SlabFlags.RedZone);
+        if (_m.Pick(slot, RedZoned) is not { } obj)
+        {
+            // No live object of a red-zone cache: take one from such a cache first, if there is one.
+            int index = _slab is null ? -1 : _m.Caches.Where(c => !c.Leaked || _p.DestroyBusyLeaksCache).ToList().FindIndex(c => c.Has(SlabFlags.RedZone));
+            if (index < 0) return;
+            AllocateFromCache(index, _context.InAtomic ? Gfp.Atomic : Gfp.Kernel);
+            if (_m.Pick(slot, RedZoned) is not { } taken) return;
+            obj = taken;
+        }
         var cache = obj.Cache!;
         _s.Operations++;
         ulong at = obj.Addr + (ulong)cache.Size;
@@ -694,7 +814,7 @@ internal sealed class HeapMachine
 
     private void AllocatePages(GfpFlags gfp, int order)
     {
-        if (SleepsInAtomic(gfp)) return; // the page family checks that case
+        if (SleepsInAtomic(gfp) || !GfpSemantics.Exists(_p, gfp)) return; // the page family checks those cases
         _s.Operations++;
         string name = _m.NextName("pg");
         ulong addr = 0;
@@ -705,7 +825,9 @@ internal sealed class HeapMachine
         long length = (long)_p.PageSize << order;
         var other = _m.Overlapping(addr, addr + (ulong)length);
         _s.That("KMAL-7", other is null, () => $"__get_free_pages returned [0x{addr:x}, +{length}), overlapping live {other!.Name} [0x{other.Addr:x}, +{other.Usable})");
-        _m.Live.Add(new HeapObject { Name = name, Addr = addr, Requested = length, Usable = length, PageOrder = order });
+        var block = new HeapObject { Name = name, Addr = addr, Requested = length, Usable = length, PageOrder = order };
+        _m.Live.Add(block);
+        Fill(block, 0);
     }
 
     /// <summary>Everything freed, caches destroyed and drained: the free counts are back at boot (ADDR-11).</summary>

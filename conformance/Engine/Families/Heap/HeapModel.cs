@@ -32,13 +32,25 @@ internal sealed class HeapObject
     /// <summary>Order of a page-allocator block, or -1.</summary>
     public int PageOrder { get; init; } = -1;
     public bool IsKmalloc => Cache is null && PageOrder < 0;
+    /// <summary>
+    /// What the first <see cref="Shadowed"/> bytes must read: the suite fills them when the object is
+    /// handed out (as a caller using its memory would) and records every later write here, so that a
+    /// byte anyone else changes is seen on the next check (KMAL-7), and a freed object goes back
+    /// holding the suite's bytes, not zeros or poison (so a missing kzalloc or re-poison shows: KMAL-4, SLAB-8).
+    /// </summary>
+    public byte[] Shadow { get; set; } = [];
+    public int Shadowed => Shadow.Length;
+    /// <summary>Writes beyond the shadowed bytes (large objects), in order: later writes overwrite earlier ones.</summary>
     public List<(long Offset, byte[] Data)> Writes { get; } = new();
     public ulong End => Addr + (ulong)Usable;
 }
 
 internal sealed class HeapModel
 {
+    /// <summary>How many leading bytes of an object the suite fills and shadows.</summary>
+    public const int ShadowCap = 4096;
     private int _names;
+    private int _fills;
     public List<HeapObject> Live { get; } = new();
     public List<HeapObject> Freed { get; } = new();
     public List<CacheModel> Caches { get; } = new();
@@ -46,6 +58,9 @@ internal sealed class HeapModel
     public bool AnyLeak { get; set; }
 
     public string NextName(string prefix) => $"{prefix}{++_names}";
+
+    /// <summary>A seed for the next fill, deterministic within a sequence.</summary>
+    public int NextFillSeed() => 0x5EED + ++_fills;
 
     /// <summary>The live object sharing a byte with [addr, end), or null.</summary>
     public HeapObject? Overlapping(ulong addr, ulong end, HeapObject? except = null)

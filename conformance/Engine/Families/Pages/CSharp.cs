@@ -21,6 +21,7 @@ internal static class CSharp
         Take(Gfp.Atomic, "Gfp.Atomic");
         foreach (var bit in Enum.GetValues<GfpFlags>())
             if (bit != 0 && (rest & bit) == bit) { parts.Add($"GfpFlags.{bit}"); rest &= ~bit; }
+        if (rest != 0) parts.Add($"(GfpFlags)0x{(uint)rest:x}"); // a bit no profile defines: the step is about it
         return string.Join(" | ", parts);
     }
 

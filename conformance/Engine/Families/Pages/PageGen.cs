@@ -21,7 +21,21 @@ public static class PageGen
         Gfp.Kernel | GfpFlags.Zero, Gfp.Atomic | GfpFlags.HighMem | GfpFlags.Zero,
     ];
 
-    private static Gen<GfpFlags> Flags => Gen.Elements(FlagChoices);
+    /// <summary>
+    /// Masks with a bit no profile has (GFP-7: every allocating call must refuse them): the first
+    /// undocumented bits above GFP_BUFFER and the top bit, alone or with a documented combination.
+    /// </summary>
+    public static readonly GfpFlags[] UnknownFlagChoices =
+    [
+        Gfp.Kernel | (GfpFlags)0x200, Gfp.Atomic | (GfpFlags)0x400, (GfpFlags)0x8000_0000 | Gfp.Kernel,
+        (GfpFlags)0x200, Gfp.HighUser | (GfpFlags)0x400,
+    ];
+
+    /// <summary>Mostly documented combinations, now and then one with an unknown bit.</summary>
+    public static Gen<GfpFlags> FlagsWithUnknown(int documented, GfpFlags[] choices) =>
+        Gen.Frequency((documented, Gen.Elements(choices)), (1, Gen.Elements(UnknownFlagChoices)));
+
+    private static Gen<GfpFlags> Flags => FlagsWithUnknown(30, FlagChoices);
 
     /// <summary>Mostly small orders, some up to and just past the maximum, rarely negative.</summary>
     private static Gen<int> OrderGen(int maxOrder) => Gen.Frequency(
@@ -99,8 +113,10 @@ public static class PageGen
         if (op.Arg > 1 && op.Kind is PageOpKind.FillPageCache or PageOpKind.Fragment) yield return op with { Arg = op.Arg / 2 };
         if (op.Gfp != Gfp.Kernel && op.Gfp != Gfp.Atomic && op.Kind is not PageOpKind.Exhaust)
         {
-            if (!Gfp.AllowsBlocking(op.Gfp) && (op.Gfp & GfpFlags.Dma) == 0) yield return op with { Gfp = Gfp.Atomic };
-            else if (Gfp.AllowsBlocking(op.Gfp) && (op.Gfp & (GfpFlags.Dma | GfpFlags.Hardwall | GfpFlags.Buffer2_4)) == 0) yield return op with { Gfp = Gfp.Kernel };
+            bool sleeps = Expectations.GfpSemantics.MaySleep(op.Gfp);
+            if (((uint)op.Gfp & ~0x1FFu) != 0) { } // an unknown bit is the point of the step: keep it
+            else if (!sleeps && (op.Gfp & GfpFlags.Dma) == 0) yield return op with { Gfp = Gfp.Atomic };
+            else if (sleeps && (op.Gfp & (GfpFlags.Dma | GfpFlags.Hardwall | GfpFlags.Buffer2_4)) == 0) yield return op with { Gfp = Gfp.Kernel };
         }
     }
 }

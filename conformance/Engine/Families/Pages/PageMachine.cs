@@ -1,4 +1,5 @@
 using KernelMm.Conformance.Checking;
+using KernelMm.Conformance.Expectations;
 using KernelMm.Conformance.Families.Shared;
 using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
@@ -25,6 +26,10 @@ internal sealed class PageMachine
     private readonly int _pageSize;
     private Snapshot _pre, _post;
     private readonly ContextDriver _context;
+    /// <summary>The suite's own derivation of zones and the direct mapping (never the implementation's).</summary>
+    private readonly PhysicalLayout _layout;
+    /// <summary>The reserve the implementation declares (or the profile's default), read at boot.</summary>
+    private Reserves _reserves = null!;
 
     private PageMachine(IMemoryManager mm, CheckScope scope, Trace trace)
     {
@@ -42,6 +47,7 @@ internal sealed class PageMachine
         _pre = new Snapshot(_p.MaxOrder);
         _post = new Snapshot(_p.MaxOrder);
         _context = new ContextDriver(_ctx, scope, trace);
+        _layout = new PhysicalLayout(_p);
     }
 
     public static void Run(IMemoryManager mm, IReadOnlyList<PageOp> ops, CheckScope scope, Trace trace)
@@ -55,14 +61,14 @@ internal sealed class PageMachine
 
     /// <summary>Which rule a sleeping call in atomic context tests, by its flags.</summary>
     private static string SleepRule(GfpFlags f) =>
-        (f & GfpFlags.Dma) != 0 ? "GFP-6" : (f & (GfpFlags.Hardwall | GfpFlags.Buffer2_4)) != 0 ? "GFP-7" : "GFP-1";
+        GfpSemantics.WantsDma(f) ? "GFP-6" : GfpSemantics.UserOrBuffer(f) ? "GFP-7" : "GFP-1";
 
     /// <summary>Which rule a non-sleeping call tests.</summary>
-    private static string NoSleepRule(GfpFlags f) => (f & GfpFlags.Dma) != 0 ? "GFP-6" : "GFP-2";
+    private static string NoSleepRule(GfpFlags f) => GfpSemantics.WantsDma(f) ? "GFP-6" : "GFP-2";
 
     /// <summary>Which rule the low-memory-only placement of a call tests.</summary>
     private static string LowZoneRule(GfpFlags f) =>
-        (f & (GfpFlags.Hardwall | GfpFlags.Buffer2_4)) != 0 && (f & GfpFlags.HighMem) == 0 ? "GFP-7" : "ZONE-3";
+        GfpSemantics.UserOrBuffer(f) && !GfpSemantics.AllowsHighmem(f) ? "GFP-7" : "ZONE-3";
 
     // ---- Boot ------------------------------------------------------------------------------
 
@@ -71,7 +77,7 @@ internal sealed class PageMachine
         _pre.Take(_pages, _reclaim, _ctx);
         foreach (var zone in Zones.All)
         {
-            var (start, end) = _p.ZoneSpan(zone);
+            var (start, end) = _layout.Span(zone);
             long span = (long)((end - start) / (ulong)_pageSize);
             long free = _pre.Free[(int)zone];
             _s.That("ZONE-1", free <= span,
@@ -80,11 +86,17 @@ internal sealed class PageMachine
             _m.BootMaxBlocks[(int)zone] = _pre.BlocksAt(zone, _p.MaxOrder);
         }
         _context.CheckBoot();
+        // GFP-3: the reserve the implementation declares (/proc/zoneinfo) must be one the documents allow.
+        ZoneInfo? declared = null;
+        var asked = Try(() => declared = _pages.ZoneInfo());
+        _s.That("GFP-3", asked is null, () => $"zoneinfo (IPageAllocator.ZoneInfo) raised {Describe(asked)}");
+        _reserves = Reserves.Read(declared, _p, _layout, out var problem);
+        _s.That("GFP-3", problem is null, () => $"on {_p.Label} the implementation {problem}");
         // ADDR-10: only RAM that exists is direct-mapped.
-        ulong beyond = _p.PageOffset + _p.LowMemoryEnd;
+        ulong beyond = _p.PageOffset + _layout.DirectEnd;
         var outside = Try(() => _pages.VirtToPhys(beyond));
         _s.That("ADDR-10", outside is InvalidArgumentException,
-            () => $"virt_to_phys(0x{beyond:x}), just past the direct mapping of {Profile.FormatSize(_p.LowMemoryEnd)} of low memory, must be refused with InvalidArgumentException, got {Describe(outside)}");
+            () => $"virt_to_phys(0x{beyond:x}), just past the direct mapping of {Profile.FormatSize(_layout.DirectEnd)} of low memory, must be refused with InvalidArgumentException, got {Describe(outside)}");
         if (_t.Enabled) _t.Step($"boot {_p.Label}: free pages {_pre.DescribeFree()}", $"// boot {_p.Label}");
     }
 
@@ -123,7 +135,7 @@ internal sealed class PageMachine
         _s.That(rule, _pre.SameCounts(_post),
             () => $"{call} was refused but changed the free counts: before [{_pre.DescribeFree()}], after [{_post.DescribeFree()}]");
 
-    private bool InDirectMap(ulong addr) => _p.IsDirectMapped(addr);
+    private bool InDirectMap(ulong addr) => _layout.IsDirectMapped(addr);
 
     // ---- Allocation --------------------------------------------------------------------------
 
@@ -146,8 +158,8 @@ internal sealed class PageMachine
             AllocPages => $"var {name} = pages.AllocPages({CSharp.Flags(flags)}, {order});",
             _ => $"var {name} = pages.GetFreePages({CSharp.Flags(flags)}, {order});",
         };
-        bool blocking = Gfp.AllowsBlocking(flags);
-        var zones = Gfp.AllowedZones(viaDescriptor ? flags : flags & ~GfpFlags.HighMem);
+        bool blocking = GfpSemantics.MaySleep(flags);
+        var zones = GfpSemantics.Zonelist(flags, addressReturning: !viaDescriptor);
         _s.Operations++;
 
         Observe(before: true);
@@ -166,12 +178,14 @@ internal sealed class PageMachine
         bool ok = thrown is null && (viaDescriptor ? !page.IsNull : addr != 0);
         if (_t.Enabled) _t.Step($"{name} = {call} -> {(thrown is not null ? Describe(thrown) : viaDescriptor ? page.ToString() : $"0x{addr:x}")}", code);
 
-        // Bad input: typed refusal, nothing changed.
-        if (!_p.Knows(flags) || order < 0)
+        // Bad input: typed refusal, nothing changed. GFP-7: a bit the profile does not have.
+        bool unknown = !GfpSemantics.Exists(_p, flags);
+        if (unknown || order < 0)
         {
-            string rule = order < 0 ? "PAGE-2" : "GFP-7";
+            string rule = unknown ? "GFP-7" : "PAGE-2";
+            string why = unknown ? $"GFP bits 0x{GfpSemantics.Unknown(_p, flags):x} do not exist on {_p.Name}" : "a negative order";
             _s.That(rule, thrown is InvalidArgumentException,
-                () => $"{call} on {_p.Name} must be refused with InvalidArgumentException, got {(thrown is null ? "a result" : Describe(thrown))}");
+                () => $"{call} on {_p.Name} must be refused with InvalidArgumentException ({why}), got {(thrown is null ? (ok ? "a block" : "NULL") : Describe(thrown))}");
             ExpectUnchanged(rule, call);
             return null;
         }
@@ -214,21 +228,21 @@ internal sealed class PageMachine
         CheckAccounting(call, null, 0);
         // PAGE-2: the largest order is legal, so its availability failures count against PAGE-2.
         string? atMax = order == _p.MaxOrder ? "PAGE-2" : null;
-        if (Gfp.MayUseReserve(flags))
+        if (GfpSemantics.UsesReserve(flags))
         {
-            var block = _pre.BlockFor(zones, order);
-            _s.That(atMax ?? "GFP-3", block is null,
-                () => $"{call} returned NULL although zone {block!.Value.Zone.KernelName()} had a free order-{block.Value.Order} block (GFP_ATOMIC may use every free page); free pages before: [{_pre.DescribeFree()}]");
+            // GFP-3: GFP_ATOMIC fails only where no zone could give the block and keep the GFP_ATOMIC floor it declared.
+            var demanded = _reserves.Demanded(_pre.BlocksAt, _pre.Free, zones, order, _p.MaxOrder, reserveAccess: true);
+            _s.That(atMax ?? "GFP-3", demanded is null,
+                () => $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} had a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above the {demanded.Value.Floor} GFP_ATOMIC may not go below ({_reserves.Describe()}); free pages before: [{_pre.DescribeFree()}]");
         }
         else if (blocking && _reclaim is not null)
         {
             long left = _post.ReclaimIn(zones);
-            var block = _post.BlockFor(zones, order);
-            bool usable = block is not null && _post.FreeIn(zones) - (1L << order) >= _p.EmergencyReservePages;
+            var demanded = _reserves.Demanded(_post.BlocksAt, _post.Free, zones, order, _p.MaxOrder, reserveAccess: false);
             // A usable block left over is PAGE-2's concern at the largest order (the order itself was
             // refused) and GFP-4's below it; reclaimable pages left over are GFP-4's at any order.
-            _s.That(atMax ?? "GFP-4", !usable,
-                () => $"{call} returned NULL although zone {block!.Value.Zone.KernelName()} has a free order-{block.Value.Order} block above the reserve");
+            _s.That(atMax ?? "GFP-4", demanded is null,
+                () => $"{call} returned NULL although zone {demanded!.Value.Zone.KernelName()} has a free order-{demanded.Value.Order} block and {demanded.Value.Free} free pages, well above its min of {demanded.Value.Floor} ({_reserves.Describe()})");
             _s.That("GFP-4", left == 0, () => $"{call} returned NULL but {left} reclaimable page-cache pages were left in its zones");
         }
         return null;
@@ -246,9 +260,15 @@ internal sealed class PageMachine
         }
         else
         {
+            // ZONE-3 first: an address past the direct mapping that came with HIGHMEM's free pages
+            // falling is a HIGHMEM frame handed out by address; ADDR-10 would blame the mapping instead.
+            int high = (int)Zone.HighMem;
+            long fromHighmem = _pre.Free[high] - _post.Free[high] + (_pre.Reclaim[high] - _post.Reclaim[high]);
+            _s.That("ZONE-3", !(_layout.IsHighmemAlias(addr) && fromHighmem > 0),
+                () => $"{call} returned 0x{addr:x} = PAGE_OFFSET + PA 0x{addr - _p.PageOffset:x} and zone HighMem's free pages fell by {fromHighmem}: a HIGHMEM frame, but an address-returning call must give direct-mapped low memory (below PA 0x{_layout.DirectEnd:x})");
             _s.That("ADDR-1", addr % (ulong)_pageSize == 0, () => $"{call} returned 0x{addr:x}, not a multiple of PAGE_SIZE 0x{_pageSize:x}");
             _s.That("ADDR-10", InDirectMap(addr),
-                () => $"{call} returned 0x{addr:x}, outside the direct mapping [0x{_p.PageOffset:x}, 0x{_p.PageOffset + _p.LowMemoryEnd:x})");
+                () => $"{call} returned 0x{addr:x}, outside the direct mapping [0x{_p.PageOffset:x}, 0x{_p.PageOffset + _layout.DirectEnd:x})");
             ulong pa = 0;
             var e = Try(() => pa = _pages.VirtToPhys(addr));
             _s.That("ADDR-10", e is null && pa == addr - _p.PageOffset,
@@ -266,21 +286,22 @@ internal sealed class PageMachine
                 () => $"{call}: page_address(pfn_to_page(virt_to_pfn(0x{addr:x}))) = 0x{_pages.PageAddress(page):x}");
         }
 
+        var zone = _layout.ZoneOfPfn(pfn);
+        CheckWholeBlockTaken(call, zones, order, pfn, zone);
         _s.That("PAGE-1", _m.InRam(pfn, order), () => $"{call}: block pfn 0x{pfn:x} order {order} lies beyond RAM ({_p.TotalPages} frames)");
         _s.That("PAGE-7", pfn % (1UL << order) == 0, () => $"{call}: order-{order} block starts at pfn 0x{pfn:x}, not a multiple of {1UL << order}");
-        var zone = _p.ZoneOfPfn(pfn);
-        if ((flags & GfpFlags.Dma) != 0)
+        if (GfpSemantics.WantsDma(flags))
         {
             ulong end = (pfn + (1UL << order)) << _p.PageShift;
-            _s.That("ZONE-2", end <= _p.DmaLimit,
-                () => $"{call}: block [0x{pfn << _p.PageShift:x}, 0x{end:x}) crosses MAX_DMA_ADDRESS 0x{_p.DmaLimit:x} by 0x{end - _p.DmaLimit:x} bytes");
+            _s.That("ZONE-2", end <= _layout.DmaEnd,
+                () => $"{call}: block [0x{pfn << _p.PageShift:x}, 0x{end:x}) crosses MAX_DMA_ADDRESS 0x{_layout.DmaEnd:x} by 0x{end - _layout.DmaEnd:x} bytes");
         }
-        var lastZone = _p.ZoneOfPfn(pfn + (1UL << order) - 1);
+        var lastZone = _layout.ZoneOfPfn(pfn + (1UL << order) - 1);
         var reported = _pages.PageZone(page);
         _s.That("ZONE-1", reported == zone && lastZone == zone,
             () => $"{call}: pfn 0x{pfn:x} (PA 0x{pfn << _p.PageShift:x}) lies in zone {zone.KernelName()}{(lastZone != zone ? $" and ends in {lastZone.KernelName()}" : "")}, page_zone says {reported.KernelName()}");
-        if (!viaDescriptor || (flags & GfpFlags.HighMem) == 0)
-            _s.That(LowZoneRule(flags), zone != Zone.HighMem,
+        if (!viaDescriptor || !GfpSemantics.AllowsHighmem(flags))
+            _s.That(viaDescriptor ? LowZoneRule(flags) : "ZONE-3", zone != Zone.HighMem,
                 () => $"{call} returned HIGHMEM pfn 0x{pfn:x}; {(viaDescriptor ? "the flags do not allow __GFP_HIGHMEM" : "an address-returning call must give low memory")}");
         var other = _m.Overlapping(pfn, order);
         _s.That("PAGE-1", other is null,
@@ -292,6 +313,7 @@ internal sealed class PageMachine
             _s.That("PAGE-5", va != 0 && _pages.VirtToPhys(va) == pfn << _p.PageShift,
                 () => $"{call}: page_address({page}) = 0x{va:x} does not translate back to pfn 0x{pfn:x}");
         }
+        if (order > 0) CheckTailDescriptor(call, pfn, order, zone, viaDescriptor ? _pages.PageAddress(page) : addr);
         if (viaDescriptor && zone == Zone.HighMem && _highmem is not null)
         {
             ulong va = _pages.PageAddress(page);
@@ -300,12 +322,14 @@ internal sealed class PageMachine
         }
 
         var block = new LiveBlock { Name = name, Addr = addr, Page = page, Pfn = pfn, Order = order, Zone = zone, ViaDescriptor = viaDescriptor };
-        if (kind == GetZeroedPage || (flags & GfpFlags.Zero) != 0) CheckZeroed(block, call);
+        if (kind == GetZeroedPage || GfpSemantics.WantsZero(flags)) CheckZeroed(block, call);
 
         CheckAccounting(call, zone, 1L << order);
-        if (!Gfp.MayUseReserve(flags))
-            _s.That("GFP-3", _post.FreeIn(zones) >= _p.EmergencyReservePages,
-                () => $"{call} (no reserve access) left {_post.FreeIn(zones)} free pages in its zones, below the emergency reserve of {_p.EmergencyReservePages}");
+        // GFP-3: the request kept the floor the implementation declares for it.
+        bool reserve = GfpSemantics.UsesReserve(flags);
+        var breach = _reserves.Breach(_post.Free, zones, zone, reserve);
+        _s.That("GFP-3", breach is null,
+            () => $"{call} ({(reserve ? "GFP_ATOMIC reserve access" : "no reserve access")}) took an order-{order} block from zone {zone.KernelName()} and {breach}; free pages after: [{_post.DescribeFree()}]");
         if (_pre.Reclaim.AsSpan().SequenceEqual(_post.Reclaim))
             _s.That("PAGE-6", _pre.Free[(int)zone] >= 1L << order,
                 () => $"{call} returned an order-{order} block from zone {zone.KernelName()}, which had only {_pre.Free[(int)zone]} free pages");
@@ -313,6 +337,39 @@ internal sealed class PageMachine
         _m.Live.Add(block);
         _m.Claim(block);
         return block;
+    }
+
+    /// <summary>
+    /// PAGE-6: when buddyinfo listed no free block of the order in any allowed zone and nothing was
+    /// reclaimed, a success can only come from free pages merging (a per-CPU drain), and then it takes
+    /// a whole 2^order pages from its zone; an allocator that hands out a smaller block instead
+    /// ("the best it had") has ignored that no block of the order existed.
+    /// </summary>
+    private void CheckWholeBlockTaken(string call, IReadOnlyList<Zone> zones, int order, ulong pfn, Zone zone)
+    {
+        if (order == 0 || _pre.BlockFor(zones, order) is not null || !_pre.Reclaim.AsSpan().SequenceEqual(_post.Reclaim)) return;
+        long dropped = _pre.Free[(int)zone] - _post.Free[(int)zone];
+        _s.That("PAGE-6", dropped >= 1L << order,
+            () => $"{call} returned pfn 0x{pfn:x} although no free block of order >= {order} was listed in its zones ([{_pre.DescribeFree()}]), and zone {zone.KernelName()}'s free pages fell by only {dropped}, not {1L << order}: a smaller block is no order-{order} block");
+    }
+
+    /// <summary>
+    /// PAGE-5 inside a block: every page of it has its own descriptor, which converts back to its own
+    /// frame (and, in low memory, to its own address), not to the block's first page.
+    /// </summary>
+    private void CheckTailDescriptor(string call, ulong pfn, int order, Zone zone, ulong headAddress)
+    {
+        ulong index = (1UL << order) - 1;
+        ulong tail = pfn + index;
+        PageHandle page = PageHandle.Null;
+        ulong back = 0;
+        var e = Try(() => { page = _pages.PfnToPage(tail); back = _pages.PageToPfn(page); });
+        _s.That("PAGE-5", e is null && back == tail,
+            () => $"{call}: page_to_pfn(pfn_to_page(0x{tail:x})), the last page of the order-{order} block at pfn 0x{pfn:x}, gives {(e is null ? $"pfn 0x{back:x} ({page})" : Describe(e))}");
+        if (zone == Zone.HighMem || headAddress == 0) return;
+        ulong va = _pages.PageAddress(page), want = headAddress + index * (ulong)_pageSize;
+        _s.That("PAGE-5", va == want,
+            () => $"{call}: page_address(pfn_to_page(0x{tail:x})), the last page of the block at 0x{headAddress:x}, is 0x{va:x}, not 0x{want:x}");
     }
 
     /// <summary>ADDR-11: free pages move by exactly the block taken or given back and the pages reclaimed.</summary>
@@ -527,7 +584,7 @@ internal sealed class PageMachine
     {
         ulong pfn = (ulong)(uint)arg % _p.TotalPages;
         if (_m.IsOwned(pfn)) return;
-        if (_p.ZoneOfPfn(pfn) != Zone.HighMem)
+        if (_layout.ZoneOfPfn(pfn) != Zone.HighMem)
         {
             ulong addr = _p.PageOffset + (pfn << _p.PageShift);
             ExpectRefusedFree($"free_pages(0x{addr:x}, 0) of a page never handed out", $"pages.FreePages(0x{addr:x}, 0);", () => _pages.FreePages(addr, 0));
@@ -572,6 +629,7 @@ internal sealed class PageMachine
         if (block.IsHighmem)
         {
             _s.That("ZONE-4", !InDirectMap(addr), () => $"kmap of HIGHMEM {block.Name} returned 0x{addr:x}, inside the direct mapping");
+            CheckSingleMapping(block, addr, $"kmap({block.Name})");
             if (block.KmapCount > 0)
                 _s.That("ZONE-4", addr == block.KmapAddr, () => $"nested kmap of {block.Name} returned 0x{addr:x}, the first kmap returned 0x{block.KmapAddr:x}");
             _s.That("ZONE-4", current == addr, () => $"page_address({block.Name}) = 0x{current:x} while kmapped at 0x{addr:x}");
@@ -581,6 +639,22 @@ internal sealed class PageMachine
         block.KmapCount++;
         block.KmapAddr = addr;
         VerifyContents(block);
+    }
+
+    /// <summary>
+    /// ZONE-4: a kernel address maps one page at a time. A new mapping of a HIGHMEM page must not be
+    /// an address another live page is kmapped at, nor one another page's page_address still gives
+    /// (a lazily kept kmap whose slot was handed to a second page).
+    /// </summary>
+    private void CheckSingleMapping(LiveBlock block, ulong addr, string call)
+    {
+        foreach (var other in _m.Live)
+        {
+            if (other == block || !other.IsHighmem || !other.ViaDescriptor) continue;
+            ulong its = other.KmapCount > 0 ? other.KmapAddr : _pages.PageAddress(other.Page);
+            _s.That("ZONE-4", its == 0 || its != addr,
+                () => $"{call} returned 0x{addr:x}, where HIGHMEM page {other.Name} (pfn 0x{other.Pfn:x}) is {(other.KmapCount > 0 ? $"kmapped ({other.KmapCount} time(s))" : "still shown by page_address")}: one address maps two pages");
+        }
     }
 
     private void UnmapHigh(int slot)
@@ -619,6 +693,7 @@ internal sealed class PageMachine
         if (_t.Enabled) _t.Step($"kmap_atomic({block.Name}) -> {(e is null ? $"0x{addr:x}" : Describe(e))}", $"var a_{block.Name} = hm.KmapAtomic({block.Name});");
         _s.That("ZONE-4", e is null && addr != 0 && (!block.IsHighmem || !InDirectMap(addr)),
             () => $"kmap_atomic({block.Name}) must return a usable mapping{(block.IsHighmem ? " outside the direct map" : "")}, got {(e is null ? $"0x{addr:x}" : Describe(e))}");
+        if (block.IsHighmem) CheckSingleMapping(block, addr, $"kmap_atomic({block.Name})");
         foreach (var (offset, data) in block.Writes.Where(w => w.Offset + w.Data.Length <= _pageSize))
         {
             var actual = new byte[data.Length];
@@ -710,12 +785,13 @@ internal sealed class PageMachine
             _s.That("PAGE-8", maxBlocks >= _m.BootMaxBlocks[i],
                 () => $"with everything freed and caches drained, zone {z.KernelName()} has {maxBlocks} free order-{_p.MaxOrder} blocks; it had {_m.BootMaxBlocks[i]} at boot (freed buddies did not coalesce)");
         }
-        long want = _m.BootMaxBlocks.Sum();
+        // The max-order blocks GFP_ATOMIC|__GFP_HIGHMEM may take at boot while keeping the floor the implementation declares.
+        long want = _reserves.MaxOrderBlocksDemanded(_m.BootFree, _m.BootMaxBlocks, _p.MaxOrder);
         var taken = new List<LiveBlock>();
         for (long n = 0; n < want; n++)
         {
             var block = Allocate(AllocPages, Gfp.Atomic | GfpFlags.HighMem, _p.MaxOrder);
-            _s.That("PAGE-8", block is not null, () => $"after freeing everything, max-order allocation {n + 1} of the {want} that fit at boot failed");
+            _s.That("PAGE-8", block is not null, () => $"after freeing everything, max-order allocation {n + 1} of the {want} that fit at boot ({_reserves.Describe()}) failed");
             if (block is null) break;
             taken.Add(block);
         }

@@ -1,3 +1,4 @@
+using KernelMm.Conformance.Expectations;
 using KernelMm.Spec.Contract;
 using static KernelMm.Conformance.Families.Shared.Calls;
 
@@ -348,11 +349,11 @@ internal sealed partial class UserMachine
 
     /// <summary>A direct-mapped kernel address: PAGE_OFFSET plus a generated page of low memory.</summary>
     private ulong KernelAddress(int seed) =>
-        _p.PageOffset + ((ulong)(uint)seed % (_p.LowMemoryEnd >> _shift) << _shift) + (ulong)(seed % (_ps - 8));
+        _p.PageOffset + ((ulong)(uint)seed % (new PhysicalLayout(_p).DirectEnd >> _shift) << _shift) + (ulong)(seed % (_ps - 8));
 
     private byte[]? KernelBytes(ulong addr, int len)
     {
-        if (_mem is null || !_p.IsDirectMapped(addr)) return null;
+        if (_mem is null || !new PhysicalLayout(_p).IsDirectMapped(addr)) return null;
         var buf = new byte[len];
         return Try(() => _mem.Read(addr, buf)) is null ? buf : null;
     }

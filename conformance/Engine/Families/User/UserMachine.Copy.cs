@@ -179,7 +179,7 @@ internal sealed partial class UserMachine
         }
     }
 
-    private int ValueSize(int length) => length is 1 or 2 or 4 ? length : _p.Is64Bit ? 8 : 4;
+    private int ValueSize(int length) => length is 1 or 2 or 4 ? length : _p.WordSize == 8 ? 8 : 4;
 
     private void GetUser(UserOp op)
     {

@@ -249,8 +249,12 @@ internal sealed partial class UserMachine
                 Refused(proc, "a descriptor that is not open", "MMAP-9", [Errno.EBADF], 0, (ulong)_ps, Prot.Read, MapFlags.Shared, bad, 0);
                 break;
             case 7:
-                if (!_p.Is64Bit) return;
-                Refused(proc, "a negative offset", "MMAP-2", [Errno.EOVERFLOW, Errno.EINVAL], 0, (ulong)_ps, Prot.Read, anon, -1, -(long)_ps * (1 + op.Pages % 4));
+                // A file range past the largest file offset: negative (on 64-bit, where the offset is 64 bits) or
+                // ending beyond MAX_LFS_FILESIZE. Anonymous mappings ignore the offset (MMAP-2's decision).
+                if (_p.WordSize != 8 || FileFd(f => f.CanRead) is not { } f7) return;
+                long off7 = op.Pages % 2 == 0 ? -(long)_ps * (1 + op.Pages % 4) : (long.MaxValue & ~(long)(_ps - 1)) - (long)_ps * (op.Pages % 3);
+                Refused(proc, off7 < 0 ? "a negative file offset" : "a file range past MAX_LFS_FILESIZE", "MMAP-2", [Errno.EOVERFLOW, Errno.EINVAL],
+                    0, 4 * (ulong)_ps, Prot.Read, MapFlags.Private, f7.Fd, off7);
                 break;
             case 8:
                 var ro = proc.Fds.Values.FirstOrDefault(f => f.Obj is { Kind: MapKind.FileShared } && f.Mode == OpenMode.ReadOnly)

@@ -1,3 +1,4 @@
+using KernelMm.Conformance.Expectations;
 using KernelMm.Spec.Contract;
 using static KernelMm.Conformance.Families.Shared.Calls;
 
@@ -146,7 +147,7 @@ internal sealed partial class UserMachine
     /// <summary>GFP-4: a sleeping allocation that returned NULL left nothing it could have swapped out.</summary>
     private void CheckReclaimed(GfpFlags gfp)
     {
-        var zones = Gfp.AllowedZones(gfp);
+        var zones = GfpSemantics.Zonelist(gfp);
         long anon = zones.Sum(z => _swap!.AnonPages(z));
         long swapFree = _swap!.SwapFreePages;
         _s.That("GFP-4", anon == 0 || swapFree == 0,

@@ -1,0 +1,62 @@
+using KernelMm.Conformance.OutOfProcess;
+using KernelMm.Conformance.Running;
+using KernelMm.Spec.Profiles;
+using KernelMm.Tests.OutOfProcess;
+
+namespace KernelMm.Tests.Parallel;
+
+/// <summary>
+/// The decision of docs/protocol.md, "Concurrency": parallel checking is in-process only. A program
+/// cannot declare AtomicT or Smp (a clean boot refusal naming the capability), and for a program ATOM-1
+/// and the smp family's own run are n/a with the reason, never passed.
+/// </summary>
+[Collection("OutOfProcess")]
+public class OutOfProcessDecisionTests(NativePrograms programs)
+{
+    [Fact]
+    public void A_process_implementation_gets_ATOM_1_not_applicable_with_the_reason()
+    {
+        using var factory = new ProcessFactory([programs.Buddy]);
+        var result = SuiteRunner.Run(factory, new SuiteOptions
+        {
+            Profiles = [Profiles.X86_32],
+            MemorySizes = [64UL << 20],
+            Families = new HashSet<string> { "atomic", "smp" },
+            Settings = new RunSettings { Sequences = 5 },
+        });
+        var atom = result.Results.Single(r => r.Rule.Id == "ATOM-1");
+        Assert.Equal(RuleOutcome.NotApplicable, atom.Outcome);
+        Assert.Equal("not declared: AtomicT (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")", atom.Reason);
+        Assert.Equal(0, result.Sequences);
+        Assert.Empty(result.Failures);
+    }
+
+    [Theory]
+    [InlineData("AtomicT")]
+    [InlineData("Smp")]
+    public void A_program_declaring_a_parallel_capability_is_refused_at_boot_naming_it(string capability)
+    {
+        var script = Path.Combine(Path.GetTempPath(), $"kmm-declares-{capability}-{Environment.ProcessId}.sh");
+        File.WriteAllText(script,
+            "#!/bin/sh\nread line\n" +
+            $"echo '{{\"id\":1,\"ok\":true,\"protocol\":{Protocol.Version},\"name\":\"parallel\",\"capabilities\":[\"PageAllocator\",\"{capability}\"]}}'\n" +
+            "while read line; do :; done\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            using var factory = new ProcessFactory([script]);
+            using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20));
+            // The boot failed: the machine carries only what the adapter can, and its first call raises the boot fault.
+            Assert.NotNull(mm);
+            Assert.DoesNotContain(Enum.Parse<KernelMm.Spec.Contract.Capability>(capability), mm!.Capabilities);
+            var e = Assert.ThrowsAny<ImplementationFaultException>(() => ((KernelMm.Spec.Contract.IPageAllocator)mm).GetFreePages(KernelMm.Spec.Contract.Gfp.Kernel, 0));
+            Assert.Contains(capability, e.Message);
+            Assert.Contains("does not carry", e.Message);
+            Assert.Same(e.GetType(), factory.Statistics.LastFault!.GetType());
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+}
