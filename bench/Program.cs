@@ -18,6 +18,8 @@ public static class Program
         if (args.Contains("--phases")) return PhaseProfiler.Run(args);
         if (args.Contains("--cscheck")) return ParallelComparison.Run(args);
         if (args.Contains("--parallel-runs")) return ParallelThroughput.Run(args);
+        if (args.Contains("--transport")) return TransportFloor.Run(args);
+        if (args.Contains("--oop")) return OutOfProcessThroughput.Run(args);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

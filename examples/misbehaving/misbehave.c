@@ -2,7 +2,8 @@
  * misbehave: wraps a protocol implementation (docs/protocol.md) and misbehaves on purpose, for the
  * containment tests of the out-of-process runner.
  *
- *   usage: misbehave MODE [--op OP] [--after N] [--leak-kib K] [--per-boot] -- COMMAND [ARG...]
+ *   usage: misbehave MODE [--op OP] [--after N] [--leak-kib K] [--per-boot] [--bytes N] [--pid-file PATH]
+ *                   [--signal N] -- COMMAND [ARG...]
  *
  * Forwards every request line to COMMAND and its answer back, except at the trigger: the first
  * request whose "op" is OP ("*": any op) after N such requests since the latest "hello". The
@@ -19,10 +20,17 @@
  *   leak      no trigger: keeps K KiB (default 1024) of touched memory per request, forever
  *             (with --per-boot: until the next hello, so that each sequence leaks the same way
  *             even when the runner reuses the process across boots)
+ *   bad-utf8  answers with a string holding the byte 0xff, which is not UTF-8 (in hello: the "name")
+ *   stderr-flood  writes --bytes N (default 100 MB) to standard error as one line without a newline,
+ *             then answers normally
+ *   fork-child    forks a child that keeps standard output and error open and sleeps for an hour
+ *             (writing its pid to --pid-file PATH), then exits with status 4 without answering
+ *   signal    dies from signal --signal N (default 15, SIGTERM), which the runner did not send
  *
  * C11 and POSIX only: gcc -O2 -std=c11 -o misbehave misbehave.c
  */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,12 +42,14 @@
 
 static char *hoarded;
 
-static const char *const modes[] = { "crash", "exit", "hang", "garbage", "wrong-id", "stale", "lie", "leak", NULL };
+static const char *const modes[] = { "crash", "exit", "hang", "garbage", "wrong-id", "stale", "lie", "leak",
+                                     "bad-utf8", "stderr-flood", "fork-child", "signal", NULL };
 
 static void usage(void)
 {
-    fputs("usage: misbehave MODE [--op OP] [--after N] [--leak-kib K] [--per-boot] -- COMMAND [ARG...]\n"
-          "modes: crash exit hang garbage wrong-id stale lie leak\n", stderr);
+    fputs("usage: misbehave MODE [--op OP] [--after N] [--leak-kib K] [--per-boot] [--bytes N] [--pid-file PATH] [--signal N]\n"
+          "                 -- COMMAND [ARG...]\n"
+          "modes: crash exit hang garbage wrong-id stale lie leak bad-utf8 stderr-flood fork-child signal\n", stderr);
     exit(2);
 }
 
@@ -90,7 +100,8 @@ int main(int argc, char **argv)
     for (int i = 0; modes[i]; i++) known |= strcmp(mode, modes[i]) == 0;
     if (!known) usage();
     const char *op = "*";
-    long after = 0, leak_kib = 1024;
+    long after = 0, leak_kib = 1024, flood = 100L << 20, signo = SIGTERM;
+    const char *pid_file = NULL;
     bool per_boot = false;
     int i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i += 2) {
@@ -99,6 +110,9 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--op")) op = argv[i + 1];
         else if (!strcmp(argv[i], "--after")) after = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--leak-kib")) leak_kib = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--bytes")) flood = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--pid-file")) pid_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--signal")) signo = atol(argv[i + 1]);
         else usage();
     }
     if (i + 1 >= argc) usage();
@@ -156,6 +170,35 @@ int main(int argc, char **argv)
             _exit(3);
         }
         if (triggered && !strcmp(mode, "hang")) sleep(3600);
+        if (triggered && !strcmp(mode, "signal")) {
+            fprintf(stderr, "misbehave: dying from signal %ld\n", signo);
+            signal((int)signo, SIG_DFL);
+            raise((int)signo);
+        }
+        if (triggered && !strcmp(mode, "fork-child")) {
+            pid_t child = fork();
+            if (child == 0) {
+                /* Keeps stdout and stderr (the runner's pipes) open, and outlives its parent. */
+                if (pid_file) {
+                    int fd = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                    if (fd >= 0) { dprintf(fd, "%d\n", (int)getpid()); close(fd); }
+                }
+                sleep(3600);
+                _exit(0);
+            }
+            fputs("misbehave: leaving a child behind\n", stderr);
+            _exit(4);
+        }
+        if (triggered && !strcmp(mode, "stderr-flood")) {
+            static char block[1 << 16];
+            memset(block, 'x', sizeof block);
+            for (long left = flood; left > 0;) {
+                size_t n = left < (long)sizeof block ? (size_t)left : sizeof block;
+                if (fwrite(block, 1, n, stderr) != n) break;
+                left -= (long)n;
+            }
+            fflush(stderr);
+        }
 
         write_all(child_in, line);
         if (getline(&answer, &answer_cap, child_out) <= 0) return 1;
@@ -169,6 +212,22 @@ int main(int argc, char **argv)
             s = s ? strstr(s, "],[") : NULL;   /* the start of free[1] (ZONE_NORMAL) */
             if (s) out = bump_number(answer, (size_t)(s + 3 - answer), 1);
         } else if (triggered && !strcmp(mode, "stale") && previous) out = strdup(previous);
+        else if (triggered && !strcmp(mode, "bad-utf8")) {
+            /* The first string value gets the byte 0xff; without one, a field holding it is added. */
+            const char *q = strstr(answer, "\"name\":\"");
+            if (!q) q = strstr(answer, "\"message\":\"");
+            size_t size = strlen(answer) + 32;
+            out = malloc(size);
+            if (!out) exit(2);
+            if (q) {
+                size_t at = (size_t)(strchr(q + 1, ':') + 2 - answer);
+                snprintf(out, size, "%.*s\377%s", (int)at, answer, answer + at);
+            } else {
+                size_t end = strlen(answer);
+                while (end > 0 && answer[end - 1] != '}') end--;
+                snprintf(out, size, "%.*s,\"note\":\"\377\"}\n", (int)(end - 1), answer);
+            }
+        }
         free(previous);
         previous = strdup(answer);
         write_all(stdout, out ? out : answer);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using KernelMm.Conformance.OutOfProcess;
+using KernelMm.Conformance.Families.Heap;
+using KernelMm.Conformance.Families.Pages;
 using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -92,18 +94,33 @@ public class ContainmentTests(NativePrograms programs, ITestOutputHelper output)
     {
         string[] checksOfVirtToPhys = ["ADDR-1", "ADDR-2", "ADDR-10", "PAGE-5"];
         var (result, _) = RunContained(programs.Misbehaving("wrong-id", "--op", "virtToPhys", "--after", "2"), new(), checksOfVirtToPhys, "protocol violation", "out of order");
-        // Charged to the checks that call virt_to_phys (a rule whose check met it once masked, the
-        // next property round finds it in another one), never to an unrelated rule.
-        Assert.Subset(checksOfVirtToPhys.ToHashSet(), result.FailedRuleIds.ToHashSet());
-        Assert.All(result.Failures, f => Assert.StartsWith("virt_to_phys(", f.Counterexample!.Trace[^1]));
+        AssertChargedToTheCallThatMetIt(result, "virtToPhys");
     }
 
     [Fact]
     public void StaleAnswer_IsAProtocolViolation()
     {
         var (result, _) = RunContained(programs.Misbehaving("stale", "--op", "pageZone", "--after", "1"), new(), ["ZONE-1"], "protocol violation", "carries id");
-        // page_zone is checked by ZONE-1: the check that was running.
-        Assert.Equal(["ZONE-1"], result.FailedRuleIds.Order());
+        AssertChargedToTheCallThatMetIt(result, "pageZone");
+    }
+
+    /// <summary>
+    /// The runner pipelines the queries the checks will ask about an answer behind the call (protocol 2
+    /// references), so a broken answer to one of them is met by the next call the sequence makes: usually
+    /// that query itself, but a query about a NULL answer is never asked, and then it is the next call of
+    /// any kind. Either way the failure is charged to the check of the call that met it, that call is the
+    /// last step of the counterexample, and the message names the request whose answer broke.
+    /// </summary>
+    private static void AssertChargedToTheCallThatMetIt(SuiteResult result, string brokenOp)
+    {
+        var pageRules = new PageFamily().RuleIds.Concat(new HeapFamily().RuleIds).ToHashSet();
+        Assert.NotEmpty(result.Failures);
+        Assert.All(result.Failures, f =>
+        {
+            Assert.Contains(f.Rule.Id, pageRules);
+            Assert.Contains("ProtocolViolationException", f.Counterexample!.Trace[^1]);
+            Assert.Contains($"\"op\":\"{brokenOp}\"", f.Counterexample.Message);
+        });
     }
 
     [Fact]
@@ -150,7 +167,8 @@ public class ContainmentTests(NativePrograms programs, ITestOutputHelper output)
     {
         using var factory = new ProcessFactory(programs.Misbehaving("crash", "--op", "hello"));
         var clock = Stopwatch.StartNew();
-        var result = SuiteRunner.Run(factory, NativePrograms.Options(TwoSizes));
+        // One property at a time, so that "three boots in a row" is exact (in parallel, the boots in flight when the third fails add up to one more each).
+        var result = SuiteRunner.Run(factory, NativePrograms.Options(TwoSizes) with { Parallelism = 1 });
         output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s; {factory.Statistics}\n{NativePrograms.Describe(result)}");
         var failure = Assert.Single(result.Failures);
         Assert.Equal("PAGE-1", failure.Rule.Id);

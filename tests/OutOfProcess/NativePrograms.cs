@@ -6,39 +6,66 @@ namespace KernelMm.Tests.OutOfProcess;
 
 /// <summary>
 /// Builds examples/c-buddy and examples/misbehaving with the machine's gcc (-O2) into a directory under the
-/// test output once per test run, in its correct and deliberately broken variants; nothing binary is committed.
+/// test output once per test process (shared by every collection that uses it, deleted when the process
+/// ends), in its correct and deliberately broken variants; nothing binary is committed.
 /// </summary>
-public sealed class NativePrograms : IDisposable
+public sealed class NativePrograms
 {
     // Under the test output (bin/, ignored by git), one directory per test process.
-    private readonly string _dir = Path.Combine(AppContext.BaseDirectory, "oop-native", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private static readonly string Dir = Path.Combine(AppContext.BaseDirectory, "oop-native", $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+    private static readonly Lazy<NativePrograms> Built = new(() => new NativePrograms(0));
 
-    public NativePrograms()
+    /// <summary>The fixture: the programs of this test process, built on first use.</summary>
+    public NativePrograms() : this(Built.Value) { }
+
+    private NativePrograms(NativePrograms built)
+    {
+        Root = built.Root;
+        Buddy = built.Buddy;
+        BrokenCoalesce = built.BrokenCoalesce;
+        BrokenFreeOrder = built.BrokenFreeOrder;
+        BrokenRedZone = built.BrokenRedZone;
+        BuddyProtocol1 = built.BuddyProtocol1;
+        Misbehave = built.Misbehave;
+    }
+
+    private NativePrograms(int _)
     {
         Root = FindRoot();
-        Directory.CreateDirectory(_dir);
-        string source = Path.Combine(Root, "examples", "c-buddy", "buddy.c");
-        Buddy = Compile(source, "buddy");
-        BrokenCoalesce = Compile(source, "buddy-broken-coalesce", "-DBROKEN_COALESCE");
-        BrokenFreeOrder = Compile(source, "buddy-broken-free-order", "-DBROKEN_FREE_ORDER");
-        Misbehave = Compile(Path.Combine(Root, "examples", "misbehaving", "misbehave.c"), "misbehave");
+        Directory.CreateDirectory(Dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        string kit = Path.Combine(Root, "kits", "c");
+        string example = Path.Combine(Root, "examples", "c-buddy");
+        string[] sources = [Path.Combine(example, "buddy.c"), Path.Combine(example, "slab.c"), Path.Combine(kit, "kmm.c"), $"-I{kit}"];
+        Buddy = Compile(sources, "buddy");
+        BrokenCoalesce = Compile(sources, "buddy-broken-coalesce", "-DBROKEN_COALESCE");
+        BrokenFreeOrder = Compile(sources, "buddy-broken-free-order", "-DBROKEN_FREE_ORDER");
+        BrokenRedZone = Compile(sources, "buddy-broken-red-zone", "-DBROKEN_RED_ZONE");
+        BuddyProtocol1 = Compile([Path.Combine(Root, "tests", "OutOfProcess", "Protocol1", "buddy-v1.c")], "buddy-v1");
+        Misbehave = Compile([Path.Combine(Root, "examples", "misbehaving", "misbehave.c")], "misbehave");
     }
 
     public string Root { get; }
     public string Buddy { get; }
     public string BrokenCoalesce { get; }
     public string BrokenFreeOrder { get; }
+    public string BrokenRedZone { get; }
+    /// <summary>The c-buddy of protocol 1, kept unchanged (tests/OutOfProcess/Protocol1): older programs must keep working.</summary>
+    public string BuddyProtocol1 { get; }
     public string Misbehave { get; }
 
     /// <summary>misbehave MODE OPTIONS -- buddy (examples/misbehaving)</summary>
     public string[] Misbehaving(string mode, params string[] options) =>
         [Misbehave, mode, .. options, "--", Buddy];
 
-    private string Compile(string source, string name, params string[] defines)
+    private static string Compile(string[] sources, string name, params string[] defines)
     {
-        string output = Path.Combine(_dir, name);
+        string output = Path.Combine(Dir, name);
         var psi = new ProcessStartInfo("gcc") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-O2", "-std=c11", "-Wall", "-Wextra" }.Concat(defines).Concat(["-o", output, source])) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "-O2", "-std=c11", "-Wall", "-Wextra" }.Concat(defines).Concat(["-o", output]).Concat(sources)) psi.ArgumentList.Add(a);
         using var gcc = Process.Start(psi)!;
         string errors = gcc.StandardError.ReadToEnd();
         gcc.WaitForExit();
@@ -47,17 +74,13 @@ public sealed class NativePrograms : IDisposable
         return output;
     }
 
-    private static string FindRoot()
+    public static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) return dir.FullName;
         throw new InvalidOperationException("repository root (Conformance.sln) not found above " + AppContext.BaseDirectory);
     }
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 
     // ---- Shared helpers -------------------------------------------------------------------
 
@@ -79,3 +102,7 @@ public sealed class NativePrograms : IDisposable
 
 [CollectionDefinition("OutOfProcess")]
 public sealed class OutOfProcessCollection : ICollectionFixture<NativePrograms>;
+
+/// <summary>Tests that measure the test process itself (its allocations): run alone, after the parallel collections.</summary>
+[CollectionDefinition("OutOfProcessAlone", DisableParallelization = true)]
+public sealed class OutOfProcessAloneCollection : ICollectionFixture<NativePrograms>;

@@ -39,7 +39,7 @@ public class OutOfProcessDecisionTests(NativePrograms programs)
         var script = Path.Combine(Path.GetTempPath(), $"kmm-declares-{capability}-{Environment.ProcessId}.sh");
         File.WriteAllText(script,
             "#!/bin/sh\nread line\n" +
-            $"echo '{{\"id\":1,\"ok\":true,\"protocol\":{Protocol.Version},\"name\":\"parallel\",\"capabilities\":[\"PageAllocator\",\"{capability}\"]}}'\n" +
+            $"echo '{{\"id\":1,\"ok\":true,\"protocol\":{Protocol.Latest},\"name\":\"parallel\",\"capabilities\":[\"PageAllocator\",\"{capability}\"]}}'\n" +
             "while read line; do :; done\n");
         File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try

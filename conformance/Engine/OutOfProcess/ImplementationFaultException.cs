@@ -45,6 +45,12 @@ public sealed class ImplementationCrashedException(string message, int? exitCode
 {
     /// <summary>The exit status as .NET reports it (128 + N for a death by signal N), when known.</summary>
     public int? ExitCode { get; } = exitCode;
+
+    /// <summary>The signal the program died from, when it died from one.</summary>
+    public int? Signal { get; init; }
+
+    /// <summary>Whether that signal came from the runner (a kill after a fault) rather than from elsewhere (the program itself, the OOM killer, a user).</summary>
+    public bool SignalSentByRunner { get; init; }
 }
 
 /// <summary>The program did not answer within the per-operation, boot or per-instance time limit.</summary>

@@ -32,11 +32,17 @@ internal sealed class ImplementationProcess : IDisposable
     private readonly ProcessFactoryOptions _options;
     private readonly ProcessFactoryStatistics _stats;
     private readonly string _label;
-    private readonly Queue<string> _stderr = new();
-    private readonly ManualResetEventSlim _stderrClosed = new();
-    private int _stderrChars;
+    private readonly StderrTail _stderr = new();
+    /// <summary>The program's process group (its own, when started through setsid), once known; 0 before.</summary>
+    private int _group;
+    /// <summary>The program exited while a process it started still held its standard output.</summary>
+    private bool _orphanedPipe;
+    /// <summary>Set when the runner killed the program (so a death by signal was or was not the runner's doing).</summary>
+    private bool _killedByRunner;
 
     private long _nextId = 1;
+    /// <summary>Requests written into the buffer since the last send (counted at the send).</summary>
+    private long _pendingRequests;
     private long _deadline;
     private TimeSpan _timeout;
     private bool _closing;
@@ -93,11 +99,18 @@ internal sealed class ImplementationProcess : IDisposable
         Live.TryAdd(this, 0);
     }
 
-    /// <summary>Starts the program. Errors: <see cref="ImplementationStartException"/>.</summary>
+    /// <summary>
+    /// Starts the program. On Linux it runs in a process group of its own (through setsid(1), which
+    /// execs it without forking), so that the runner can stop it together with every process it
+    /// started, even one that outlived its parent while holding the pipes. Errors: <see cref="ImplementationStartException"/>.
+    /// </summary>
     public static ImplementationProcess Start(string fileName, IReadOnlyList<string> arguments, ProcessFactoryOptions options,
         ProcessFactoryStatistics stats, string label)
     {
-        var psi = new ProcessStartInfo(fileName)
+        string? setsid = options.OwnProcessGroup ? ProcessGroups.Launcher : null;
+        if (setsid is not null && ProcessGroups.NotExecutable(fileName) is { } why)
+            throw new ImplementationStartException($"could not start the implementation '{fileName}': {why}");
+        var psi = new ProcessStartInfo(setsid ?? fileName)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -105,6 +118,7 @@ internal sealed class ImplementationProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = options.WorkingDirectory ?? "",
         };
+        if (setsid is not null) psi.ArgumentList.Add(fileName);
         foreach (var a in arguments) psi.ArgumentList.Add(a);
         if (options.Environment is { } env)
             foreach (var (k, v) in env) psi.Environment[k] = v;
@@ -118,34 +132,24 @@ internal sealed class ImplementationProcess : IDisposable
             process.Dispose();
             throw new ImplementationStartException($"could not start the implementation '{fileName}': {e.Message}", e);
         }
-        stats.ProcessesStarted++;
+        stats.Started();
         var p = new ImplementationProcess(process, options, stats, label);
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null) p.OnStandardError(e.Data);
-            else p._stderrClosed.Set();
-        };
-        process.BeginErrorReadLine();
+        if (setsid is not null) p._group = -1; // its own group, confirmed once it answers (see NoteGroup)
+        p._stderr.Start(process.StandardError.BaseStream);
         return p;
     }
 
-    private void OnStandardError(string line)
-    {
-        lock (_stderr)
-        {
-            line = Response.Clip(line, 300);
-            _stderr.Enqueue(line);
-            _stderrChars += line.Length;
-            while (_stderr.Count > 20 || _stderrChars > 2000) _stderrChars -= _stderr.Dequeue().Length;
-        }
-    }
+    private string StderrTail(bool lastWords = false) => _stderr.Text(lastWords);
 
-    private string StderrTail(bool lastWords = false)
+    /// <summary>Bytes the program wrote to standard error so far.</summary>
+    public long StandardErrorBytes => _stderr.Bytes;
+
+    /// <summary>Records the program's process group once setsid has made it a group leader (it has answered, so it runs).</summary>
+    private void NoteGroup()
     {
-        // Let the stderr reader deliver the last words of a program that just died (until the pipe
-        // closes; a descendant still holding it open delays that, hence the bound).
-        if (lastWords) _stderrClosed.Wait(500);
-        lock (_stderr) return string.Join("\n", _stderr);
+        if (_group != -1) return;
+        int group = ProcessGroups.GroupOf(Pid);
+        if (group == Pid) _group = group;
     }
 
     // ---- Requests ------------------------------------------------------------------------
@@ -167,7 +171,7 @@ internal sealed class ImplementationProcess : IDisposable
         _historyLength[_historyNext] = len;
         _historyId[_historyNext] = _nextId - 1;
         _historyNext = (_historyNext + 1) % _history.Length;
-        _stats.Requests++;
+        _pendingRequests++;
     }
 
     /// <summary>Writes every request begun since the last send; answers are then due within <paramref name="timeout"/>.</summary>
@@ -184,7 +188,8 @@ internal sealed class ImplementationProcess : IDisposable
         // Memory is checked at fixed points of the request stream (so that a leak is found at the
         // same request on a replay) and while an answer is slow to come (see Receive).
         if (++_sinceMemoryCheck >= MemoryCheckInterval) { _sinceMemoryCheck = 0; CheckMemory(); }
-        _stats.Exchanges++;
+        _stats.Exchanged(_pendingRequests);
+        _pendingRequests = 0;
         int length = Writer.Length;
         Writer.Clear();
         bool written;
@@ -221,6 +226,7 @@ internal sealed class ImplementationProcess : IDisposable
                 if (_response.Id != expectedId)
                     throw Violation($"the answer carries id {_response.Id}, but the answer to request {Describe(expectedId)} was due " +
                                     $"(answers must come in request order, once each: out of order, stale or duplicated); the line was: {_response.Text()}");
+                if (_group == -1) NoteGroup();
                 return _response;
             }
             if (_inStart == _inEnd) _inStart = _inEnd = 0;
@@ -248,6 +254,8 @@ internal sealed class ImplementationProcess : IDisposable
                     if (n >= 0 || slice >= _deadline) break;
                     CheckMemory();
                     if (_killReason is not null) { n = 0; break; }
+                    // The program is gone but its output is still open: a process it started holds it.
+                    if (HasExited) { _orphanedPipe = true; n = 0; break; }
                 }
             }
             catch (IOException)
@@ -269,56 +277,23 @@ internal sealed class ImplementationProcess : IDisposable
 
     // ---- Boot ----------------------------------------------------------------------------
 
-    /// <summary>Sends "hello" for <paramref name="profile"/> and returns the answer (ok or a refusal).</summary>
+    /// <summary>
+    /// Sends "hello" for <paramref name="profile"/> and returns the answer (ok or a refusal). The
+    /// request offers every protocol version the runner speaks: "protocol" is the oldest (what a
+    /// protocol-1 program reads), "versions" lists them all; the program answers with the one it speaks.
+    /// </summary>
     public Response Hello(Profile profile, TimeSpan timeout, TimeSpan? instanceTimeout)
     {
         _instanceDeadline = long.MaxValue;
         long id = Begin("hello"u8);
-        Writer.Number("protocol"u8, Protocol.Version);
-        Writer.Json("profile"u8, ProfileJson(profile));
+        Writer.Number("protocol"u8, Protocol.Oldest);
+        Writer.Json("versions"u8, Protocol.VersionsJson);
+        Writer.Json("profile"u8, HelloProfile.Json(profile));
         End();
         Send(timeout);
         var r = Receive(id);
         _instanceDeadline = instanceTimeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         return r;
-    }
-
-    /// <summary>The profile as the hello message carries it (docs/protocol.md).</summary>
-    public static byte[] ProfileJson(Profile p)
-    {
-        var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
-        {
-            static string Hex(ulong v) => $"0x{v:x}";
-            w.WriteStartObject();
-            w.WriteString("name", p.Name);
-            w.WriteString("label", p.Label);
-            w.WriteNumber("pageSize", p.PageSize);
-            w.WriteNumber("pageShift", p.PageShift);
-            w.WriteString("pageOffset", Hex(p.PageOffset));
-            w.WriteString("dmaLimit", Hex(p.DmaLimit));
-            if (p.HighmemStart is { } h) w.WriteString("highmemStart", Hex(h)); else w.WriteNull("highmemStart");
-            w.WriteNumber("maxOrder", p.MaxOrder);
-            w.WriteString("physicalMemory", Hex(p.PhysicalMemory));
-            w.WriteNumber("totalPages", p.TotalPages);
-            w.WriteString("lowMemoryEnd", Hex(p.LowMemoryEnd));
-            w.WriteNumber("emergencyReservePages", p.EmergencyReservePages);
-            w.WriteBoolean("hasGfpBuffer", p.HasGfpBuffer);
-            w.WriteString("pkmapBase", Hex(p.PkmapBase));
-            w.WriteNumber("pkmapSlots", p.PkmapSlots);
-            w.WriteStartObject("zones");
-            foreach (var z in Zones.All)
-            {
-                var (start, end) = p.ZoneSpan(z);
-                w.WriteStartObject(z.KernelName());
-                w.WriteString("start", Hex(start));
-                w.WriteString("end", Hex(end));
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return ms.ToArray();
     }
 
     // ---- Containment ---------------------------------------------------------------------
@@ -370,11 +345,19 @@ internal sealed class ImplementationProcess : IDisposable
         try { exited = _process.WaitForExit(1000); }
         catch (Exception e) when (e is InvalidOperationException or SystemException) { exited = true; }
         string how = exited ? DescribeExit() : "closed its standard output but kept running (killed)";
+        if (_orphanedPipe) how += ", leaving a process it started holding its standard output (its process group was killed)";
+        // Its process group goes too: nothing it started may outlive it.
+        KillGroup();
         string stderr = StderrTail(lastWords: true);
-        string lastWords = stderr.Length == 0 ? "" : $"; its standard error ends: \"{Response.Clip(string.Join(" | ", stderr.Split('\n').TakeLast(2)), 240)}\"";
+        string lastWords = stderr.Length == 0 ? "" : $"; its standard error ends: \"{Response.Clip(string.Join(" | ", stderr.Split('\n').TakeLast(3)), 360)}\"";
+        int? code = exited ? SafeExitCode() : null;
         return Fail(new ImplementationCrashedException(
             $"{_label} crashed: it {how} while {doing} request {Describe(id)}{lastWords}",
-            exited ? SafeExitCode() : null, RecentRequests(), stderr));
+            code, RecentRequests(), stderr)
+        {
+            Signal = Signals.Of(code),
+            SignalSentByRunner = _killedByRunner,
+        });
     }
 
     private int? SafeExitCode()
@@ -386,16 +369,8 @@ internal sealed class ImplementationProcess : IDisposable
     private string DescribeExit()
     {
         if (SafeExitCode() is not { } code) return "exited";
-        if (!OperatingSystem.IsWindows() && code > 128 && code < 128 + 65)
-        {
-            int sig = code - 128;
-            string name = sig switch
-            {
-                4 => "SIGILL", 6 => "SIGABRT", 7 => "SIGBUS", 8 => "SIGFPE", 9 => "SIGKILL", 11 => "SIGSEGV",
-                13 => "SIGPIPE", 15 => "SIGTERM", 24 => "SIGXCPU", 31 => "SIGSYS", _ => $"signal {sig}",
-            };
-            return $"was killed by signal {sig} ({name}) (exit status {code})";
-        }
+        if (Signals.Of(code) is { } sig)
+            return $"was killed by signal {sig} ({Signals.Name(sig)}){(_killedByRunner ? "" : ", which the runner did not send")} (exit status {code})";
         return $"exited with code {code}";
     }
 
@@ -404,7 +379,7 @@ internal sealed class ImplementationProcess : IDisposable
         Fault ??= fault;
         if (!_closing)
         {
-            _stats.Faults++;
+            _stats.Faulted();
             _stats.LastFault = fault;
         }
         Kill();
@@ -433,11 +408,20 @@ internal sealed class ImplementationProcess : IDisposable
 
     public void Kill()
     {
+        _killedByRunner = true;
+        KillGroup();
         try
         {
             if (!_process.HasExited && !ProcessTree.TryKill(Pid)) _process.Kill(entireProcessTree: true);
         }
         catch (Exception e) when (e is InvalidOperationException or Win32Exception or NotSupportedException or SystemException) { }
+    }
+
+    /// <summary>SIGKILL to the program's own process group (every process it started that did not leave it).</summary>
+    private void KillGroup()
+    {
+        if (_group == -1) NoteGroup();
+        if (_group > 0) ProcessGroups.Kill(_group);
     }
 
     /// <summary>Asks a healthy program to exit ("shutdown"), then kills whatever is left, and releases everything.</summary>
@@ -459,6 +443,7 @@ internal sealed class ImplementationProcess : IDisposable
         }
         Kill();
         try { _process.WaitForExit(1000); } catch (SystemException) { }
+        KillGroup(); // what it left behind, even after a clean exit
         _statm?.Dispose();
         _channel.Dispose();
         try { _process.Dispose(); } catch (Exception e) when (e is IOException or SystemException) { }
@@ -467,9 +452,17 @@ internal sealed class ImplementationProcess : IDisposable
     public override string ToString() => _label;
 }
 
-/// <summary>Protocol constants shared by the adapter and the documentation.</summary>
+/// <summary>Protocol versions (docs/protocol.md).</summary>
 public static class Protocol
 {
-    /// <summary>The protocol version the runner speaks (docs/protocol.md).</summary>
-    public const int Version = 1;
+    /// <summary>The oldest version the runner speaks: what it puts in hello's "protocol" field.</summary>
+    public const int Oldest = 1;
+
+    /// <summary>The newest version the runner speaks (the highest <see cref="WireOperation.Since"/>).</summary>
+    public static int Latest { get; } = Operations.LatestVersion;
+
+    /// <summary>Every version the runner speaks, oldest first.</summary>
+    public static IReadOnlyList<int> Versions { get; } = Enumerable.Range(Oldest, Latest - Oldest + 1).ToArray();
+
+    internal static byte[] VersionsJson { get; } = System.Text.Encoding.UTF8.GetBytes($"[{string.Join(",", Versions)}]");
 }

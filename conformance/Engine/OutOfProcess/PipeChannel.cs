@@ -52,7 +52,7 @@ internal sealed class UnixPipeChannel : PipeChannel
     private const int FGetFl = 3, FSetFl = 4, ONonBlock = 0x800;
     private readonly int readFd, writeFd;
     private readonly long spinTicks;
-    private readonly bool _nonBlocking;
+    private readonly bool _nonBlocking, _writeNonBlocking;
 
     public UnixPipeChannel(int readFd, int writeFd, long spinTicks)
     {
@@ -61,6 +61,8 @@ internal sealed class UnixPipeChannel : PipeChannel
         this.spinTicks = spinTicks;
         int flags = fcntl(readFd, FGetFl, 0);
         _nonBlocking = flags >= 0 && fcntl(readFd, FSetFl, flags | ONonBlock) == 0;
+        flags = fcntl(writeFd, FGetFl, 0);
+        _writeNonBlocking = flags >= 0 && fcntl(writeFd, FSetFl, flags | ONonBlock) == 0;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -86,9 +88,11 @@ internal sealed class UnixPipeChannel : PipeChannel
     public override int Read(byte[] buffer, int offset, int count, long deadline)
     {
         long spinUntil = Stopwatch.GetTimestamp() + spinTicks;
+        // Without a spin, wait first: right after a send the answer is not there yet, and a read would only say so.
+        bool waitFirst = spinTicks == 0;
         while (true)
         {
-            if (_nonBlocking)
+            if (_nonBlocking && !waitFirst)
             {
                 nint n = read(readFd, ref buffer[offset], count);
                 if (n >= 0) return (int)n;
@@ -112,6 +116,7 @@ internal sealed class UnixPipeChannel : PipeChannel
                 continue;
             }
             if ((pfd.Revents & PollNval) != 0) return 0;
+            waitFirst = false;
             if (!_nonBlocking)
             {
                 nint n = read(readFd, ref buffer[offset], count);
@@ -125,6 +130,21 @@ internal sealed class UnixPipeChannel : PipeChannel
 
     public override bool Write(byte[] buffer, int offset, int count, long deadline)
     {
+        // Non-blocking: write at once, and wait in poll only when the pipe is full.
+        while (count > 0 && _writeNonBlocking)
+        {
+            nint n = write(writeFd, ref buffer[offset], count);
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EIntr) continue;
+                if (errno == EAgain) break;
+                if (errno == EPipe) throw new EndOfStreamException("the program closed its standard input");
+                throw new IOException($"write to the program's standard input failed (errno {errno})");
+            }
+            offset += (int)n;
+            count -= (int)n;
+        }
         while (count > 0)
         {
             var pfd = new PollFd { Fd = writeFd, Events = PollOut };
@@ -201,44 +221,4 @@ internal sealed class StreamPipeChannel(Stream toChild, Stream fromChild) : Pipe
     }
 
     public override void Dispose() { }
-}
-
-/// <summary>
-/// Linux: kills a process and all its descendants with SIGKILL, finding them through
-/// /proc/PID/task/TID/children (much cheaper than scanning every process, as Process.Kill(true) does).
-/// </summary>
-internal static class ProcessTree
-{
-    private const int SigKill = 9;
-
-    [DllImport("libc.so.6", SetLastError = true)]
-    private static extern int kill(int pid, int sig);
-
-    /// <summary>False when the tree cannot be found this way (not Linux, no children files): use Process.Kill(true).</summary>
-    public static bool TryKill(int pid)
-    {
-        if (!OperatingSystem.IsLinux()) return false;
-        var pids = new List<int>();
-        if (!Collect(pid, pids, 0)) return false;
-        foreach (int p in pids) kill(p, SigKill);
-        return true;
-    }
-
-    private static bool Collect(int pid, List<int> into, int depth)
-    {
-        into.Add(pid);
-        if (depth > 32) return true;
-        try
-        {
-            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-            {
-                string file = Path.Combine(task, "children");
-                if (!File.Exists(file)) return false;
-                foreach (var word in File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                    if (int.TryParse(word, out int child) && !Collect(child, into, depth + 1)) return false;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        return true;
-    }
 }

@@ -1,25 +1,40 @@
+using KernelMm.Conformance.Running;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
 
 namespace KernelMm.Conformance.OutOfProcess;
 
-/// <summary>Counters of one <see cref="ProcessFactory"/>, for throughput analysis and tests.</summary>
+/// <summary>Counters of one <see cref="ProcessFactory"/>, for throughput analysis and tests (thread-safe).</summary>
 public sealed class ProcessFactoryStatistics
 {
+    private long _started, _boots, _refusals, _requests, _exchanges, _faults;
+    private volatile ImplementationFaultException? _lastFault;
+
     /// <summary>Processes started (the first one and every restart after a fault).</summary>
-    public long ProcessesStarted { get; internal set; }
+    public long ProcessesStarted => Interlocked.Read(ref _started);
     /// <summary>Successful "hello" handshakes (one per booted instance).</summary>
-    public long Boots { get; internal set; }
+    public long Boots => Interlocked.Read(ref _boots);
     /// <summary>Profiles the program refused.</summary>
-    public long Refusals { get; internal set; }
+    public long Refusals => Interlocked.Read(ref _refusals);
     /// <summary>Request lines written.</summary>
-    public long Requests { get; internal set; }
+    public long Requests => Interlocked.Read(ref _requests);
     /// <summary>Writes of one or more pipelined requests, each followed by reading their answers (round trips).</summary>
-    public long Exchanges { get; internal set; }
+    public long Exchanges => Interlocked.Read(ref _exchanges);
     /// <summary>Implementation faults (crash, timeout, protocol violation, memory limit, failed start).</summary>
-    public long Faults { get; internal set; }
+    public long Faults => Interlocked.Read(ref _faults);
     /// <summary>The latest fault, if any.</summary>
-    public ImplementationFaultException? LastFault { get; internal set; }
+    public ImplementationFaultException? LastFault { get => _lastFault; internal set => _lastFault = value; }
+
+    internal void Started() => Interlocked.Increment(ref _started);
+    internal void Booted() => Interlocked.Increment(ref _boots);
+    internal void Refused() => Interlocked.Increment(ref _refusals);
+    internal void Faulted() => Interlocked.Increment(ref _faults);
+    /// <summary>One write of <paramref name="requests"/> pipelined requests.</summary>
+    internal void Exchanged(long requests)
+    {
+        Interlocked.Increment(ref _exchanges);
+        Interlocked.Add(ref _requests, requests);
+    }
 
     public override string ToString() =>
         $"{ProcessesStarted} process(es), {Boots} boot(s), {Requests} requests in {Exchanges} round trips, {Faults} fault(s)";
@@ -33,14 +48,9 @@ public sealed class ProcessFactoryStatistics
 /// found it raises an <see cref="ImplementationFaultException"/> (the suite reports a failure of the
 /// rule being checked), and the next boot starts a fresh process. Dispose the factory to stop it.
 /// </summary>
-public sealed class ProcessFactory : IImplementationFactory, IDisposable
+public sealed class ProcessFactory : IConcurrentFactory, IDisposable
 {
     private static readonly IReadOnlySet<Capability> Minimal = new HashSet<Capability> { Capability.PageAllocator };
-    /// <summary>Capabilities this adapter can carry: those whose contract interfaces <see cref="RemoteMachine"/> implements.</summary>
-    private static readonly IReadOnlySet<Capability> Carried = new HashSet<Capability>
-    {
-        Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
-    };
 
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
@@ -51,6 +61,7 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     private readonly Dictionary<string, string> _refusals = new();
     private readonly object _lock = new();
     private string? _declaredName;
+    private int? _protocol;
     private IReadOnlySet<Capability>? _lastCapabilities;
     /// <summary>Boot failures in a row and the last one: per profile label once any boot has succeeded, else for the whole program ("").</summary>
     private readonly Dictionary<string, (int InARow, ImplementationFaultException Last)> _bootFailures = new();
@@ -94,7 +105,13 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     /// <summary>The "name" of the program's first accepted hello answer, once it has booted.</summary>
     public string? DeclaredName => _declaredName;
 
+    /// <summary>The protocol version the program answered hello with, once it has booted.</summary>
+    public int? ProtocolVersion => _protocol;
+
     public ProcessFactoryStatistics Statistics { get; } = new();
+
+    /// <summary>Instances (so programs) in use at once: <see cref="ProcessFactoryOptions.MaxConcurrency"/>.</summary>
+    public int MaxConcurrency => Math.Max(1, _options.MaxConcurrency);
 
     /// <summary>Why the program refused a profile (by label, e.g. "x86-32/64M"), from its hello answer.</summary>
     public IReadOnlyDictionary<string, string> Refusals => _refusals;
@@ -102,72 +119,95 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
     public IMemoryManager? Create(Profile profile)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        string breaker = _everBooted ? profile.Label : "";
-        if (_bootFailures.TryGetValue(breaker, out var failed) && failed.InARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
-            return Faulted(profile, failed.Last);
+        string breaker;
+        lock (_lock)
+        {
+            breaker = _everBooted ? profile.Label : "";
+            if (_bootFailures.TryGetValue(breaker, out var failed) && failed.InARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
+                return Faulted(profile, failed.Last);
+        }
         ImplementationProcess? p = null;
         try
         {
             p = TakeIdle() ?? ImplementationProcess.Start(_fileName, _arguments, _options, Statistics, _defaultName);
             p.MemoryLimit = _options.MemoryLimitBytes ?? (1L << 30) + 2L * (long)Math.Min(profile.PhysicalMemory, long.MaxValue / 4);
             var hello = p.Hello(profile, _options.BootTimeout, _options.InstanceTimeout);
-            if (!hello.Ok)
-            {
-                string why = hello.ErrorMessage ?? hello.ErrorKind ?? "refused";
-                if (_accepted.Contains(profile.Label))
-                    throw p.Violation($"the program refused profile {profile.Label} ({why}) after accepting it earlier");
-                _refusals[profile.Label] = why;
-                Statistics.Refusals++;
-                Return(p);
-                return null;
-            }
-            if (hello.Protocol != Protocol.Version)
-                throw p.Violation($"the hello answer must say \"protocol\":{Protocol.Version}, it says {hello.Protocol?.ToString() ?? "nothing"}");
-            if (hello.Capabilities is null) throw p.Violation("the hello answer has no \"capabilities\" array");
-            var caps = new HashSet<Capability>();
-            foreach (var name in hello.Capabilities)
-            {
-                if (!Enum.TryParse(name, ignoreCase: false, out Capability c) || !Enum.IsDefined(c) || char.IsDigit(name[0]))
-                    throw p.Violation($"the hello answer declares an unknown capability \"{name}\" (known: {string.Join(", ", Enum.GetNames<Capability>())})");
-                if (!Carried.Contains(c))
-                    throw p.Violation($"the hello answer declares {c}, which protocol {Protocol.Version} does not carry yet (it carries {string.Join(", ", Carried)})");
-                caps.Add(c);
-            }
-            bool snapshot = hello.Features?.Contains("snapshot") == true;
-            _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
-            _lastCapabilities = caps;
-            _accepted.Add(profile.Label);
-            _everBooted = true;
-            _bootFailures.Remove(profile.Label);
-            _bootFailures.Remove("");
-            Statistics.Boots++;
-            return new RemoteMachine(this, p, profile, caps, snapshot, _options);
+            lock (_lock) return Accept(p, profile, hello);
         }
         catch (ImplementationFaultException fault)
         {
             p?.Dispose();
-            Statistics.LastFault = fault;
-            if (fault is ImplementationStartException) Statistics.Faults++;
-            int inARow = (_bootFailures.TryGetValue(breaker, out var before) ? before.InARow : 0) + 1;
-            string message = fault is ImplementationStartException ? fault.Message : $"boot failed: {fault.Message}";
-            if (inARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
-                message += _everBooted
-                    ? $" ({inARow} boots of {profile.Label} in a row failed: the runner stops booting it for this run)"
-                    : $" ({inARow} boots in a row failed: the runner stops restarting the program for this run)";
-            var boot = Rephrase(fault, message);
-            _bootFailures[breaker] = (inARow, boot);
-            return Faulted(profile, boot);
+            lock (_lock)
+            {
+                Statistics.LastFault = fault;
+                if (fault is ImplementationStartException) Statistics.Faulted();
+                int inARow = (_bootFailures.TryGetValue(breaker, out var before) ? before.InARow : 0) + 1;
+                string message = fault is ImplementationStartException ? fault.Message : $"boot failed: {fault.Message}";
+                if (inARow >= Math.Max(1, _options.MaxConsecutiveBootFailures))
+                    message += _everBooted
+                        ? $" ({inARow} boots of {profile.Label} in a row failed: the runner stops booting it for this run)"
+                        : $" ({inARow} boots in a row failed: the runner stops restarting the program for this run)";
+                var boot = Rephrase(fault, message);
+                _bootFailures[breaker] = (inARow, boot);
+                return Faulted(profile, boot);
+            }
         }
+    }
+
+    /// <summary>Checks a hello answer and boots the instance, or records the refusal (null). Under the lock.</summary>
+    private RemoteMachine? Accept(ImplementationProcess p, Profile profile, Response hello)
+    {
+        if (!hello.Ok)
+        {
+            string why = hello.ErrorMessage ?? hello.ErrorKind ?? "refused";
+            if (_accepted.Contains(profile.Label))
+                throw p.Violation($"the program refused profile {profile.Label} ({why}) after accepting it earlier");
+            _refusals[profile.Label] = why;
+            Statistics.Refused();
+            Return(p);
+            return null;
+        }
+        if (hello.Protocol is not { } version || !Protocol.Versions.Contains((int)version))
+            throw p.Violation($"the hello answer must say which protocol version it speaks, one of {string.Join(", ", Protocol.Versions)} " +
+                              $"(\"protocol\":{Protocol.Latest}), it says {hello.Protocol?.ToString() ?? "nothing"}");
+        if (_protocol is { } earlier && earlier != version)
+            throw p.Violation($"the hello answer says protocol {version}, an earlier one said {earlier}");
+        _protocol = (int)version;
+        var carried = Operations.Carried((int)version);
+        if (hello.Capabilities is null) throw p.Violation("the hello answer has no \"capabilities\" array");
+        var caps = new HashSet<Capability>();
+        foreach (var name in hello.Capabilities)
+        {
+            if (!Enum.TryParse(name, ignoreCase: false, out Capability c) || !Enum.IsDefined(c) || char.IsDigit(name[0]))
+                throw p.Violation($"the hello answer declares an unknown capability \"{name}\" (known: {string.Join(", ", Enum.GetNames<Capability>())})");
+            if (!carried.Contains(c))
+                throw p.Violation($"the hello answer declares {c}, which protocol {version} does not carry " +
+                                  $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
+            caps.Add(c);
+        }
+        var features = (hello.Features ?? []).ToHashSet();
+        _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
+        _lastCapabilities = caps;
+        _accepted.Add(profile.Label);
+        _everBooted = true;
+        _bootFailures.Remove(profile.Label);
+        _bootFailures.Remove("");
+        Statistics.Booted();
+        return new RemoteMachine(this, p, profile, caps, features, _options);
     }
 
     /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
     private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>
-        new(this, null, profile, _lastCapabilities ?? Minimal, false, _options, fault);
+        new(this, null, profile, _lastCapabilities ?? Minimal, new HashSet<string>(), _options, fault);
 
     private static ImplementationFaultException Rephrase(ImplementationFaultException f, string m) =>
         f switch
         {
-            ImplementationCrashedException c => new ImplementationCrashedException(m, c.ExitCode, f.RecentRequests, f.StandardErrorTail, f),
+            ImplementationCrashedException c => new ImplementationCrashedException(m, c.ExitCode, f.RecentRequests, f.StandardErrorTail, f)
+            {
+                Signal = c.Signal,
+                SignalSentByRunner = c.SignalSentByRunner,
+            },
             ImplementationTimeoutException t => new ImplementationTimeoutException(m, t.Limit, f.RecentRequests, f.StandardErrorTail),
             ImplementationMemoryLimitException l => new ImplementationMemoryLimitException(m, l.ResidentBytes, l.LimitBytes, f.RecentRequests, f.StandardErrorTail),
             ImplementationStartException => new ImplementationStartException(m, f.InnerException),
@@ -195,7 +235,7 @@ public sealed class ProcessFactory : IImplementationFactory, IDisposable
         {
             lock (_lock)
             {
-                if (_idle.Count < 2)
+                if (_idle.Count < Math.Max(2, MaxConcurrency))
                 {
                     _idle.Push(p);
                     return;

@@ -1,4 +1,5 @@
 [assembly: System.Runtime.CompilerServices.InternalsVisibleTo("KernelMm.Tests")]
+[assembly: System.Runtime.CompilerServices.InternalsVisibleTo("KernelMm.Benchmarks")]
 
 namespace KernelMm.Conformance.OutOfProcess;
 
@@ -40,12 +41,20 @@ public sealed record ProcessFactoryOptions
     /// <summary>
     /// Answer buddyinfo, page-cache, sleep and context queries from one bulk query per state change
     /// ("snapshot" when the program offers it, else one pipelined burst of single queries) instead
-    /// of one round trip each. False sends every contract call as its own request.
+    /// of one round trip each, and pipeline /proc/slabinfo behind a state change when the suite used
+    /// it since the previous one. False sends every contract call as its own request.
     /// </summary>
     public bool UseBulkQueries { get; init; } = true;
 
     /// <summary>Use the "snapshot" request when the program offers it (only with <see cref="UseBulkQueries"/>).</summary>
     public bool UseSnapshotFeature { get; init; } = true;
+
+    /// <summary>
+    /// Pipeline the pure queries the suite asks about an answer (page_to_pfn of a page alloc_pages
+    /// returned, ksize of a kmalloc object, ...) right behind the call, as references to its answer,
+    /// when the program offers the "references" feature: one round trip instead of several.
+    /// </summary>
+    public bool UseReferences { get; init; } = true;
 
     /// <summary>
     /// On the first snapshot after each boot, also ask every single query and check that both
@@ -54,11 +63,19 @@ public sealed record ProcessFactoryOptions
     public bool CrossCheckSnapshot { get; init; } = true;
 
     /// <summary>
-    /// How long the runner busy-polls for an answer before it sleeps in poll(2) (Linux). Answers
-    /// usually come within microseconds, and the spin saves a scheduler wake-up per round trip;
-    /// zero never spins (kinder to a machine running several suites at once).
+    /// How long the runner busy-polls for an answer before it sleeps in poll(2) (Linux). A spin saves
+    /// a scheduler wake-up per round trip when a core is idle for it; zero (the default) never spins:
+    /// with several programs at once, or on a shared machine, the spin costs more CPU than it saves
+    /// (measured: bench --oop).
     /// </summary>
-    public TimeSpan ReadSpin { get; init; } = TimeSpan.FromMicroseconds(50);
+    public TimeSpan ReadSpin { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Programs run at once when the suite runs several properties in parallel (<see cref="Running.IConcurrentFactory"/>):
+    /// each waits most of its time on pipes, so more of them than cores keeps both the runner and the programs busy.
+    /// 1 runs one property at a time.
+    /// </summary>
+    public int MaxConcurrency { get; init; } = Math.Max(1, System.Environment.ProcessorCount * 2);
 
     /// <summary>Requests kept for fault reports.</summary>
     public int HistoryLength { get; init; } = 16;
@@ -70,8 +87,15 @@ public sealed record ProcessFactoryOptions
     /// </summary>
     public int MaxConsecutiveBootFailures { get; init; } = 3;
 
-    /// <summary>Longest response line accepted; longer is a protocol violation.</summary>
-    public int MaxLineBytes { get; init; } = 4 << 20;
+    /// <summary>Longest response line accepted (reads of up to 16 MiB fit); longer is a protocol violation.</summary>
+    public int MaxLineBytes { get; init; } = 40 << 20;
+
+    /// <summary>
+    /// Linux: run the program in a process group of its own (through setsid(1)), so that a fault or the
+    /// end of the run kills everything it started, by process group. False runs it in the runner's group
+    /// (its descendants are then found through /proc, which misses one that outlived its parent).
+    /// </summary>
+    public bool OwnProcessGroup { get; init; } = true;
 
     /// <summary>Use the portable stream-based pipes even on Linux (tests of the fallback).</summary>
     internal bool PortablePipes { get; init; }

@@ -5,22 +5,31 @@ using KernelMm.Spec.Profiles;
 namespace KernelMm.Conformance.OutOfProcess;
 
 /// <summary>
-/// One booted instance of an out-of-process implementation: every contract call becomes one
-/// request of docs/protocol.md. Pure observations (buddyinfo, page cache, sleeps, context) are
-/// served from one bulk snapshot per state change: a "snapshot" request pipelined behind every
-/// state-changing call when the program offers it, else one pipelined burst of single queries.
+/// One booted instance of an out-of-process implementation: every contract call becomes one request
+/// of docs/protocol.md, as its <see cref="WireOperation"/> in <see cref="Operations"/> describes it
+/// (the contract members themselves are one line each, in RemoteMachine.Contract.cs).
+/// Round trips are what costs (a pipelined request costs a few per cent of one), so:
+/// <list type="bullet">
+/// <item>buddyinfo, page-cache, sleep and context observations are served from one bulk snapshot per
+/// state change: a "snapshot" request pipelined behind every state-changing call when the program
+/// offers it, else one pipelined burst of single queries;</item>
+/// <item>/proc/slabinfo is asked once per state change, and pipelined behind the next state change
+/// when the suite used it since the previous one;</item>
+/// <item>every pure query's answer (errors included) is kept until the next state change, and the
+/// engine may announce pure queries ahead (<see cref="IQueryPrefetch"/>) to get them in one round trip.</item>
+/// </list>
 /// A machine whose boot failed answers every call with that boot fault.
 /// </summary>
-internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IQueryPrefetch
+internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
 {
     private readonly ProcessFactory _factory;
     private ImplementationProcess? _p;
     private readonly ImplementationFaultException? _bootFault;
     private readonly TimeSpan _timeout;
-    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim;
+    private readonly bool _bulk, _snapshot, _crossCheck, _ctx, _reclaim, _references;
     private readonly int _orders;
 
-    // Cached observations, valid until the next state-changing call.
+    // Observations cached until the next state-changing call.
     private readonly long[] _free;
     private readonly long[] _reclaimable = new long[Zones.Count];
     private long _sleeps;
@@ -28,11 +37,16 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
     private bool _valid;
     private bool _firstSnapshot = true;
     private long _pendingSnapshot;
+    private IReadOnlyList<SlabInfo>? _slabInfo;
+    private bool _slabInfoUsed;
+    private long _pendingSlabInfo;
 
-    /// <summary>Answers of announced pure queries (<see cref="Prefetch"/>), dropped at the next state change.</summary>
-    private readonly Dictionary<PureQuery, Prefetched> _prefetched = new();
+    /// <summary>Answers of pure queries (asked or announced), dropped at the next state change.</summary>
+    private readonly Dictionary<QueryKey, Answer> _answers = new();
 
-    private sealed class Prefetched
+    private readonly record struct QueryKey(WireOperation Operation, long First, long Second);
+
+    private sealed class Answer
     {
         public ulong Value;
         public Zone Zone;
@@ -40,8 +54,12 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
         public KernelApiException? Error;
     }
 
+    /// <summary>Follow-ups sent behind the call in flight: which, their request id, and the index of the one whose answer they refer to (-1: the call's).</summary>
+    private readonly List<(FollowUp FollowUp, long Id, int Parent)> _followUps = new();
+    private (bool Ok, ulong Value)[] _followUpValues = new (bool, ulong)[8];
+
     public RemoteMachine(ProcessFactory factory, ImplementationProcess? process, Profile profile, IReadOnlySet<Capability> capabilities,
-        bool offersSnapshot, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null)
+        IReadOnlySet<string> features, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null)
     {
         _factory = factory;
         _p = process;
@@ -50,7 +68,8 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
         Capabilities = capabilities;
         _timeout = options.OperationTimeout;
         _bulk = options.UseBulkQueries;
-        _snapshot = _bulk && options.UseSnapshotFeature && offersSnapshot;
+        _snapshot = _bulk && options.UseSnapshotFeature && features.Contains("snapshot");
+        _references = options.UseReferences && features.Contains("references");
         _crossCheck = options.CrossCheckSnapshot;
         _ctx = capabilities.Contains(Capability.ExecutionContext);
         _reclaim = capabilities.Contains(Capability.Reclaim);
@@ -60,6 +79,9 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
 
     public Profile Profile { get; }
     public IReadOnlySet<Capability> Capabilities { get; }
+
+    /// <summary>The program behind this instance (null for a failed boot or once disposed).</summary>
+    internal ImplementationProcess? Process => _p;
 
     public void Dispose()
     {
@@ -81,41 +103,108 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
         }
     }
 
-    /// <summary>Starts a request; add fields to <see cref="ImplementationProcess.Writer"/>, then call <see cref="Go"/>.</summary>
-    private ImplementationProcess Start(ReadOnlySpan<byte> op, out long id)
+    /// <summary>Writes the request for <paramref name="op"/> (not sent yet); returns its id.</summary>
+    private static long Queue(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args)
     {
-        var p = Proc;
-        id = p.Begin(op);
-        return p;
+        var fields = op.Fields;
+        if (args.Length != fields.Count) throw new InvalidOperationException($"{op.Name} takes {fields.Count} argument(s), {args.Length} given");
+        long id = p.Begin(op.Utf8Name);
+        for (int i = 0; i < fields.Count; i++) args[i].WriteTo(p.Writer, fields[i]);
+        p.End();
+        return id;
     }
 
-    /// <summary>Sends the request (and, after a state change, a snapshot behind it); returns its answer.</summary>
-    private Response Go(ImplementationProcess p, long id, bool changesState)
+    /// <summary>
+    /// Sends the request (after a state change with the observations pipelined behind it) and returns
+    /// its answer, valid until <see cref="Finish"/>.
+    /// </summary>
+    private Response Exchange(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args)
     {
-        p.End();
-        if (changesState)
+        long id = Queue(p, op, args);
+        if (op.ChangesState)
         {
             _valid = false;
-            if (_prefetched.Count > 0) _prefetched.Clear();
+            _slabInfo = null;
+            if (_answers.Count > 0) _answers.Clear();
             if (_snapshot && !_firstSnapshot)
             {
                 _pendingSnapshot = p.Begin("snapshot"u8);
                 p.End();
             }
+            if (_slabInfoUsed && _bulk)
+            {
+                _slabInfoUsed = false;
+                _pendingSlabInfo = Queue(p, Operations.SlabInfo, []);
+            }
+            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
         }
         p.Send(_timeout);
         return p.Receive(id);
     }
 
-    /// <summary>Reads the snapshot sent behind the call, then raises the call's reported error, if any.</summary>
-    private void Finish(ImplementationProcess p, Response r, string call)
+    /// <summary>Queues the follow-ups of an answer (and theirs), each referring to the answer it is about.</summary>
+    private void QueueFollowUps(ImplementationProcess p, IReadOnlyList<FollowUp> followUps, long answerId, int parent)
     {
-        var error = r.Ok ? null : ErrorOf(p, r, call);
-        if (_pendingSnapshot != 0)
+        foreach (var f in followUps)
         {
-            long sid = _pendingSnapshot;
+            // Only what the program declared: it need not answer the rest.
+            if (f.Operation.Capability is { } needed && !Capabilities.Contains(needed)) continue;
+            long id = p.Begin(f.Operation.Utf8Name);
+            p.Writer.Reference(f.Field.Utf8Name, answerId);
+            p.End();
+            _followUps.Add((f, id, parent));
+            if (f.Then.Length > 0) QueueFollowUps(p, f.Then, id, _followUps.Count - 1);
+        }
+    }
+
+    /// <summary>
+    /// Reads the answers of the follow-ups [<paramref name="start"/>, <paramref name="end"/>) sent behind a
+    /// request whose own answer was <paramref name="value"/> (<paramref name="ok"/> false: failed), and
+    /// keeps each as the answer of the same query asked with the value it referred to. Follow-ups of a
+    /// failed answer are read and dropped.
+    /// </summary>
+    private void ReadFollowUps(ImplementationProcess p, bool ok, ulong value, int start, int end)
+    {
+        if (_followUpValues.Length < _followUps.Count) _followUpValues = new (bool, ulong)[_followUps.Count * 2];
+        for (int i = start; i < end; i++)
+        {
+            var (f, id, parent) = _followUps[i];
+            var (parentOk, parentValue) = parent < 0 ? (ok, value) : _followUpValues[parent];
+            var r = p.Receive(id);
+            if (!parentOk) { _followUpValues[i] = (false, 0); continue; }
+            var answer = Decode(p, f.Operation, r, 0);
+            _answers[new QueryKey(f.Operation, (long)parentValue, 0)] = answer;
+            _followUpValues[i] = (answer.Error is null, answer.Value);
+        }
+    }
+
+    /// <summary>Reads what was pipelined behind the call, then raises the call's reported error, if any.</summary>
+    private void Finish(ImplementationProcess p, Response r, WireOperation op, ulong value = 0)
+    {
+        bool ok = r.Ok;
+        var error = ok ? null : ErrorOf(p, r, op.Name);
+        try
+        {
+            if (_pendingSnapshot != 0)
+            {
+                long sid = _pendingSnapshot;
+                _pendingSnapshot = 0;
+                ReadSnapshot(p, p.Receive(sid));
+            }
+            if (_pendingSlabInfo != 0) ReadPendingSlabInfo(p);
+            if (_followUps.Count > 0) ReadFollowUps(p, ok, value, 0, _followUps.Count);
+        }
+        catch (ImplementationFaultException) when (p.Fault is not null)
+        {
+            // The call's own answer arrived whole; what broke is a query pipelined behind it. The call
+            // keeps its answer, and the fault (kept by the process) is raised by the next call, the one
+            // that asks for what broke: the crashed call is the last step, as without pipelining.
             _pendingSnapshot = 0;
-            ReadSnapshot(p, p.Receive(sid));
+            _pendingSlabInfo = 0;
+        }
+        finally
+        {
+            _followUps.Clear();
         }
         if (error is not null) throw error;
     }
@@ -142,25 +231,184 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
         }
     }
 
-    private static ulong U64(ImplementationProcess p, Response r, string call, string what = "an address")
+    private static string Value(Response r) => r.HasValue ? Response.Clip(r.ValueText(), 80) : "no value";
+
+    private static string Expected(WireOperation op, long length = 0) => op.Value switch
     {
-        if (!r.TryU64(out ulong v)) throw p.Violation($"the answer to {call} must be {what} (a \"0x...\" string), got {Value(r)}");
+        WireType.Address => op.Name is "allocPages" or "pfnToPage" ? "a page handle (a \"0x...\" string)"
+            : op.Name == "kmemCacheCreate" ? "a cache handle (a \"0x...\" string)" : "an address (a \"0x...\" string)",
+        WireType.Integer => "an integer",
+        WireType.Boolean => "true or false",
+        WireType.Zone => "\"DMA\", \"Normal\" or \"HighMem\"",
+        WireType.Bytes => $"a hex string of exactly {length} bytes ({length * 2} hex digits)",
+        WireType.SlabInfo => "an array of slabinfo objects",
+        _ => "null",
+    };
+
+    private static ProtocolViolationException BadValue(ImplementationProcess p, WireOperation op, Response r, long length = 0) =>
+        p.Violation($"the answer to {op.Name} must be {Expected(op, length)}, got {Value(r)}");
+
+    // ---- Typed calls: one per answer type -------------------------------------------------------
+
+    private static void Check(WireOperation op, WireType type)
+    {
+        if (op.Value != type) throw new InvalidOperationException($"{op.Name} answers {op.Value}, not {type}");
+    }
+
+    private void CallVoid(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        Check(op, WireType.None);
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        Finish(p, r, op);
+    }
+
+    private ulong CallAddress(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        Check(op, WireType.Address);
+        if (!op.ChangesState && Remembered(op, args) is { } known) return known.Value;
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        ulong v = 0;
+        if (r.Ok && !r.TryU64(out v)) throw BadValue(p, op, r);
+        Remember(p, op, args, r, new Answer { Value = v });
+        Finish(p, r, op, v);
         return v;
     }
 
-    private static long I64(ImplementationProcess p, Response r, string call)
+    private long CallInteger(WireOperation op, ReadOnlySpan<WireArg> args)
     {
-        if (!r.TryI64(out long v)) throw p.Violation($"the answer to {call} must be an integer, got {Value(r)}");
+        Check(op, WireType.Integer);
+        if (!op.ChangesState && Remembered(op, args) is { } known) return (long)known.Value;
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        long v = 0;
+        if (r.Ok && !r.TryI64(out v)) throw BadValue(p, op, r);
+        Remember(p, op, args, r, new Answer { Value = (ulong)v });
+        Finish(p, r, op);
         return v;
     }
 
-    private static bool Bool(ImplementationProcess p, Response r, string call)
+    private int CallInt32(WireOperation op, ReadOnlySpan<WireArg> args)
     {
-        if (!r.TryBool(out bool v)) throw p.Violation($"the answer to {call} must be true or false, got {Value(r)}");
+        long v = CallInteger(op, args);
+        if (v is < int.MinValue or > int.MaxValue) throw Proc.Violation($"the answer to {op.Name} is out of range: {v}");
+        return (int)v;
+    }
+
+    private bool CallBoolean(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        Check(op, WireType.Boolean);
+        if (!op.ChangesState && Remembered(op, args) is { } known) return known.Value != 0;
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        bool v = false;
+        if (r.Ok && !r.TryBool(out v)) throw BadValue(p, op, r);
+        Remember(p, op, args, r, new Answer { Value = v ? 1UL : 0 });
+        Finish(p, r, op);
         return v;
     }
 
-    private static string Value(Response r) => r.HasValue ? Response.Clip(System.Text.Encoding.UTF8.GetString(r.Value), 80) : "no value";
+    private Zone CallZone(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        Check(op, WireType.Zone);
+        if (!op.ChangesState && Remembered(op, args) is { } known) return known.Zone;
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        Zone zone = default;
+        if (r.Ok && !r.TryZone(out zone)) throw BadValue(p, op, r);
+        Remember(p, op, args, r, new Answer { Zone = zone });
+        Finish(p, r, op);
+        return zone;
+    }
+
+    private void CallBytes(WireOperation op, ReadOnlySpan<WireArg> args, Span<byte> destination)
+    {
+        Check(op, WireType.Bytes);
+        if (Remembered(op, args) is { } known) { known.Bytes!.CopyTo(destination); return; }
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        if (r.Ok && !r.TryHexBytes(destination)) throw BadValue(p, op, r, destination.Length);
+        Remember(p, op, args, r, new Answer { Bytes = r.Ok ? destination.ToArray() : null });
+        Finish(p, r, op);
+    }
+
+    // ---- Pure answers: kept until the next state change --------------------------------------------
+
+    private static QueryKey Key(WireOperation op, ReadOnlySpan<WireArg> args) =>
+        new(op, args.Length > 0 ? args[0].Number : 0, args.Length > 1 ? args[1].Number : 0);
+
+    /// <summary>The kept answer of this pure query (raising its error), or null.</summary>
+    private Answer? Remembered(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        if (_answers.Count == 0 || !_answers.TryGetValue(Key(op, args), out var a)) return null;
+        if (a.Error is not null) throw a.Error;
+        return a;
+    }
+
+    private void Remember(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args, Response r, Answer answer)
+    {
+        if (op.ChangesState) return;
+        if (!r.Ok) answer.Error = ErrorOf(p, r, op.Name);
+        _answers[Key(op, args)] = answer;
+    }
+
+    /// <summary>The answer of a pure query as kept: its value, or its error. A value of the wrong type is a protocol violation.</summary>
+    private static Answer Decode(ImplementationProcess p, WireOperation op, Response r, long length)
+    {
+        var a = new Answer();
+        if (!r.Ok) { a.Error = ErrorOf(p, r, op.Name); return a; }
+        switch (op.Value)
+        {
+            case WireType.Zone: if (!r.TryZone(out a.Zone)) throw BadValue(p, op, r); break;
+            case WireType.Bytes:
+                a.Bytes = new byte[length];
+                if (!r.TryHexBytes(a.Bytes)) throw BadValue(p, op, r, length);
+                break;
+            case WireType.Boolean: if (!r.TryBool(out bool b)) throw BadValue(p, op, r); a.Value = b ? 1UL : 0; break;
+            case WireType.Integer: if (!r.TryI64(out long n)) throw BadValue(p, op, r); a.Value = (ulong)n; break;
+            default: if (!r.TryU64(out a.Value)) throw BadValue(p, op, r); break;
+        }
+        return a;
+    }
+
+    public void Prefetch(ReadOnlySpan<PureQuery> queries)
+    {
+        var p = Proc;
+        var asked = new List<(QueryKey Key, long Id, int FollowStart, int FollowEnd)>(queries.Length);
+        foreach (var q in queries)
+        {
+            var op = q.Operation;
+            if (op.ChangesState || op.Fields.Count > 2) continue;
+            if (op == Operations.SlabInfo)
+            {
+                if (_slabInfo is null && _pendingSlabInfo == 0) _pendingSlabInfo = Queue(p, op, []);
+                continue;
+            }
+            var key = new QueryKey(op, (long)q.Argument, q.Second);
+            if (_answers.ContainsKey(key) || asked.Exists(a => a.Key == key)) continue;
+            WireArg first = q.Argument, second = q.Second;
+            long id = op.Fields.Count switch
+            {
+                0 => Queue(p, op, []),
+                1 => Queue(p, op, [first]),
+                _ => Queue(p, op, [first, second]),
+            };
+            int followStart = _followUps.Count;
+            if (_references && op.Then.Count > 0) QueueFollowUps(p, op.Then, id, -1);
+            asked.Add((key, id, followStart, _followUps.Count));
+        }
+        if (asked.Count == 0 && _pendingSlabInfo == 0) return;
+        p.Send(_timeout);
+        foreach (var (key, id, followStart, followEnd) in asked)
+        {
+            var a = Decode(p, key.Operation, p.Receive(id), key.Second);
+            _answers[key] = a;
+            if (followEnd > followStart) ReadFollowUps(p, a.Error is null, a.Value, followStart, followEnd);
+        }
+        _followUps.Clear();
+        if (_pendingSlabInfo != 0) ReadPendingSlabInfo(p);
+    }
 
     // ---- Snapshot ----------------------------------------------------------------------------
 
@@ -194,24 +442,16 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
         for (int z = 0; z < Zones.Count; z++)
             for (int o = 0; o < _orders; o++)
             {
-                long id = p.Begin("freeBlocks"u8);
+                long id = Queue(p, Operations.FreeBlocks, [(Zone)z, o]);
                 if (first == 0) first = id;
-                p.Writer.Ascii("zone"u8, RequestWriter.ZoneName((Zone)z));
-                p.Writer.Number("order"u8, o);
-                p.End();
             }
         if (_reclaim)
-            for (int z = 0; z < Zones.Count; z++)
-            {
-                p.Begin("reclaimablePages"u8);
-                p.Writer.Ascii("zone"u8, RequestWriter.ZoneName((Zone)z));
-                p.End();
-            }
+            for (int z = 0; z < Zones.Count; z++) Queue(p, Operations.ReclaimablePages, [(Zone)z]);
         if (_ctx)
         {
-            p.Begin("sleeps"u8); p.End();
-            p.Begin("inInterrupt"u8); p.End();
-            p.Begin("inAtomic"u8); p.End();
+            Queue(p, Operations.Sleeps, []);
+            Queue(p, Operations.InInterrupt, []);
+            Queue(p, Operations.InAtomic, []);
         }
         return first;
     }
@@ -219,34 +459,32 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
     private void ReadBurst(ImplementationProcess p, long first, long[] free, long[] reclaimable, out long sleeps, out bool inIrq, out bool inAtomic)
     {
         long id = first;
+        long Integer(WireOperation op, string call)
+        {
+            var r = p.Receive(id++);
+            if (!r.Ok) throw ErrorOf(p, r, call);
+            if (!r.TryI64(out long v)) throw BadValue(p, op, r);
+            return v;
+        }
+        bool Boolean(WireOperation op)
+        {
+            var r = p.Receive(id++);
+            if (!r.Ok) throw ErrorOf(p, r, op.Name);
+            if (!r.TryBool(out bool v)) throw BadValue(p, op, r);
+            return v;
+        }
         for (int z = 0; z < Zones.Count; z++)
             for (int o = 0; o < _orders; o++)
-            {
-                string call = $"freeBlocks({((Zone)z).KernelName()}, {o})";
-                var r = p.Receive(id++);
-                if (!r.Ok) throw ErrorOf(p, r, call);
-                free[z * _orders + o] = I64(p, r, call);
-            }
+                free[z * _orders + o] = Integer(Operations.FreeBlocks, $"freeBlocks({((Zone)z).KernelName()}, {o})");
         if (_reclaim)
-            for (int z = 0; z < Zones.Count; z++)
-            {
-                var r = p.Receive(id++);
-                if (!r.Ok) throw ErrorOf(p, r, "reclaimablePages");
-                reclaimable[z] = I64(p, r, "reclaimablePages");
-            }
+            for (int z = 0; z < Zones.Count; z++) reclaimable[z] = Integer(Operations.ReclaimablePages, "reclaimablePages");
         sleeps = 0;
         inIrq = inAtomic = false;
         if (_ctx)
         {
-            var r = p.Receive(id++);
-            if (!r.Ok) throw ErrorOf(p, r, "sleeps");
-            sleeps = I64(p, r, "sleeps");
-            r = p.Receive(id++);
-            if (!r.Ok) throw ErrorOf(p, r, "inInterrupt");
-            inIrq = Bool(p, r, "inInterrupt");
-            r = p.Receive(id++);
-            if (!r.Ok) throw ErrorOf(p, r, "inAtomic");
-            inAtomic = Bool(p, r, "inAtomic");
+            sleeps = Integer(Operations.Sleeps, "sleeps");
+            inIrq = Boolean(Operations.InInterrupt);
+            inAtomic = Boolean(Operations.InAtomic);
         }
     }
 
@@ -266,414 +504,47 @@ internal sealed class RemoteMachine : IMemoryManager, IPageAllocator, IKernelMem
             throw p.Violation($"\"snapshot\" disagrees with sleeps/inInterrupt/inAtomic: ({_sleeps}, {_inInterrupt}, {_inAtomic}) vs ({sleeps}, {inIrq}, {inAtomic})");
     }
 
-    /// <summary>
-    /// Parses {"free":[[..],[..],[..]],"reclaimable":[..],"sleeps":n,"inInterrupt":b,"inAtomic":b}
-    /// into the cache.
-    /// </summary>
+    /// <summary>Reads a "snapshot" answer into the cache (<see cref="SnapshotParser"/>).</summary>
     private void ReadSnapshot(ImplementationProcess p, Response r)
     {
         if (!r.Ok) throw p.Violation($"\"snapshot\" was refused ({r.ErrorKind}: {r.ErrorMessage}); a program that offers it must always answer it");
-        if (r.ValueType != JsonTokenType.StartObject) throw p.Violation($"the answer to \"snapshot\" must be an object, got {Value(r)}");
-        bool sawFree = false, sawReclaim = false, sawSleeps = false, sawIrq = false, sawAtomic = false;
-        string? problem = null;
-        try
-        {
-            var reader = new Utf8JsonReader(r.Value);
-            reader.Read();
-            while (problem is null && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("free"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartArray) { problem = "\"free\" is not an array"; break; }
-                    for (int z = 0; z < Zones.Count && problem is null; z++)
-                    {
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray) { problem = $"\"free\" must hold {Zones.Count} arrays (DMA, Normal, HighMem)"; break; }
-                        for (int o = 0; o < _orders; o++)
-                        {
-                            if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _free[z * _orders + o]))
-                            { problem = $"\"free\"[{z}] must hold {_orders} integers (orders 0..{_orders - 1})"; break; }
-                        }
-                        if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"free\"[{z}] must hold exactly {_orders} integers (orders 0..{_orders - 1})";
-                    }
-                    if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"free\" must hold exactly {Zones.Count} arrays";
-                    sawFree = true;
-                }
-                else if (reader.ValueTextEquals("reclaimable"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.StartArray) { problem = "\"reclaimable\" is not an array"; break; }
-                    for (int z = 0; z < Zones.Count; z++)
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _reclaimable[z]))
-                        { problem = $"\"reclaimable\" must hold {Zones.Count} integers"; break; }
-                    if (problem is null && (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)) problem = $"\"reclaimable\" must hold exactly {Zones.Count} integers";
-                    sawReclaim = true;
-                }
-                else if (reader.ValueTextEquals("sleeps"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out _sleeps)) problem = "\"sleeps\" is not an integer";
-                    sawSleeps = true;
-                }
-                else if (reader.ValueTextEquals("inInterrupt"u8) || reader.ValueTextEquals("inAtomic"u8))
-                {
-                    bool irq = reader.ValueTextEquals("inInterrupt"u8);
-                    reader.Read();
-                    if (reader.TokenType is not (JsonTokenType.True or JsonTokenType.False)) { problem = "\"inInterrupt\" and \"inAtomic\" must be true or false"; break; }
-                    if (irq) { _inInterrupt = reader.TokenType == JsonTokenType.True; sawIrq = true; }
-                    else { _inAtomic = reader.TokenType == JsonTokenType.True; sawAtomic = true; }
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-        }
-        catch (JsonException e)
-        {
-            problem = e.Message;
-        }
-        problem ??= !sawFree ? "no \"free\""
-            : _reclaim && !sawReclaim ? "no \"reclaimable\" (the program declares Reclaim)"
-            : _ctx && !(sawSleeps && sawIrq && sawAtomic) ? "no \"sleeps\", \"inInterrupt\" or \"inAtomic\" (the program declares ExecutionContext)"
-            : null;
-        if (problem is not null) throw p.Violation($"malformed \"snapshot\" answer: {problem}; the line was: {r.Text()}");
-        if (!_reclaim) Array.Clear(_reclaimable);
+        if (SnapshotParser.Parse(r.Value, _orders, _reclaim, _ctx, _free, _reclaimable, out _sleeps, out _inInterrupt, out _inAtomic) is { } problem)
+            throw p.Violation($"malformed \"snapshot\" answer: {problem}; the line was: {r.Text()}");
         _valid = true;
     }
 
-    // ---- Prefetch ----------------------------------------------------------------------------
+    // ---- Slabinfo ------------------------------------------------------------------------------
 
-    public void Prefetch(ReadOnlySpan<PureQuery> queries)
+    /// <summary>/proc/slabinfo, asked once per state change (and pipelined behind the next one once the suite uses it).</summary>
+    private IReadOnlyList<SlabInfo> CachedSlabInfo()
     {
+        _slabInfoUsed = true;
+        if (_slabInfo is not null) return _slabInfo;
         var p = Proc;
-        var asked = new List<(PureQuery Query, long Id)>(queries.Length);
-        foreach (var q in queries)
-        {
-            if (_prefetched.ContainsKey(q) || asked.Exists(a => a.Query == q)) continue;
-            long id;
-            switch (q.Kind)
-            {
-                case PureQueryKind.VirtToPhys: id = p.Begin("virtToPhys"u8); p.Writer.Hex("addr"u8, q.Argument); break;
-                case PureQueryKind.PfnToPage: id = p.Begin("pfnToPage"u8); p.Writer.Hex("pfn"u8, q.Argument); break;
-                case PureQueryKind.PageToPfn: id = p.Begin("pageToPfn"u8); p.Writer.Hex("page"u8, q.Argument); break;
-                case PureQueryKind.PageAddress: id = p.Begin("pageAddress"u8); p.Writer.Hex("page"u8, q.Argument); break;
-                case PureQueryKind.PageZone: id = p.Begin("pageZone"u8); p.Writer.Hex("page"u8, q.Argument); break;
-                case PureQueryKind.Read: id = p.Begin("read"u8); p.Writer.Hex("addr"u8, q.Argument); p.Writer.Number("len"u8, q.Length); break;
-                default: continue;
-            }
-            p.End();
-            asked.Add((q, id));
-        }
-        if (asked.Count == 0) return;
-        p.Send(_timeout);
-        foreach (var (q, id) in asked)
-        {
-            var r = p.Receive(id);
-            string call = q.Kind switch
-            {
-                PureQueryKind.VirtToPhys => "virtToPhys", PureQueryKind.PfnToPage => "pfnToPage", PureQueryKind.PageToPfn => "pageToPfn",
-                PureQueryKind.PageAddress => "pageAddress", PureQueryKind.PageZone => "pageZone", _ => "read",
-            };
-            var a = new Prefetched();
-            if (!r.Ok) a.Error = ErrorOf(p, r, call);
-            else if (q.Kind == PureQueryKind.PageZone)
-            {
-                if (!r.TryZone(out a.Zone)) throw p.Violation($"the answer to pageZone must be \"DMA\", \"Normal\" or \"HighMem\", got {Value(r)}");
-            }
-            else if (q.Kind == PureQueryKind.Read)
-            {
-                a.Bytes = new byte[q.Length];
-                if (!r.TryHexBytes(a.Bytes))
-                    throw p.Violation($"the answer to read must be a hex string of exactly {q.Length} bytes ({q.Length * 2} hex digits), got {Value(r)}");
-            }
-            else a.Value = U64(p, r, call, q.Kind is PureQueryKind.VirtToPhys ? "a physical address" : q.Kind is PureQueryKind.PfnToPage ? "a page handle" : "an address");
-            _prefetched[q] = a;
-        }
+        var r = Exchange(p, Operations.SlabInfo, []);
+        var error = r.Ok ? null : ErrorOf(p, r, "slabInfo");
+        if (error is not null) throw error;
+        return _slabInfo = ReadSlabInfo(p, r);
     }
 
-    /// <summary>The prefetched answer of this query (raising its error); false when there is none.</summary>
-    private bool TakePrefetched(PureQuery q, out Prefetched answer)
+    /// <summary>
+    /// The slabinfo asked ahead of time. A refusal is not raised here (the suite did not ask yet): the
+    /// next use asks again and gets it then. A malformed answer is a protocol violation either way.
+    /// </summary>
+    private void ReadPendingSlabInfo(ImplementationProcess p)
     {
-        if (_prefetched.Count == 0 || !_prefetched.TryGetValue(q, out answer!)) { answer = null!; return false; }
-        if (answer.Error is not null) throw answer.Error;
-        return true;
+        long sid = _pendingSlabInfo;
+        _pendingSlabInfo = 0;
+        var r = p.Receive(sid);
+        _slabInfo = r.Ok ? ReadSlabInfo(p, r) : null;
     }
 
-    // ---- IPageAllocator --------------------------------------------------------------------
-
-    public ulong GetFreePages(GfpFlags gfp, int order)
+    /// <summary>Parses [{"name":..,"activeObjects":n,...}, ...] (docs/protocol.md, slabInfo).</summary>
+    private static IReadOnlyList<SlabInfo> ReadSlabInfo(ImplementationProcess p, Response r)
     {
-        var p = Start("getFreePages"u8, out long id);
-        p.Writer.Number("gfp"u8, (uint)gfp);
-        p.Writer.Number("order"u8, order);
-        var r = Go(p, id, true);
-        ulong v = r.Ok ? U64(p, r, "getFreePages") : 0;
-        Finish(p, r, "getFreePages");
-        return v;
+        if (!r.Ok) throw ErrorOf(p, r, "slabInfo");
+        if (SlabInfoParser.Parse(r.Value, out var lines) is { } problem)
+            throw p.Violation($"malformed \"slabInfo\" answer: {problem}; the line was: {r.Text()}");
+        return lines;
     }
-
-    public ulong GetZeroedPage(GfpFlags gfp)
-    {
-        var p = Start("getZeroedPage"u8, out long id);
-        p.Writer.Number("gfp"u8, (uint)gfp);
-        var r = Go(p, id, true);
-        ulong v = r.Ok ? U64(p, r, "getZeroedPage") : 0;
-        Finish(p, r, "getZeroedPage");
-        return v;
-    }
-
-    public void FreePages(ulong addr, int order)
-    {
-        var p = Start("freePages"u8, out long id);
-        p.Writer.Hex("addr"u8, addr);
-        p.Writer.Number("order"u8, order);
-        var r = Go(p, id, true);
-        Finish(p, r, "freePages");
-    }
-
-    public PageHandle AllocPages(GfpFlags gfp, int order)
-    {
-        var p = Start("allocPages"u8, out long id);
-        p.Writer.Number("gfp"u8, (uint)gfp);
-        p.Writer.Number("order"u8, order);
-        var r = Go(p, id, true);
-        ulong v = r.Ok ? U64(p, r, "allocPages", "a page handle") : 0;
-        Finish(p, r, "allocPages");
-        return new PageHandle(v);
-    }
-
-    public void FreePagesOf(PageHandle page, int order)
-    {
-        var p = Start("freePagesOf"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        p.Writer.Number("order"u8, order);
-        var r = Go(p, id, true);
-        Finish(p, r, "freePagesOf");
-    }
-
-    public ulong PageToPfn(PageHandle page)
-    {
-        if (TakePrefetched(PureQuery.PageToPfn(page), out var pre)) return pre.Value;
-        var p = Start("pageToPfn"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, false);
-        ulong v = r.Ok ? U64(p, r, "pageToPfn", "a pfn") : 0;
-        Finish(p, r, "pageToPfn");
-        return v;
-    }
-
-    public PageHandle PfnToPage(ulong pfn)
-    {
-        if (TakePrefetched(PureQuery.PfnToPage(pfn), out var pre)) return new PageHandle(pre.Value);
-        var p = Start("pfnToPage"u8, out long id);
-        p.Writer.Hex("pfn"u8, pfn);
-        var r = Go(p, id, false);
-        ulong v = r.Ok ? U64(p, r, "pfnToPage", "a page handle") : 0;
-        Finish(p, r, "pfnToPage");
-        return new PageHandle(v);
-    }
-
-    public ulong PageAddress(PageHandle page)
-    {
-        if (TakePrefetched(PureQuery.PageAddress(page), out var pre)) return pre.Value;
-        var p = Start("pageAddress"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, false);
-        ulong v = r.Ok ? U64(p, r, "pageAddress") : 0;
-        Finish(p, r, "pageAddress");
-        return v;
-    }
-
-    public Zone PageZone(PageHandle page)
-    {
-        if (TakePrefetched(PureQuery.PageZone(page), out var pre)) return pre.Zone;
-        var p = Start("pageZone"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, false);
-        Zone zone = default;
-        if (r.Ok && !r.TryZone(out zone)) throw p.Violation($"the answer to pageZone must be \"DMA\", \"Normal\" or \"HighMem\", got {Value(r)}");
-        Finish(p, r, "pageZone");
-        return zone;
-    }
-
-    public ulong VirtToPhys(ulong addr)
-    {
-        if (TakePrefetched(PureQuery.VirtToPhys(addr), out var pre)) return pre.Value;
-        var p = Start("virtToPhys"u8, out long id);
-        p.Writer.Hex("addr"u8, addr);
-        var r = Go(p, id, false);
-        ulong v = r.Ok ? U64(p, r, "virtToPhys", "a physical address") : 0;
-        Finish(p, r, "virtToPhys");
-        return v;
-    }
-
-    public long FreeBlocks(Zone zone, int order)
-    {
-        if (_bulk && (uint)order < (uint)_orders && (uint)zone < Zones.Count)
-        {
-            EnsureSnapshot();
-            return _free[(int)zone * _orders + order];
-        }
-        var p = Start("freeBlocks"u8, out long id);
-        p.Writer.Ascii("zone"u8, RequestWriter.ZoneName(zone));
-        p.Writer.Number("order"u8, order);
-        var r = Go(p, id, false);
-        long v = r.Ok ? I64(p, r, "freeBlocks") : 0;
-        Finish(p, r, "freeBlocks");
-        return v;
-    }
-
-    public void DrainCaches()
-    {
-        var p = Start("drainCaches"u8, out long id);
-        var r = Go(p, id, true);
-        Finish(p, r, "drainCaches");
-    }
-
-    // ---- IKernelMemory ----------------------------------------------------------------------
-
-    public void Read(ulong addr, Span<byte> destination)
-    {
-        if (TakePrefetched(PureQuery.Read(addr, destination.Length), out var pre)) { pre.Bytes!.CopyTo(destination); return; }
-        var p = Start("read"u8, out long id);
-        p.Writer.Hex("addr"u8, addr);
-        p.Writer.Number("len"u8, destination.Length);
-        var r = Go(p, id, false);
-        if (r.Ok && !r.TryHexBytes(destination))
-            throw p.Violation($"the answer to read must be a hex string of exactly {destination.Length} bytes ({destination.Length * 2} hex digits), got {Value(r)}");
-        Finish(p, r, "read");
-    }
-
-    public void Write(ulong addr, ReadOnlySpan<byte> source)
-    {
-        var p = Start("write"u8, out long id);
-        p.Writer.Hex("addr"u8, addr);
-        p.Writer.HexBytes("data"u8, source);
-        var r = Go(p, id, true);
-        Finish(p, r, "write");
-    }
-
-    // ---- IExecutionContext -----------------------------------------------------------------
-
-    private void Simple(ReadOnlySpan<byte> op, string call)
-    {
-        var p = Start(op, out long id);
-        var r = Go(p, id, true);
-        Finish(p, r, call);
-    }
-
-    public void PreemptDisable() => Simple("preemptDisable"u8, "preemptDisable");
-    public void PreemptEnable() => Simple("preemptEnable"u8, "preemptEnable");
-    public void IrqEnter() => Simple("irqEnter"u8, "irqEnter");
-    public void IrqExit() => Simple("irqExit"u8, "irqExit");
-
-    private bool QueryBool(ReadOnlySpan<byte> op, string call)
-    {
-        var p = Start(op, out long id);
-        var r = Go(p, id, false);
-        bool v = r.Ok && Bool(p, r, call);
-        Finish(p, r, call);
-        return v;
-    }
-
-    public bool InInterrupt
-    {
-        get
-        {
-            if (_bulk && _ctx) { EnsureSnapshot(); return _inInterrupt; }
-            return QueryBool("inInterrupt"u8, "inInterrupt");
-        }
-    }
-
-    public bool InAtomic
-    {
-        get
-        {
-            if (_bulk && _ctx) { EnsureSnapshot(); return _inAtomic; }
-            return QueryBool("inAtomic"u8, "inAtomic");
-        }
-    }
-
-    public long Sleeps
-    {
-        get
-        {
-            if (_bulk && _ctx) { EnsureSnapshot(); return _sleeps; }
-            var p = Start("sleeps"u8, out long id);
-            var r = Go(p, id, false);
-            long v = r.Ok ? I64(p, r, "sleeps") : 0;
-            Finish(p, r, "sleeps");
-            return v;
-        }
-    }
-
-    // ---- IHighmem ----------------------------------------------------------------------------
-
-    public ulong Kmap(PageHandle page)
-    {
-        var p = Start("kmap"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, true);
-        ulong v = r.Ok ? U64(p, r, "kmap") : 0;
-        Finish(p, r, "kmap");
-        return v;
-    }
-
-    public void Kunmap(PageHandle page)
-    {
-        var p = Start("kunmap"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, true);
-        Finish(p, r, "kunmap");
-    }
-
-    public ulong KmapAtomic(PageHandle page)
-    {
-        var p = Start("kmapAtomic"u8, out long id);
-        p.Writer.Hex("page"u8, page.Value);
-        var r = Go(p, id, true);
-        ulong v = r.Ok ? U64(p, r, "kmapAtomic") : 0;
-        Finish(p, r, "kmapAtomic");
-        return v;
-    }
-
-    public void KunmapAtomic(ulong addr)
-    {
-        var p = Start("kunmapAtomic"u8, out long id);
-        p.Writer.Hex("addr"u8, addr);
-        var r = Go(p, id, true);
-        Finish(p, r, "kunmapAtomic");
-    }
-
-    // ---- IReclaim ----------------------------------------------------------------------------
-
-    public int FillPageCache(int pages)
-    {
-        var p = Start("fillPageCache"u8, out long id);
-        p.Writer.Number("pages"u8, pages);
-        var r = Go(p, id, true);
-        long v = r.Ok ? I64(p, r, "fillPageCache") : 0;
-        if (v is < int.MinValue or > int.MaxValue) throw p.Violation($"the answer to fillPageCache is out of range: {v}");
-        Finish(p, r, "fillPageCache");
-        return (int)v;
-    }
-
-    public long ReclaimablePages(Zone zone)
-    {
-        if (_bulk && _reclaim && (uint)zone < Zones.Count)
-        {
-            EnsureSnapshot();
-            return _reclaimable[(int)zone];
-        }
-        var p = Start("reclaimablePages"u8, out long id);
-        p.Writer.Ascii("zone"u8, RequestWriter.ZoneName(zone));
-        var r = Go(p, id, false);
-        long v = r.Ok ? I64(p, r, "reclaimablePages") : 0;
-        Finish(p, r, "reclaimablePages");
-        return v;
-    }
-
-    public void DropPageCache() => Simple("dropPageCache"u8, "dropPageCache");
 }

@@ -69,6 +69,16 @@ internal sealed class RequestWriter
         Length += n + 4;
     }
 
+    /// <summary>A reference to the answer of an earlier request: <c>"key":{"answer":N}</c> (feature "references").</summary>
+    public void Reference(ReadOnlySpan<byte> key, long id)
+    {
+        Key(key);
+        Raw("{\"answer\":"u8);
+        Utf8Formatter.TryFormat(id, Room(20), out int n);
+        Length += n;
+        Raw("}"u8);
+    }
+
     public void Bool(ReadOnlySpan<byte> key, bool value)
     {
         Key(key);
@@ -167,6 +177,12 @@ internal sealed class Response
         Name = null;
         Capabilities = Features = null;
         bool sawOk = false, sawId = false;
+        var line = buffer.AsSpan(start, length);
+        if (!System.Text.Unicode.Utf8.IsValid(line))
+        {
+            int at = FirstInvalidUtf8(line);
+            return $"not valid UTF-8 (byte 0x{line[at]:x2} at offset {at})";
+        }
         try
         {
             var reader = new Utf8JsonReader(buffer.AsSpan(start, length), new JsonReaderOptions { MaxDepth = 16 });
@@ -258,11 +274,32 @@ internal sealed class Response
         {
             return $"not valid JSON ({e.Message.Split(" LineNumber")[0]})";
         }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString on an escape that is not valid UTF-16 (a lone surrogate).
+            return $"a string is not valid Unicode ({e.Message})";
+        }
         if (!sawId) return "no \"id\"";
         if (!sawOk) return "no \"ok\"";
         if (!Ok && ErrorKind is null) return "\"ok\":false without an \"error\" object with a \"kind\"";
         return null;
     }
+
+    /// <summary>Offset of the first byte that does not start or continue a valid UTF-8 sequence (for messages).</summary>
+    internal static int FirstInvalidUtf8(ReadOnlySpan<byte> s)
+    {
+        int i = 0;
+        while (i < s.Length)
+        {
+            var status = System.Text.Rune.DecodeFromUtf8(s[i..], out _, out int consumed);
+            if (status != System.Buffers.OperationStatus.Done) return i;
+            i += consumed;
+        }
+        return Math.Max(0, s.Length - 1);
+    }
+
+    /// <summary>The value's JSON text, for messages.</summary>
+    public string ValueText() => Encoding.UTF8.GetString(Value);
 
     // ---- Value decoding: each returns false when the value has the wrong type ---------------
 

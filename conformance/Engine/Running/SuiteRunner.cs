@@ -95,6 +95,12 @@ public sealed record SuiteOptions
     public Action<SuiteProgress>? OnProgress { get; init; }
     /// <summary>Properties to run before everything else with their own settings (saved failures); those outside the selected profiles, sizes and families are skipped.</summary>
     public IReadOnlyList<PropertyKey> Reruns { get; init; } = [];
+    /// <summary>
+    /// Properties run at once. Null: what the factory allows (<see cref="IConcurrentFactory"/>; one
+    /// for any other). Results do not depend on it: each property derives from its own seed, and the
+    /// outcomes are folded in the same order whatever order they finish in.
+    /// </summary>
+    public int? Parallelism { get; init; }
 }
 
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
@@ -135,39 +141,18 @@ public static class SuiteRunner
             ValidateDeclaration(probe, profile);
             return probe.Capabilities;
         }
-        void RunProperty(IConformanceFamily family, Profile profile, RunSettings settings, bool rerun, Found found)
-        {
-            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failedSoFar.Count));
-            var outcome = family.Run(factory, profile, settings, new HashSet<string>());
-            foreach (var (rule, n) in outcome.Checks) { found.Checks[rule] = found.Checks.GetValueOrDefault(rule) + n; checksSoFar += n; }
-            foreach (var (rule, ce) in outcome.Failures)
-            {
-                found.Failures.TryAdd(rule, ce);
-                if (Reported(rule) && RuleCatalogue.Contains(rule)) failedSoFar.Add((rule, profile.Name));
-            }
-            foreach (var (rule, ce) in outcome.Blocked) found.Blocked.TryAdd(rule, ce);
-            foreach (var (rule, n) in outcome.CutShort) found.CutShort[rule] = found.CutShort.GetValueOrDefault(rule) + n;
-            operations += outcome.Operations;
-            sequences += outcome.Sequences;
-            properties.Add(new PropertyRun(new PropertyKey(profile.Name, profile.PhysicalMemory, family.Name, settings), rerun,
-                outcome.Failures.Values.ToList(), outcome.Operations, outcome.Sequences));
-            options.Progress?.Invoke($"{family.Name} on {profile.Label}{(rerun ? $" (saved failure, seed {settings.Seed})" : "")}: {outcome.Sequences} sequences, {outcome.Operations} checked operations, {outcome.Failures.Count} failing rule(s)");
-            options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, true, ++done, total, checksSoFar, operations, sequences, failedSoFar.Count));
-        }
-
-        // Saved failures first, each with the settings it failed with; their findings fold into their profile's rows.
+        // Plan: which properties run, in report order (the probes boot each profile once, in order).
+        var jobs = new List<(IConformanceFamily Family, Profile Profile, RunSettings Settings, bool Rerun, string Row)>();
+        var declaredByProfile = new Dictionary<string, IReadOnlySet<Capability>?>();
         foreach (var key in reruns)
         {
             var profile = options.Profiles.First(p => p.Name == key.Profile).WithMemory(key.Memory);
             var family = families.First(f => f.Name == key.Family);
-            if (!early.TryGetValue(key.Profile, out var found)) early[key.Profile] = found = new Found();
-            if (Probe(profile) is { } caps && caps.Contains(family.Gate)) RunProperty(family, profile, key.Settings, true, found);
+            if (Probe(profile) is { } caps && Runs(family, caps)) jobs.Add((family, profile, key.Settings, true, key.Profile));
             else done++;
         }
-
         foreach (var baseProfile in options.Profiles)
         {
-            var found = early.TryGetValue(baseProfile.Name, out var saved) ? saved : new Found();
             IReadOnlySet<Capability>? declared = null;
             foreach (var memory in options.MemorySizes)
             {
@@ -177,10 +162,53 @@ public static class SuiteRunner
                 foreach (var family in families)
                 {
                     if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
-                    if (declared.Contains(family.Gate)) RunProperty(family, profile, options.Settings, false, found);
+                    if (Runs(family, declared)) jobs.Add((family, profile, options.Settings, false, baseProfile.Name));
                     else done++;
                 }
             }
+            declaredByProfile[baseProfile.Name] = declared;
+        }
+
+        // Run: one property per worker; progress is reported as properties start and finish, in the summary's units.
+        var outcomes = new FamilyOutcome[jobs.Count];
+        var gate = new object();
+        void RunJob(int i)
+        {
+            var (family, profile, settings, rerun, _) = jobs[i];
+            lock (gate) options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failedSoFar.Count));
+            var outcome = outcomes[i] = family.Run(factory, profile, settings, new HashSet<string>());
+            lock (gate)
+            {
+                checksSoFar += outcome.Checks.Values.Sum();
+                operations += outcome.Operations;
+                sequences += outcome.Sequences;
+                foreach (var rule in outcome.Failures.Keys)
+                    if (Reported(rule) && RuleCatalogue.Contains(rule)) failedSoFar.Add((rule, profile.Name));
+                options.Progress?.Invoke($"{family.Name} on {profile.Label}{(rerun ? $" (saved failure, seed {settings.Seed})" : "")}: {outcome.Sequences} sequences, {outcome.Operations} checked operations, {outcome.Failures.Count} failing rule(s)");
+                options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, true, ++done, total, checksSoFar, operations, sequences, failedSoFar.Count));
+            }
+        }
+        int parallelism = Math.Max(1, options.Parallelism ?? (factory is IConcurrentFactory concurrent ? concurrent.MaxConcurrency : 1));
+        if (parallelism == 1 || jobs.Count < 2) for (int i = 0; i < jobs.Count; i++) RunJob(i);
+        else System.Threading.Tasks.Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, RunJob);
+
+        // Fold, in plan order: saved failures first, then each profile's sizes and families.
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            var (family, profile, settings, rerun, row) = jobs[i];
+            var outcome = outcomes[i];
+            if (!early.TryGetValue(row, out var found)) early[row] = found = new Found();
+            foreach (var (rule, n) in outcome.Checks) found.Checks[rule] = found.Checks.GetValueOrDefault(rule) + n;
+            foreach (var (rule, ce) in outcome.Failures) found.Failures.TryAdd(rule, ce);
+            foreach (var (rule, ce) in outcome.Blocked) found.Blocked.TryAdd(rule, ce);
+            foreach (var (rule, n) in outcome.CutShort) found.CutShort[rule] = found.CutShort.GetValueOrDefault(rule) + n;
+            properties.Add(new PropertyRun(new PropertyKey(profile.Name, profile.PhysicalMemory, family.Name, settings), rerun,
+                outcome.Failures.Values.ToList(), outcome.Operations, outcome.Sequences));
+        }
+        foreach (var baseProfile in options.Profiles)
+        {
+            var found = early.TryGetValue(baseProfile.Name, out var saved) ? saved : new Found();
+            var declared = declaredByProfile[baseProfile.Name];
             foreach (var rule in RuleCatalogue.All.Where(r => options.Rules.Count == 0 || options.Rules.Contains(r.Id)))
                 rows.Add(Classify(rule, baseProfile.Name, declared, WithObserved(covered, found), found));
         }
@@ -198,6 +226,16 @@ public static class SuiteRunner
             Factory = factory,
         };
     }
+
+    /// <summary>
+    /// A family runs when the implementation declares its gate and at least one of its encoded rules
+    /// is applicable: a family whose every rule would be n/a is not run at all (a page-only program
+    /// is not sent the heap family's sequences).
+    /// </summary>
+    public static bool Runs(IConformanceFamily family, IReadOnlySet<Capability> declared) =>
+        declared.Contains(family.Gate)
+        && family.RuleIds.Any(id => RuleCatalogue.All.FirstOrDefault(r => r.Id == id) is { Status: RuleStatus.Encoded } rule
+                                    && rule.Requires.All(declared.Contains));
 
     /// <summary>What the properties of one profile found, over its memory sizes.</summary>
     private sealed class Found

@@ -1,6 +1,7 @@
 using KernelMm.Conformance.Checking;
 using KernelMm.Conformance.Expectations;
 using KernelMm.Conformance.Families.Shared;
+using KernelMm.Conformance.OutOfProcess;
 using static KernelMm.Conformance.Families.Shared.Calls;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -256,6 +257,7 @@ internal sealed class PageMachine
         if (viaDescriptor)
         {
             pfn = _pages.PageToPfn(page);
+            if (order > 0) QueryPrefetch.Announce(_pages, [PureQuery.PfnToPage(pfn), PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
             _s.That("PAGE-5", _pages.PfnToPage(pfn) == page, () => $"{call}: pfn_to_page(page_to_pfn({page})) = {_pages.PfnToPage(pfn)}, not the same descriptor");
         }
         else
@@ -276,6 +278,11 @@ internal sealed class PageMachine
             pfn = pa >> _p.PageShift;
             // A deterministic, non-zero in-page offset (string hashes differ between processes).
             ulong off = 1 + (ulong)(pfn * 2654435761UL % (ulong)(_pageSize - 1));
+            // Out of process, the queries below travel in one round trip; nothing changes in what is asked.
+            QueryPrefetch.Announce(_pages, order == 0
+                ? [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr), PureQuery.PfnToPage(pfn)]
+                : [PureQuery.VirtToPhys(addr + off), PureQuery.VirtToPhys(addr + ((1UL << order) - 1) * (ulong)_pageSize), PureQuery.PfnToPage(pfn),
+                   PureQuery.PfnToPage(pfn + (1UL << order) - 1)]);
             _s.That("ADDR-2", _pages.VirtToPhys(addr + off) == pa + off,
                 () => $"virt_to_phys(0x{addr + off:x}) = 0x{_pages.VirtToPhys(addr + off):x}: the in-page offset 0x{off:x} was not kept");
             ulong last = addr + ((1UL << order) - 1) * (ulong)_pageSize;
@@ -363,7 +370,13 @@ internal sealed class PageMachine
         ulong tail = pfn + index;
         PageHandle page = PageHandle.Null;
         ulong back = 0;
-        var e = Try(() => { page = _pages.PfnToPage(tail); back = _pages.PageToPfn(page); });
+        var e = Try(() =>
+        {
+            page = _pages.PfnToPage(tail);
+            // Out of process, the two questions about the tail's descriptor travel in one round trip.
+            QueryPrefetch.Announce(_pages, [PureQuery.PageToPfn(page), PureQuery.PageAddress(page)]);
+            back = _pages.PageToPfn(page);
+        });
         _s.That("PAGE-5", e is null && back == tail,
             () => $"{call}: page_to_pfn(pfn_to_page(0x{tail:x})), the last page of the order-{order} block at pfn 0x{pfn:x}, gives {(e is null ? $"pfn 0x{back:x} ({page})" : Describe(e))}");
         if (zone == Zone.HighMem || headAddress == 0) return;

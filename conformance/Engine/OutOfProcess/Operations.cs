@@ -1,0 +1,174 @@
+using KernelMm.Spec.Contract;
+using W = KernelMm.Conformance.OutOfProcess.WireType;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>
+/// Every operation of the protocol, declared once. From this table come: the requests the runner's
+/// adapter (<see cref="RemoteMachine"/>) sends for each contract call, which capabilities a protocol
+/// version carries, the operation table of docs/protocol.md, the C kit's callback table and
+/// dispatch (kits/c/kmm_ops.h, kits/c/kmm_dispatch.h) and the Python kit's operation table
+/// (kits/python/kmm.py). The generated files are kept in step by tests/OutOfProcess/GeneratedFilesTests
+/// (run it with KMM_REGENERATE=1 to rewrite them). docs/protocol.md, "Adding an operation", walks through it.
+/// </summary>
+public static class Operations
+{
+    private static WireOperation Op(string name, Capability? capability, Type iface, string member, WireType value, bool state, int since,
+        string summary, params WireField[] fields) => new()
+    {
+        Name = name, Capability = capability, Interface = iface, Member = member, Value = value, ChangesState = state,
+        Since = since, Summary = summary, Fields = fields,
+    };
+
+    private static WireField F(string name, WireType type, string? parameter = null) => new(name, type, parameter);
+
+    // ---- PageAllocator (IPageAllocator, IKernelMemory) ------------------------------------------
+
+    public static readonly WireOperation GetFreePages = Op("getFreePages", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.GetFreePages), W.Address, true, 1,
+        "address of 2^order direct-mapped pages, or `\"0x0\"`; `__GFP_HIGHMEM` ignored", F("gfp", W.Gfp), F("order", W.Integer));
+    public static readonly WireOperation GetZeroedPage = Op("getZeroedPage", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.GetZeroedPage), W.Address, true, 1,
+        "address of one zeroed page, or `\"0x0\"`", F("gfp", W.Gfp));
+    public static readonly WireOperation FreePages = Op("freePages", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.FreePages), W.None, true, 1,
+        "`\"0x0\"` does nothing; `bug PAGE-4` unless the start of a live allocation of that order", F("addr", W.Address), F("order", W.Integer));
+    public static readonly WireOperation AllocPages = Op("allocPages", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.AllocPages), W.Address, true, 1,
+        "page handle (may be HIGHMEM), or `\"0x0\"`", F("gfp", W.Gfp), F("order", W.Integer));
+    public static readonly WireOperation FreePagesOf = Op("freePagesOf", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.FreePagesOf), W.None, true, 1,
+        "`\"0x0\"` does nothing; `bug PAGE-4` as `freePages`", F("page", W.Address), F("order", W.Integer));
+    public static readonly WireOperation PageToPfn = Op("pageToPfn", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.PageToPfn), W.Address, false, 1,
+        "pfn; `invalid` for a value that is no page handle", F("page", W.Address));
+    public static readonly WireOperation PfnToPage = Op("pfnToPage", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.PfnToPage), W.Address, false, 1,
+        "page handle; `invalid` beyond RAM", F("pfn", W.Address));
+    public static readonly WireOperation PageAddress = Op("pageAddress", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.PageAddress), W.Address, false, 1,
+        "direct-map address, the kmap address of a kmapped HIGHMEM page, else `\"0x0\"`", F("page", W.Address));
+    public static readonly WireOperation PageZone = Op("pageZone", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.PageZone), W.Zone, false, 1,
+        "zone of the frame", F("page", W.Address));
+    public static readonly WireOperation VirtToPhys = Op("virtToPhys", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.VirtToPhys), W.Address, false, 1,
+        "physical address; `invalid` outside the direct map of existing low memory", F("addr", W.Address));
+    public static readonly WireOperation FreeBlocks = Op("freeBlocks", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.FreeBlocks), W.Integer, false, 1,
+        "free blocks of exactly that order in the zone (a /proc/buddyinfo column)", F("zone", W.Zone), F("order", W.Integer));
+    public static readonly WireOperation DrainCaches = Op("drainCaches", Capability.PageAllocator, typeof(IPageAllocator), nameof(IPageAllocator.DrainCaches), W.None, true, 1,
+        "cached free pages and empty slabs back to the free lists");
+    public static readonly WireOperation Read = Op("read", Capability.PageAllocator, typeof(IKernelMemory), nameof(IKernelMemory.Read), W.Bytes, false, 1,
+        "exactly `len` bytes; `fault` (first unmapped address) when any byte is unmapped", F("addr", W.Address), F("len", W.Integer, "destination"));
+    public static readonly WireOperation Write = Op("write", Capability.PageAllocator, typeof(IKernelMemory), nameof(IKernelMemory.Write), W.None, true, 1,
+        "`fault` as `read`; a faulting write changes nothing", F("addr", W.Address), F("data", W.Bytes, "source"));
+
+    // ---- ExecutionContext -------------------------------------------------------------------------
+
+    public static readonly WireOperation PreemptDisable = Op("preemptDisable", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.PreemptDisable), W.None, true, 1,
+        "nests");
+    public static readonly WireOperation PreemptEnable = Op("preemptEnable", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.PreemptEnable), W.None, true, 1,
+        "`bug GFP-5` when not disabled");
+    public static readonly WireOperation IrqEnter = Op("irqEnter", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.IrqEnter), W.None, true, 1,
+        "nests");
+    public static readonly WireOperation IrqExit = Op("irqExit", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.IrqExit), W.None, true, 1,
+        "`bug GFP-5` outside an interrupt");
+    public static readonly WireOperation InInterrupt = Op("inInterrupt", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.InInterrupt), W.Boolean, false, 1,
+        "in_interrupt()");
+    public static readonly WireOperation InAtomic = Op("inAtomic", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.InAtomic), W.Boolean, false, 1,
+        "in_atomic(): in an interrupt or preemption disabled");
+    public static readonly WireOperation Sleeps = Op("sleeps", Capability.ExecutionContext, typeof(IExecutionContext), nameof(IExecutionContext.Sleeps), W.Integer, false, 1,
+        "times the task slept since boot");
+
+    // ---- Highmem ----------------------------------------------------------------------------------
+
+    public static readonly WireOperation Kmap = Op("kmap", Capability.Highmem, typeof(IHighmem), nameof(IHighmem.Kmap), W.Address, true, 1,
+        "kernel address of the page (its own for low memory); `bug GFP-1` in atomic context", F("page", W.Address));
+    public static readonly WireOperation Kunmap = Op("kunmap", Capability.Highmem, typeof(IHighmem), nameof(IHighmem.Kunmap), W.None, true, 1,
+        "`bug ZONE-4` when the page is not kmapped", F("page", W.Address));
+    public static readonly WireOperation KmapAtomic = Op("kmapAtomic", Capability.Highmem, typeof(IHighmem), nameof(IHighmem.KmapAtomic), W.Address, true, 1,
+        "a mapping valid until the matching `kunmapAtomic`; never sleeps", F("page", W.Address));
+    public static readonly WireOperation KunmapAtomic = Op("kunmapAtomic", Capability.Highmem, typeof(IHighmem), nameof(IHighmem.KunmapAtomic), W.None, true, 1,
+        "`bug ZONE-4` unless the address of the last `kmapAtomic`", F("addr", W.Address));
+
+    // ---- Reclaim ----------------------------------------------------------------------------------
+
+    public static readonly WireOperation FillPageCache = Op("fillPageCache", Capability.Reclaim, typeof(IReclaim), nameof(IReclaim.FillPageCache), W.Integer, true, 1,
+        "clean page-cache pages added (0..pages)", F("pages", W.Integer));
+    public static readonly WireOperation ReclaimablePages = Op("reclaimablePages", Capability.Reclaim, typeof(IReclaim), nameof(IReclaim.ReclaimablePages), W.Integer, false, 1,
+        "page-cache pages held in the zone", F("zone", W.Zone));
+    public static readonly WireOperation DropPageCache = Op("dropPageCache", Capability.Reclaim, typeof(IReclaim), nameof(IReclaim.DropPageCache), W.None, true, 1,
+        "drops the whole page cache");
+
+    // ---- Kmalloc (protocol 2) ---------------------------------------------------------------------
+
+    public static readonly WireOperation Kmalloc = Op("kmalloc", Capability.Kmalloc, typeof(IKmalloc), nameof(IKmalloc.Kmalloc), W.Address, true, 2,
+        "object address, `\"0x0\"` on failure or above the maximum; kmalloc(0) per profile; `invalid` for size < 0", F("size", W.Integer), F("gfp", W.Gfp));
+    public static readonly WireOperation Kzalloc = Op("kzalloc", Capability.Kmalloc, typeof(IKmalloc), nameof(IKmalloc.Kzalloc), W.Address, true, 2,
+        "as `kmalloc`, the requested bytes zeroed", F("size", W.Integer), F("gfp", W.Gfp));
+    public static readonly WireOperation Krealloc = Op("krealloc", Capability.Kmalloc, typeof(IKmalloc), nameof(IKmalloc.Krealloc), W.Address, true, 2,
+        "new address keeping min(old, new) bytes; `\"0x0\"` on failure (p stays valid); `bug KMAL-6` for a bad p", F("p", W.Address), F("size", W.Integer), F("gfp", W.Gfp));
+    public static readonly WireOperation Kfree = Op("kfree", Capability.Kmalloc, typeof(IKmalloc), nameof(IKmalloc.Kfree), W.None, true, 2,
+        "NULL and ZERO_SIZE_PTR do nothing; `bug KMAL-6` for anything but a live kmalloc object; `bug SLAB-9` for a damaged red zone", F("p", W.Address));
+    public static readonly WireOperation Ksize = Op("ksize", Capability.Kmalloc, typeof(IKmalloc), nameof(IKmalloc.Ksize), W.Integer, false, 2,
+        "usable size of a live object; 0 for NULL and ZERO_SIZE_PTR; `invalid` otherwise", F("p", W.Address));
+
+    // ---- SlabCache (protocol 2) -------------------------------------------------------------------
+
+    public static readonly WireOperation KmemCacheCreate = Op("kmemCacheCreate", Capability.SlabCache, typeof(ISlab), nameof(ISlab.KmemCacheCreate), W.Address, true, 2,
+        "cache handle, or `\"0x0\"`; `panic` instead of NULL with SLAB_PANIC; `bug GFP-1` in atomic context",
+        F("name", W.Text), F("size", W.Integer), F("align", W.Integer), F("flags", W.SlabFlags), F("ctor", W.OptionalByte, "ctorFill"));
+    public static readonly WireOperation KmemCacheAlloc = Op("kmemCacheAlloc", Capability.SlabCache, typeof(ISlab), nameof(ISlab.KmemCacheAlloc), W.Address, true, 2,
+        "object address, or `\"0x0\"`; `invalid` for a cache that is not live", F("cache", W.Address), F("gfp", W.Gfp));
+    public static readonly WireOperation KmemCacheFree = Op("kmemCacheFree", Capability.SlabCache, typeof(ISlab), nameof(ISlab.KmemCacheFree), W.None, true, 2,
+        "`bug SLAB-4` (wrong cache, double free, not an object), `bug SLAB-9` (damaged red zone: not freed)", F("cache", W.Address), F("obj", W.Address));
+    public static readonly WireOperation KmemCacheShrink = Op("kmemCacheShrink", Capability.SlabCache, typeof(ISlab), nameof(ISlab.KmemCacheShrink), W.Integer, true, 2,
+        "pages given back to the page allocator", F("cache", W.Address));
+    public static readonly WireOperation KmemCacheDestroy = Op("kmemCacheDestroy", Capability.SlabCache, typeof(ISlab), nameof(ISlab.KmemCacheDestroy), W.Integer, true, 2,
+        "0, or -16 (-EBUSY) while objects are live; `bug GFP-1` in atomic context", F("cache", W.Address));
+    public static readonly WireOperation SlabInfo = Op("slabInfo", Capability.SlabCache, typeof(ISlab), nameof(ISlab.SlabInfo), W.SlabInfo, false, 2,
+        "every cache, general kmalloc caches included (/proc/slabinfo)");
+    public static readonly WireOperation ReapCaches = Op("reapCaches", Capability.SlabCache, typeof(ISlab), nameof(ISlab.ReapCaches), W.Integer, true, 2,
+        "pages released from wholly free slabs of caches without SLAB_NO_REAP");
+
+    // ---- What the suite asks about an answer, pipelined behind the call (feature "references") -------
+
+    private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
+
+    /// <summary>Follow-ups by operation: declared here, once, so that the table, the adapter and the documentation agree.</summary>
+    private static readonly Dictionary<WireOperation, FollowUp[]> FollowUps = new(ReferenceEqualityComparer.Instance)
+    {
+        // alloc_pages: page_to_pfn, pfn_to_page of that pfn, page_zone, page_address and its virt_to_phys (PAGE-5, ZONE-1).
+        [AllocPages] = [Then(PageToPfn, Then(PfnToPage)), Then(PageZone), Then(PageAddress, Then(VirtToPhys))],
+        // pfn_to_page: page_address and page_zone of the page (PAGE-5, ZONE-1).
+        [PfnToPage] = [Then(PageAddress), Then(PageZone)],
+        // __get_free_pages and get_zeroed_page: virt_to_phys of the block (ADDR-10).
+        [GetFreePages] = [Then(VirtToPhys)],
+        [GetZeroedPage] = [Then(VirtToPhys)],
+        // kmalloc and friends: ksize and virt_to_phys of the object (KMAL-1, KMAL-2).
+        [Kmalloc] = [Then(Ksize), Then(VirtToPhys)],
+        [Kzalloc] = [Then(Ksize), Then(VirtToPhys)],
+        [Krealloc] = [Then(Ksize), Then(VirtToPhys)],
+        [KmemCacheAlloc] = [Then(VirtToPhys)],
+    };
+
+    /// <summary>Every operation, in document order.</summary>
+    public static readonly IReadOnlyList<WireOperation> All =
+    [
+        GetFreePages, GetZeroedPage, FreePages, AllocPages, FreePagesOf, PageToPfn, PfnToPage, PageAddress, PageZone, VirtToPhys, FreeBlocks, DrainCaches,
+        Read, Write,
+        PreemptDisable, PreemptEnable, IrqEnter, IrqExit, InInterrupt, InAtomic, Sleeps,
+        Kmap, Kunmap, KmapAtomic, KunmapAtomic,
+        FillPageCache, ReclaimablePages, DropPageCache,
+        Kmalloc, Kzalloc, Krealloc, Kfree, Ksize,
+        KmemCacheCreate, KmemCacheAlloc, KmemCacheFree, KmemCacheShrink, KmemCacheDestroy, SlabInfo, ReapCaches,
+    ];
+
+    /// <summary>The follow-ups of an operation (empty for most).</summary>
+    public static IReadOnlyList<FollowUp> FollowUpsOf(WireOperation op) => FollowUps.TryGetValue(op, out var then) ? then : [];
+
+    /// <summary>The newest protocol version (docs/protocol.md). The runner also speaks every older one.</summary>
+    public static int LatestVersion => All.Max(o => o.Since);
+
+    /// <summary>
+    /// The capabilities protocol <paramref name="version"/> carries: those whose every operation exists in it
+    /// (a capability with no operation yet, such as Mmu today, is never carried).
+    /// </summary>
+    public static IReadOnlySet<Capability> Carried(int version) =>
+        Enum.GetValues<Capability>()
+            .Where(c => All.Any(o => o.Capability == c) && All.Where(o => o.Capability == c).All(o => o.Since <= version))
+            .ToHashSet();
+
+    /// <summary>The operation named <paramref name="name"/>, or null.</summary>
+    public static WireOperation? Find(string name) => All.FirstOrDefault(o => o.Name == name);
+}

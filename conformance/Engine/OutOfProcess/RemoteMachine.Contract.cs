@@ -1,0 +1,78 @@
+using KernelMm.Spec.Contract;
+using Op = KernelMm.Conformance.OutOfProcess.Operations;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>
+/// The contract, one line per member: each sends the <see cref="Operations"/> entry that declares
+/// it, with the member's parameters in the entry's field order, and decodes the answer by the entry's
+/// value type. A new family adds its interface here and one line per member (docs/protocol.md,
+/// "Adding an operation"); tests/OutOfProcess/OperationTableTests checks every line against the table.
+/// </summary>
+internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab
+{
+    // ---- IPageAllocator, IKernelMemory -----------------------------------------------------------
+    public ulong GetFreePages(GfpFlags gfp, int order) => CallAddress(Op.GetFreePages, [gfp, order]);
+    public ulong GetZeroedPage(GfpFlags gfp) => CallAddress(Op.GetZeroedPage, [gfp]);
+    public void FreePages(ulong addr, int order) => CallVoid(Op.FreePages, [addr, order]);
+    public PageHandle AllocPages(GfpFlags gfp, int order) => new(CallAddress(Op.AllocPages, [gfp, order]));
+    public void FreePagesOf(PageHandle page, int order) => CallVoid(Op.FreePagesOf, [page, order]);
+    public ulong PageToPfn(PageHandle page) => CallAddress(Op.PageToPfn, [page]);
+    public PageHandle PfnToPage(ulong pfn) => new(CallAddress(Op.PfnToPage, [pfn]));
+    public ulong PageAddress(PageHandle page) => CallAddress(Op.PageAddress, [page]);
+    public Zone PageZone(PageHandle page) => CallZone(Op.PageZone, [page]);
+    public ulong VirtToPhys(ulong addr) => CallAddress(Op.VirtToPhys, [addr]);
+    public long FreeBlocks(Zone zone, int order) => Bulk(zone, order) ? _free[(int)zone * _orders + order] : CallInteger(Op.FreeBlocks, [zone, order]);
+    public void DrainCaches() => CallVoid(Op.DrainCaches, []);
+    public void Read(ulong addr, Span<byte> destination) => CallBytes(Op.Read, [addr, destination.Length], destination);
+    public void Write(ulong addr, ReadOnlySpan<byte> source) => CallVoid(Op.Write, [addr, source.ToArray()]);
+
+    // ---- IExecutionContext -------------------------------------------------------------------------
+    public void PreemptDisable() => CallVoid(Op.PreemptDisable, []);
+    public void PreemptEnable() => CallVoid(Op.PreemptEnable, []);
+    public void IrqEnter() => CallVoid(Op.IrqEnter, []);
+    public void IrqExit() => CallVoid(Op.IrqExit, []);
+    public bool InInterrupt => Bulk(_ctx) ? _inInterrupt : CallBoolean(Op.InInterrupt, []);
+    public bool InAtomic => Bulk(_ctx) ? _inAtomic : CallBoolean(Op.InAtomic, []);
+    public long Sleeps => Bulk(_ctx) ? _sleeps : CallInteger(Op.Sleeps, []);
+
+    // ---- IHighmem ------------------------------------------------------------------------------------
+    public ulong Kmap(PageHandle page) => CallAddress(Op.Kmap, [page]);
+    public void Kunmap(PageHandle page) => CallVoid(Op.Kunmap, [page]);
+    public ulong KmapAtomic(PageHandle page) => CallAddress(Op.KmapAtomic, [page]);
+    public void KunmapAtomic(ulong addr) => CallVoid(Op.KunmapAtomic, [addr]);
+
+    // ---- IReclaim ------------------------------------------------------------------------------------
+    public int FillPageCache(int pages) => CallInt32(Op.FillPageCache, [pages]);
+    public long ReclaimablePages(Zone zone) => Bulk(_reclaim && (uint)zone < Zones.Count) ? _reclaimable[(int)zone] : CallInteger(Op.ReclaimablePages, [zone]);
+    public void DropPageCache() => CallVoid(Op.DropPageCache, []);
+
+    // ---- IKmalloc (protocol 2) ---------------------------------------------------------------------
+    public ulong Kmalloc(long size, GfpFlags gfp) => CallAddress(Op.Kmalloc, [size, gfp]);
+    public ulong Kzalloc(long size, GfpFlags gfp) => CallAddress(Op.Kzalloc, [size, gfp]);
+    public ulong Krealloc(ulong p, long size, GfpFlags gfp) => CallAddress(Op.Krealloc, [p, size, gfp]);
+    public void Kfree(ulong p) => CallVoid(Op.Kfree, [p]);
+    public long Ksize(ulong p) => CallInteger(Op.Ksize, [p]);
+
+    // ---- ISlab (protocol 2) ------------------------------------------------------------------------
+    public SlabCacheHandle KmemCacheCreate(string name, long size, long align, SlabFlags flags, byte? ctorFill) =>
+        new(CallAddress(Op.KmemCacheCreate, [name, size, align, flags, ctorFill]));
+    public ulong KmemCacheAlloc(SlabCacheHandle cache, GfpFlags gfp) => CallAddress(Op.KmemCacheAlloc, [cache, gfp]);
+    public void KmemCacheFree(SlabCacheHandle cache, ulong obj) => CallVoid(Op.KmemCacheFree, [cache, obj]);
+    public long KmemCacheShrink(SlabCacheHandle cache) => CallInteger(Op.KmemCacheShrink, [cache]);
+    public int KmemCacheDestroy(SlabCacheHandle cache) => CallInt32(Op.KmemCacheDestroy, [cache]);
+    public IReadOnlyList<SlabInfo> SlabInfo() => CachedSlabInfo();
+    public long ReapCaches() => CallInteger(Op.ReapCaches, []);
+
+    // ---- Bulk observations ----------------------------------------------------------------------------
+
+    /// <summary>Whether this observation is served from the snapshot (taking it now if needed).</summary>
+    private bool Bulk(bool covered)
+    {
+        if (!_bulk || !covered) return false;
+        EnsureSnapshot();
+        return true;
+    }
+
+    private bool Bulk(Zone zone, int order) => Bulk((uint)order < (uint)_orders && (uint)zone < Zones.Count);
+}

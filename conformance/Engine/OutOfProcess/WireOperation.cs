@@ -1,0 +1,104 @@
+using System.Text;
+using KernelMm.Spec.Contract;
+
+namespace KernelMm.Conformance.OutOfProcess;
+
+/// <summary>How a request field or an answer value travels on the wire (docs/protocol.md, "Numbers").</summary>
+public enum WireType
+{
+    /// <summary>No value: the answer's "value" is null or absent.</summary>
+    None,
+    /// <summary>A JSON integer: orders, counts, sizes, lengths.</summary>
+    Integer,
+    /// <summary>A JSON integer holding the GFP bit mask of spec/Contract/Gfp.cs.</summary>
+    Gfp,
+    /// <summary>A JSON integer holding the slab flag bit mask of spec/Contract/Slab.cs.</summary>
+    SlabFlags,
+    /// <summary>A 64-bit quantity as a "0x..." string: addresses, pfns, page and cache handles.</summary>
+    Address,
+    /// <summary>"DMA", "Normal" or "HighMem".</summary>
+    Zone,
+    /// <summary>true or false.</summary>
+    Boolean,
+    /// <summary>A JSON string.</summary>
+    Text,
+    /// <summary>Bytes as one lowercase hex string, two digits per byte.</summary>
+    Bytes,
+    /// <summary>A JSON integer 0..255, or null for none (a slab constructor's fill byte).</summary>
+    OptionalByte,
+    /// <summary>An array of /proc/slabinfo lines (objects, see docs/protocol.md).</summary>
+    SlabInfo,
+}
+
+/// <summary>One field of a request: its wire name and type, and the contract parameter it carries when the names differ.</summary>
+public sealed record WireField(string Name, WireType Type, string? Parameter = null)
+{
+    /// <summary>The contract method's parameter this field carries (null: none, e.g. the length of a read).</summary>
+    public string? ContractParameter => Parameter ?? Name;
+
+    private byte[]? _utf8;
+    internal byte[] Utf8Name => _utf8 ??= Encoding.UTF8.GetBytes(Name);
+}
+
+/// <summary>A pure query asked about an earlier answer, and the queries asked about its own answer.</summary>
+public sealed record FollowUp(WireOperation Operation, params FollowUp[] Then)
+{
+    /// <summary>The field that carries the earlier answer: the operation's only field.</summary>
+    public WireField Field => Operation.Fields.Single();
+}
+
+/// <summary>
+/// One operation of the protocol, declared once (see <see cref="Operations"/>): the runner's
+/// adapter sends it from its contract method, the protocol document's operation table, the C
+/// kit's callback table and dispatch, and the Python kit's method table are generated from it.
+/// Compared by reference: there is one instance per operation.
+/// </summary>
+public sealed class WireOperation
+{
+    /// <summary>The "op" string, camelCase of the contract member (getFreePages, kmemCacheCreate).</summary>
+    public required string Name { get; init; }
+    /// <summary>The capability that carries it; null for the protocol's own requests (snapshot).</summary>
+    public required Capability? Capability { get; init; }
+    /// <summary>The contract interface that declares the member.</summary>
+    public required Type Interface { get; init; }
+    /// <summary>The contract member (method or property getter) it carries.</summary>
+    public required string Member { get; init; }
+    /// <summary>The answer's value.</summary>
+    public required WireType Value { get; init; }
+    /// <summary>May change the machine's state (everything else is a pure observation the runner may ask ahead of time and cache).</summary>
+    public required bool ChangesState { get; init; }
+    /// <summary>The protocol version that introduced it.</summary>
+    public required int Since { get; init; }
+    /// <summary>Request fields, in the contract's parameter order.</summary>
+    public IReadOnlyList<WireField> Fields { get; init; } = [];
+    /// <summary>One line for the operation table: what the answer is and the errors the program must raise.</summary>
+    public required string Summary { get; init; }
+    /// <summary>
+    /// Pure queries the suite asks about this operation's answer (the address or handle it returned),
+    /// which the runner pipelines right behind it, referring to the answer, when the program offers
+    /// the "references" feature (docs/protocol.md, "References"); declared in <see cref="Operations"/>.
+    /// </summary>
+    public IReadOnlyList<FollowUp> Then => Operations.FollowUpsOf(this);
+
+    /// <summary>The kernel-style name used by the kits: snake_case of <see cref="Name"/> (get_free_pages).</summary>
+    public string SnakeName => Snake(Name);
+
+    /// <summary>"IPageAllocator.GetFreePages".</summary>
+    public string ContractName => $"{Interface.Name}.{Member}";
+
+    private byte[]? _utf8;
+    internal byte[] Utf8Name => _utf8 ??= Encoding.UTF8.GetBytes(Name);
+
+    public static string Snake(string camel)
+    {
+        var sb = new StringBuilder();
+        foreach (char c in camel)
+        {
+            if (char.IsUpper(c)) { if (sb.Length > 0) sb.Append('_'); sb.Append(char.ToLowerInvariant(c)); }
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    public override string ToString() => Name;
+}

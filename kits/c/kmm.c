@@ -1,0 +1,871 @@
+/*
+ * kmm.c: the C kit's protocol engine (see kmm.h). Reads requests from stdin, answers every request
+ * already read with one write(2) (answer batching), parses each request's flat JSON object, checks
+ * and decodes its fields, calls the implementation's callback and encodes the answer or the error.
+ * C11 and POSIX only.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kmm.h"
+
+enum { T_NONE, T_STR, T_NUM, T_TRUE, T_FALSE, T_NULL, T_OBJ, T_ARR };
+enum { MAX_KEYS = 24, MAX_DEPTH = 16 };
+#define MAX_LINE (64u << 20)
+#define MAX_BYTES (16 << 20)
+#define KMM_STRINGIFY2(x) #x
+#define KMM_STRINGIFY(x) KMM_STRINGIFY2(x)
+
+const char *const kmm_zone_names[KMM_NZONES] = { "DMA", "Normal", "HighMem" };
+
+struct kmm_req {
+    bool has_id;
+    long long id;
+    struct kmm_tok op;
+    int nkeys;
+    struct kmm_tok keys[MAX_KEYS], vals[MAX_KEYS];
+};
+
+/* ---- Output: answers accumulate and go out in one write per batch of input ---------------------- */
+
+static char *ob;
+static size_t olen, ocap;
+
+static void out_reserve(size_t n)
+{
+    if (olen + n <= ocap) return;
+    size_t cap = ocap ? ocap : 1 << 16;
+    while (olen + n > cap) cap *= 2;
+    char *p = realloc(ob, cap);
+    if (!p) { fputs("kmm: out of memory\n", stderr); exit(2); }
+    ob = p;
+    ocap = cap;
+}
+
+static void out_n(const char *s, size_t n) { out_reserve(n); memcpy(ob + olen, s, n); olen += n; }
+static void out(const char *s) { out_n(s, strlen(s)); }
+
+static void out_u64(uint64_t v, unsigned base)
+{
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    out_reserve((size_t)n);
+    while (n) ob[olen++] = tmp[--n];
+}
+
+static void out_i64(int64_t v)
+{
+    if (v < 0) { out("-"); out_u64((uint64_t)0 - (uint64_t)v, 10); }
+    else out_u64((uint64_t)v, 10);
+}
+
+static void out_hex(uint64_t v) { out("\"0x"); out_u64(v, 16); out("\""); }
+
+/* A JSON string of s: escapes what JSON requires and replaces bytes that are not valid UTF-8 with '?'. */
+static void out_json_string(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    out("\"");
+    while (*p) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') { char e[2] = { '\\', (char)c }; out_n(e, 2); p++; continue; }
+        if (c < 0x20) { char e[8]; snprintf(e, sizeof e, "\\u%04x", c); out(e); p++; continue; }
+        if (c < 0x80) { out_n((const char *)p, 1); p++; continue; }
+        int len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
+        bool ok = len > 0;
+        for (int i = 1; ok && i < len; i++) ok = (p[i] & 0xc0) == 0x80;
+        if (ok && len == 3) ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0);
+        if (ok && len == 4) ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
+        if (ok) { out_n((const char *)p, (size_t)len); p += len; }
+        else { out("?"); p++; }
+    }
+    out("\"");
+}
+
+static void flush_out(void)
+{
+    size_t done = 0;
+    while (done < olen) {
+        ssize_t n = write(1, ob + done, olen - done);
+        if (n < 0) { if (errno == EINTR) continue; exit(0); /* the runner is gone */ }
+        done += (size_t)n;
+    }
+    olen = 0;
+}
+
+/* ---- Errors ------------------------------------------------------------------------------------ */
+
+static const char *e_kind;
+static char e_rule[32], e_param[32], e_msg[400];
+static uint64_t e_addr;
+
+static void set_error(const char *kind, const char *fmt, va_list ap)
+{
+    if (e_kind) return; /* the first error of a call is the one answered */
+    e_kind = kind;
+    vsnprintf(e_msg, sizeof e_msg, fmt, ap);
+}
+
+void kmm_bug(const char *rule, const char *fmt, ...)
+{
+    va_list ap; va_start(ap, fmt);
+    if (!e_kind) snprintf(e_rule, sizeof e_rule, "%s", rule ? rule : "?");
+    set_error("bug", fmt, ap); va_end(ap);
+}
+
+void kmm_invalid(const char *parameter, const char *fmt, ...)
+{
+    va_list ap; va_start(ap, fmt);
+    if (!e_kind) snprintf(e_param, sizeof e_param, "%s", parameter ? parameter : "?");
+    set_error("invalid", fmt, ap); va_end(ap);
+}
+
+void kmm_fault(uint64_t address, const char *fmt, ...)
+{
+    va_list ap; va_start(ap, fmt);
+    if (!e_kind) e_addr = address;
+    set_error("fault", fmt, ap); va_end(ap);
+}
+
+void kmm_panic(const char *fmt, ...)
+{
+    va_list ap; va_start(ap, fmt); set_error("panic", fmt, ap); va_end(ap);
+}
+
+bool kmm_failed(void) { return e_kind != NULL; }
+
+/* ---- Answers ------------------------------------------------------------------------------------- */
+
+static size_t answer_mark; /* where the current request's answer starts in the output */
+
+/* The values of recent answers, for requests that refer to them ({"answer":N}, feature "references"). */
+#define REMEMBERED 256
+static struct { long long id; uint64_t value; bool valid; } remembered[REMEMBERED];
+
+static void remember(const struct kmm_req *r, bool valid, uint64_t value)
+{
+    if (!r->has_id) return;
+    unsigned slot = (unsigned)((unsigned long long)r->id % REMEMBERED);
+    remembered[slot].id = r->id;
+    remembered[slot].valid = valid;
+    remembered[slot].value = value;
+}
+
+static void begin(const struct kmm_req *r)
+{
+    remember(r, false, 0);
+    answer_mark = olen;
+    if (!r->has_id) { out("{\"id\":null,"); return; }
+    out("{\"id\":");
+    out_i64(r->id);
+    out(",");
+}
+
+static void answer_error(const struct kmm_req *r)
+{
+    olen = answer_mark;
+    begin(r);
+    out("\"ok\":false,\"error\":{\"kind\":\"");
+    out(e_kind);
+    out("\"");
+    if (!strcmp(e_kind, "bug")) { out(",\"rule\":"); out_json_string(e_rule); }
+    if (!strcmp(e_kind, "invalid")) { out(",\"parameter\":"); out_json_string(e_param); }
+    if (!strcmp(e_kind, "fault")) { out(",\"address\":"); out_hex(e_addr); }
+    out(",\"message\":");
+    out_json_string(e_msg);
+    out("}}\n");
+}
+
+/* Every answer writer: the error instead, when the callback reported one. */
+#define ANSWER_OR_ERROR(r) do { if (e_kind) { answer_error(r); return; } begin(r); } while (0)
+
+static void kmm_answer_null(const struct kmm_req *r) { ANSWER_OR_ERROR(r); out("\"ok\":true,\"value\":null}\n"); }
+static void kmm_answer_int(const struct kmm_req *r, int64_t v) { ANSWER_OR_ERROR(r); remember(r, true, (uint64_t)v); out("\"ok\":true,\"value\":"); out_i64(v); out("}\n"); }
+static void kmm_answer_address(const struct kmm_req *r, uint64_t v) { ANSWER_OR_ERROR(r); remember(r, true, v); out("\"ok\":true,\"value\":"); out_hex(v); out("}\n"); }
+static void kmm_answer_bool(const struct kmm_req *r, bool v) { ANSWER_OR_ERROR(r); out(v ? "\"ok\":true,\"value\":true}\n" : "\"ok\":true,\"value\":false}\n"); }
+
+static void kmm_answer_zone(const struct kmm_req *r, int zone)
+{
+    if (!e_kind && (zone < 0 || zone >= KMM_NZONES)) kmm_invalid("zone", "the implementation answered zone %d", zone);
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":\"");
+    out(kmm_zone_names[zone]);
+    out("\"}\n");
+}
+
+static void kmm_answer_bytes(const struct kmm_req *r, const uint8_t *b, int64_t n)
+{
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":\"");
+    out_reserve((size_t)n * 2);
+    for (int64_t i = 0; i < n; i++) {
+        ob[olen++] = "0123456789abcdef"[b[i] >> 4];
+        ob[olen++] = "0123456789abcdef"[b[i] & 15];
+    }
+    out("\"}\n");
+}
+
+static void kmm_unsupported(const struct kmm_req *r)
+{
+    begin(r);
+    out("\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"this program does not implement this operation\"}}\n");
+}
+
+/* slabInfo: the lines are written as the callback reports them; an error discards them. */
+static int slab_lines = -1;
+
+static void kmm_slabinfo_begin(const struct kmm_req *r)
+{
+    begin(r);
+    out("\"ok\":true,\"value\":[");
+    slab_lines = 0;
+}
+
+void kmm_slabinfo_line(const struct kmm_slabinfo *l)
+{
+    if (slab_lines < 0 || e_kind) return;
+    out(slab_lines++ ? ",{\"name\":" : "{\"name\":");
+    out_json_string(l->name ? l->name : "");
+    out(",\"activeObjects\":"); out_i64(l->active_objects);
+    out(",\"totalObjects\":"); out_i64(l->total_objects);
+    out(",\"objectSize\":"); out_i64(l->object_size);
+    out(",\"laidOutSize\":"); out_i64(l->laid_out_size);
+    out(",\"objectsPerSlab\":"); out_i64(l->objects_per_slab);
+    out(",\"pagesPerSlab\":"); out_i64(l->pages_per_slab);
+    out(",\"slabs\":"); out_i64(l->slabs);
+    out(",\"constructorCalls\":"); out_i64(l->constructor_calls);
+    out("}");
+}
+
+static void kmm_slabinfo_end(const struct kmm_req *r)
+{
+    slab_lines = -1;
+    if (e_kind) { answer_error(r); return; }
+    out("]}\n");
+}
+
+/* ---- Request parsing: one flat JSON object per line; nested values are kept as raw spans -------- */
+
+static const char *p;
+
+static void ws(void) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; }
+
+static bool string_tok(struct kmm_tok *t)
+{
+    if (*p != '"') return false;
+    const char *s = ++p;
+    while (*p && *p != '"') {
+        if (*p == '\\') { if (!p[1]) return false; p++; }
+        p++;
+    }
+    if (*p != '"') return false;
+    t->type = T_STR;
+    t->s = s;
+    t->n = (size_t)(p - s);
+    p++;
+    return true;
+}
+
+static bool value_tok(struct kmm_tok *v, int depth);
+
+/* Skips an object or array, recording its raw span. */
+static bool nested_tok(struct kmm_tok *v, int depth)
+{
+    if (depth > MAX_DEPTH) return false;
+    char close = *p == '{' ? '}' : ']';
+    bool object = *p == '{';
+    v->type = object ? T_OBJ : T_ARR;
+    v->s = p++;
+    ws();
+    if (*p == close) { p++; v->n = (size_t)(p - v->s); return true; }
+    for (;;) {
+        struct kmm_tok k, x;
+        ws();
+        if (object) {
+            if (!string_tok(&k)) return false;
+            ws();
+            if (*p != ':') return false;
+            p++;
+            ws();
+        }
+        if (!value_tok(&x, depth + 1)) return false;
+        ws();
+        if (*p == ',') { p++; continue; }
+        if (*p == close) { p++; v->n = (size_t)(p - v->s); return true; }
+        return false;
+    }
+}
+
+static bool value_tok(struct kmm_tok *v, int depth)
+{
+    v->type = T_NONE;
+    v->s = p;
+    v->n = 0;
+    if (*p == '{' || *p == '[') return nested_tok(v, depth);
+    if (*p == '"') return string_tok(v);
+    if (!strncmp(p, "true", 4)) { v->type = T_TRUE; p += 4; return true; }
+    if (!strncmp(p, "false", 5)) { v->type = T_FALSE; p += 5; return true; }
+    if (!strncmp(p, "null", 4)) { v->type = T_NULL; p += 4; return true; }
+    size_t n = strspn(p, "-+0123456789.eE");
+    if (n == 0) return false;
+    v->type = T_NUM;
+    v->n = n;
+    p += n;
+    return true;
+}
+
+static bool kmm_tok_is(const struct kmm_tok *t, const char *s)
+{
+    size_t n = strlen(s);
+    return t->type == T_STR && t->n == n && memcmp(t->s, s, n) == 0;
+}
+
+static bool kmm_op_is(const struct kmm_req *r, const char *s) { return kmm_tok_is(&r->op, s); }
+
+/* An integer: a JSON integer, or a string holding a decimal or "0x" hex number. */
+static bool kmm_tok_int(const struct kmm_tok *t, int64_t *out_v)
+{
+    char buf[40];
+    if ((t->type != T_NUM && t->type != T_STR) || t->n == 0 || t->n >= sizeof buf) return false;
+    memcpy(buf, t->s, t->n);
+    buf[t->n] = 0;
+    char *end;
+    errno = 0;
+    if (buf[0] == '-') *out_v = strtoll(buf, &end, 10);
+    else if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
+        if (!buf[2] || strspn(buf + 2, "0123456789abcdefABCDEF") != strlen(buf + 2)) return false;
+        *out_v = (int64_t)strtoull(buf, &end, 16);
+    } else {
+        if (strspn(buf, "0123456789") != strlen(buf)) return false;
+        *out_v = (int64_t)strtoull(buf, &end, 10);
+    }
+    return *end == 0 && errno == 0;
+}
+
+static bool kmm_tok_address(const struct kmm_tok *t, uint64_t *out_v)
+{
+    int64_t v;
+    if (t->type == T_NULL) { *out_v = 0; return false; }
+    if (!kmm_tok_int(t, &v)) return false;
+    *out_v = (uint64_t)v;
+    return true;
+}
+
+static bool kmm_tok_bool(const struct kmm_tok *t, bool *out_v)
+{
+    if (t->type != T_TRUE && t->type != T_FALSE) return false;
+    *out_v = t->type == T_TRUE;
+    return true;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* A JSON string, unescaped into buf (UTF-8); false when not a string or too long. */
+static bool kmm_tok_text(const struct kmm_tok *t, char *buf, size_t cap)
+{
+    if (t->type != T_STR || cap == 0) return false;
+    size_t o = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        unsigned c = (unsigned char)t->s[i];
+        if (c == '\\') {
+            char e = t->s[++i];
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'u': {
+                if (i + 4 >= t->n) return false;
+                unsigned u = 0;
+                for (int k = 1; k <= 4; k++) { int h = hexval(t->s[i + k]); if (h < 0) return false; u = u << 4 | (unsigned)h; }
+                i += 4;
+                char enc[3];
+                int len = 0;
+                if (u < 0x80) enc[len++] = (char)u;
+                else if (u < 0x800) { enc[len++] = (char)(0xc0 | u >> 6); enc[len++] = (char)(0x80 | (u & 0x3f)); }
+                else { enc[len++] = (char)(0xe0 | u >> 12); enc[len++] = (char)(0x80 | ((u >> 6) & 0x3f)); enc[len++] = (char)(0x80 | (u & 0x3f)); }
+                if (o + (size_t)len >= cap) return false;
+                memcpy(buf + o, enc, (size_t)len);
+                o += (size_t)len;
+                continue;
+            }
+            default: c = (unsigned char)e; break;
+            }
+        }
+        if (o + 1 >= cap) return false;
+        buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return true;
+}
+
+/* [1, 2, 3] into out (at most max); false when not an array of integers. */
+static bool kmm_tok_int_list(const struct kmm_tok *t, int64_t *list, int max, int *count)
+{
+    if (t->type != T_ARR) return false;
+    const char *save = p;
+    p = t->s + 1;
+    *count = 0;
+    bool ok = true;
+    ws();
+    while (ok && *p != ']') {
+        struct kmm_tok v;
+        int64_t x;
+        ok = value_tok(&v, 0) && kmm_tok_int(&v, &x);
+        if (ok && *count < max) list[(*count)++] = x;
+        ws();
+        if (*p == ',') { p++; ws(); }
+    }
+    p = save;
+    return ok;
+}
+
+static bool kmm_tok_text_list(const struct kmm_tok *t, char (*list)[48], int max, int *count)
+{
+    if (t->type != T_ARR) return false;
+    const char *save = p;
+    p = t->s + 1;
+    *count = 0;
+    bool ok = true;
+    ws();
+    while (ok && *p != ']') {
+        struct kmm_tok v;
+        ok = value_tok(&v, 0) && v.type == T_STR;
+        if (ok && *count < max) ok = kmm_tok_text(&v, list[(*count)++], 48);
+        ws();
+        if (*p == ',') { p++; ws(); }
+    }
+    p = save;
+    return ok;
+}
+
+static const struct kmm_tok *field(const struct kmm_req *r, const char *key)
+{
+    for (int i = 0; i < r->nkeys; i++)
+        if (kmm_tok_is(&r->keys[i], key)) return &r->vals[i];
+    return NULL;
+}
+
+/* ---- Field getters for the generated dispatch: each answers `invalid` (naming the field) when it fails ---- */
+
+static bool missing(const char *key)
+{
+    kmm_invalid(key, "missing or malformed \"%s\"", key);
+    return false;
+}
+
+/*
+ * A field holding {"answer":N} stands for the value of the answer to request N (feature
+ * "references"): 1 and the value when that answer had one, -1 when it did not (failed, null, or
+ * too long ago), 0 when the field is not a reference.
+ */
+static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
+{
+    if (t->type != T_OBJ) return 0;
+    const char *save = p;
+    p = t->s + 1;
+    struct kmm_tok k, n;
+    int found = 0;
+    ws();
+    if (string_tok(&k) && kmm_tok_is(&k, "answer")) {
+        ws();
+        if (*p++ == ':') {
+            ws();
+            int64_t x;
+            if (value_tok(&n, 1) && kmm_tok_int(&n, &x)) { *id = x; found = 1; }
+        }
+    }
+    p = save;
+    if (!found) return 0;
+    unsigned slot = (unsigned)((unsigned long long)*id % REMEMBERED);
+    if (remembered[slot].id != *id || !remembered[slot].valid) return -1;
+    *v = remembered[slot].value;
+    return 1;
+}
+
+static bool referenced(const struct kmm_tok *t, const char *key, uint64_t *v, bool *is_reference)
+{
+    long long id = 0;
+    int found = reference(t, v, &id);
+    *is_reference = found != 0;
+    if (found < 0) kmm_invalid(key, "\"%s\" refers to the answer of request %lld, which has no value", key, id);
+    return found > 0;
+}
+
+static bool kmm_get_int(const struct kmm_req *r, const char *key, int64_t *v)
+{
+    const struct kmm_tok *t = field(r, key);
+    bool is_reference;
+    uint64_t u;
+    if (t && referenced(t, key, &u, &is_reference)) { *v = (int64_t)u; return true; }
+    if (t && is_reference) return false;
+    return (t && kmm_tok_int(t, v)) || missing(key);
+}
+
+static bool kmm_get_mask(const struct kmm_req *r, const char *key, uint32_t *v)
+{
+    int64_t x;
+    const struct kmm_tok *t = field(r, key);
+    if (!t || !kmm_tok_int(t, &x)) return missing(key);
+    if (x < 0 || x > 0xffffffffLL) { kmm_invalid(key, "\"%s\" %lld is not a 32-bit mask", key, (long long)x); return false; }
+    *v = (uint32_t)x;
+    return true;
+}
+
+static bool kmm_get_address(const struct kmm_req *r, const char *key, uint64_t *v)
+{
+    const struct kmm_tok *t = field(r, key);
+    bool is_reference;
+    if (t && referenced(t, key, v, &is_reference)) return true;
+    if (t && is_reference) return false;
+    if (t && t->type == T_NULL) { *v = 0; return true; }
+    return (t && kmm_tok_address(t, v)) || missing(key);
+}
+
+static bool kmm_get_zone(const struct kmm_req *r, const char *key, int *v)
+{
+    const struct kmm_tok *t = field(r, key);
+    for (int z = 0; t && z < KMM_NZONES; z++)
+        if (kmm_tok_is(t, kmm_zone_names[z])) { *v = z; return true; }
+    kmm_invalid(key, "\"%s\" is not \"DMA\", \"Normal\" or \"HighMem\"", key);
+    return false;
+}
+
+__attribute__((unused)) static bool kmm_get_bool(const struct kmm_req *r, const char *key, bool *v)
+{
+    const struct kmm_tok *t = field(r, key);
+    return (t && kmm_tok_bool(t, v)) || missing(key);
+}
+
+static bool kmm_get_text(const struct kmm_req *r, const char *key, char *buf, size_t cap)
+{
+    const struct kmm_tok *t = field(r, key);
+    return (t && kmm_tok_text(t, buf, cap)) || missing(key);
+}
+
+static bool kmm_get_optional_byte(const struct kmm_req *r, const char *key, int *v)
+{
+    int64_t x;
+    const struct kmm_tok *t = field(r, key);
+    if (!t || t->type == T_NULL) { *v = -1; return true; }
+    if (!kmm_tok_int(t, &x) || x < 0 || x > 255) { kmm_invalid(key, "\"%s\" is not null or 0..255", key); return false; }
+    *v = (int)x;
+    return true;
+}
+
+static uint8_t *scratch;
+static size_t scratch_cap;
+
+static uint8_t *grow_scratch(size_t n)
+{
+    if (n <= scratch_cap) return scratch;
+    uint8_t *s = realloc(scratch, n);
+    if (!s) { fputs("kmm: out of memory\n", stderr); exit(2); }
+    scratch = s;
+    scratch_cap = n;
+    return s;
+}
+
+static bool kmm_get_bytes(const struct kmm_req *r, const char *key, const uint8_t **data, int64_t *len)
+{
+    const struct kmm_tok *t = field(r, key);
+    if (!t || t->type != T_STR || t->n % 2 || t->n / 2 > MAX_BYTES) return missing(key);
+    uint8_t *b = grow_scratch(t->n / 2 + 1);
+    for (size_t i = 0; i < t->n / 2; i++) {
+        int hi = hexval(t->s[2 * i]), lo = hexval(t->s[2 * i + 1]);
+        if (hi < 0 || lo < 0) return missing(key);
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *data = b;
+    *len = (int64_t)(t->n / 2);
+    return true;
+}
+
+/* The buffer a read fills: len bytes, zeroed. */
+static uint8_t *kmm_scratch(const struct kmm_req *r, int64_t len)
+{
+    (void)r;
+    if (len < 0 || len > MAX_BYTES) { kmm_invalid("len", "length %lld is out of range", (long long)len); return NULL; }
+    uint8_t *b = grow_scratch((size_t)len + 1);
+    memset(b, 0, (size_t)len);
+    return b;
+}
+
+#define KMM_IMPLEMENTATION
+#include "kmm_generated.h"
+
+/* ---- Protocol requests: hello, snapshot, shutdown ------------------------------------------------- */
+
+static const struct kmm_ops *ops;
+static bool booted;
+static int version;
+static unsigned caps;
+static struct kmm_profile profile;
+
+static void parse_zones(const struct kmm_tok *t)
+{
+    const char *save = p;
+    p = t->s + 1;
+    for (;;) {
+        struct kmm_tok k, v;
+        ws();
+        if (!string_tok(&k)) break;
+        ws();
+        if (*p++ != ':') break;
+        ws();
+        if (!value_tok(&v, 1)) break;
+        int z = -1;
+        for (int i = 0; i < KMM_NZONES; i++) if (kmm_tok_is(&k, kmm_zone_names[i])) z = i;
+        if (z >= 0 && v.type == T_OBJ) {
+            const char *inner = p;
+            p = v.s + 1;
+            for (;;) {
+                struct kmm_tok k2, v2;
+                ws();
+                if (!string_tok(&k2)) break;
+                ws();
+                if (*p++ != ':') break;
+                ws();
+                if (!value_tok(&v2, 2)) break;
+                if (kmm_tok_is(&k2, "start")) kmm_tok_address(&v2, &profile.zone_start[z]);
+                if (kmm_tok_is(&k2, "end")) kmm_tok_address(&v2, &profile.zone_end[z]);
+                ws();
+                if (*p == ',') p++;
+            }
+            p = inner;
+        }
+        ws();
+        if (*p == ',') p++;
+    }
+    p = save;
+}
+
+static void parse_profile(const struct kmm_tok *t)
+{
+    memset(&profile, 0, sizeof profile);
+    const char *save = p;
+    p = t->s + 1;
+    for (;;) {
+        struct kmm_tok k, v;
+        ws();
+        if (!string_tok(&k)) break;
+        ws();
+        if (*p++ != ':') break;
+        ws();
+        if (!value_tok(&v, 1)) break;
+        if (kmm_tok_is(&k, "zones") && v.type == T_OBJ) parse_zones(&v);
+        else kmm_profile_field(&profile, &k, &v);
+        ws();
+        if (*p == ',') p++;
+    }
+    p = save;
+}
+
+/* The highest version both sides speak: from "versions" (protocol 2 runners), else "protocol". */
+static int negotiate(const struct kmm_req *r)
+{
+    const struct kmm_tok *vs = field(r, "versions"), *pv = field(r, "protocol");
+    int best = 0;
+    if (vs && vs->type == T_ARR) {
+        int64_t list[16];
+        int n = 0;
+        if (kmm_tok_int_list(vs, list, 16, &n))
+            for (int i = 0; i < n; i++)
+                if (list[i] <= KMM_PROTOCOL && list[i] > best) best = (int)list[i];
+    }
+    int64_t v;
+    if (!best && pv && kmm_tok_int(pv, &v) && v >= 1 && v <= KMM_PROTOCOL) best = (int)v;
+    return best;
+}
+
+static void refuse(const struct kmm_req *r, const char *why)
+{
+    begin(r);
+    out("\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":");
+    out_json_string(why);
+    out("}}\n");
+}
+
+static void hello(const struct kmm_req *r)
+{
+    booted = false;
+    int v = negotiate(r);
+    if (!v) { refuse(r, "this program speaks protocol " KMM_STRINGIFY(KMM_PROTOCOL) " and older"); return; }
+    const struct kmm_tok *pt = field(r, "profile");
+    if (!pt || pt->type != T_OBJ) { refuse(r, "hello without a profile object"); return; }
+    parse_profile(pt);
+    const char *why = ops->boot ? ops->boot(&profile) : NULL;
+    if (e_kind) { why = e_msg; e_kind = NULL; }
+    if (why) { refuse(r, why); return; }
+    booted = true;
+    version = v;
+    caps = kmm_capabilities(ops, v);
+    begin(r);
+    out("\"ok\":true,\"protocol\":");
+    out_i64(v);
+    out(",\"name\":");
+    out_json_string(ops->name ? ops->name : "kmm program");
+    out(",\"capabilities\":[");
+    int n = 0;
+    for (int i = 0; i < KMM_NCAPS; i++)
+        if (caps & (1u << i)) { out(n++ ? ",\"" : "\""); out(kmm_capability_names[i]); out("\""); }
+    out("]");
+    out(ops->free_blocks ? ",\"features\":[\"snapshot\",\"references\"]" : ",\"features\":[\"references\"]");
+    out("}\n");
+}
+
+/* "snapshot": every buddyinfo column, the page cache, sleeps and context in one answer. */
+static void snapshot(const struct kmm_req *r)
+{
+    int64_t max_order = profile.max_order_given ? profile.max_order : 0;
+    if (!ops->free_blocks || max_order < 0 || max_order > 63) { kmm_unsupported(r); return; }
+    size_t mark = olen;
+    begin(r);
+    out("\"ok\":true,\"value\":{\"free\":[");
+    for (int z = 0; z < KMM_NZONES; z++) {
+        out(z ? ",[" : "[");
+        for (int64_t o = 0; o <= max_order; o++) {
+            if (o) out(",");
+            out_i64(ops->free_blocks(z, o));
+        }
+        out("]");
+    }
+    out("]");
+    if (caps & KMM_CAP_RECLAIM) {
+        out(",\"reclaimable\":[");
+        for (int z = 0; z < KMM_NZONES; z++) { if (z) out(","); out_i64(ops->reclaimable_pages(z)); }
+        out("]");
+    }
+    if (caps & KMM_CAP_EXECUTION_CONTEXT) {
+        out(",\"sleeps\":");
+        out_i64(ops->sleeps());
+        out(ops->in_interrupt() ? ",\"inInterrupt\":true" : ",\"inInterrupt\":false");
+        out(ops->in_atomic() ? ",\"inAtomic\":true" : ",\"inAtomic\":false");
+    }
+    out("}}\n");
+    if (e_kind) { answer_mark = mark; answer_error(r); }
+}
+
+static void handle(char *line)
+{
+    struct kmm_req r;
+    r.has_id = false;
+    r.id = 0;
+    r.nkeys = 0;
+    r.op.type = T_NONE;
+    e_kind = NULL;
+    p = line;
+    ws();
+    if (!*p) return;
+    bool ok = *p == '{';
+    if (ok) {
+        p++;
+        ws();
+        if (*p == '}') p++;
+        else for (;;) {
+            struct kmm_tok k, v;
+            ws();
+            if (!string_tok(&k)) { ok = false; break; }
+            ws();
+            if (*p != ':') { ok = false; break; }
+            p++;
+            ws();
+            if (!value_tok(&v, 1)) { ok = false; break; }
+            if (kmm_tok_is(&k, "id") && v.type == T_NUM) { r.has_id = true; r.id = strtoll(v.s, NULL, 10); }
+            else if (kmm_tok_is(&k, "op")) r.op = v;
+            else if (r.nkeys < MAX_KEYS) { r.keys[r.nkeys] = k; r.vals[r.nkeys++] = v; }
+            ws();
+            if (*p == ',') { p++; continue; }
+            if (*p == '}') { p++; break; }
+            ok = false;
+            break;
+        }
+        ws();
+    }
+    if (!ok || *p || !r.has_id || r.op.type != T_STR) {
+        kmm_invalid("request", "malformed request");
+        answer_error(&r);
+        return;
+    }
+    if (kmm_op_is(&r, "hello")) { hello(&r); return; }
+    if (kmm_op_is(&r, "shutdown")) { begin(&r); out("\"ok\":true,\"value\":null}\n"); flush_out(); exit(0); }
+    if (!booted) { kmm_invalid("op", "not booted: send hello first"); answer_error(&r); return; }
+    if (kmm_op_is(&r, "snapshot")) { snapshot(&r); return; }
+    answer_mark = olen;
+    if (!kmm_dispatch(ops, &r)) { begin(&r); out("\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"unknown op\"}}\n"); return; }
+    /* A field getter that failed has reported `invalid` without answering: answer it now. */
+    if (e_kind && olen == answer_mark) answer_error(&r);
+}
+
+/*
+ * Optional busy-polling (KMM_SPIN_US=N): after answering, keep polling stdin for up to N
+ * microseconds before sleeping in read(2). Saves a scheduler wake-up per round trip when a core is
+ * idle, wastes CPU when none is.
+ */
+static long spin_ns;
+
+static ssize_t read_requests(char *buf, size_t n)
+{
+    if (spin_ns > 0) {
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        do {
+            struct pollfd pfd = { 0, POLLIN, 0 };
+            if (poll(&pfd, 1, 0) > 0) break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+        } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < spin_ns);
+    }
+    return read(0, buf, n);
+}
+
+int kmm_main(const struct kmm_ops *implementation)
+{
+    ops = implementation;
+    unsigned partial = kmm_partial_capabilities(ops);
+    for (int i = 0; i < KMM_NCAPS; i++)
+        if (partial & (1u << i))
+            fprintf(stderr, "kmm: %s: only some callbacks of %s are set, so it is not declared\n", ops->name ? ops->name : "program", kmm_capability_names[i]);
+    const char *spin = getenv("KMM_SPIN_US");
+    spin_ns = spin ? atol(spin) * 1000L : 0;
+    size_t cap = 1 << 16, len = 0;
+    char *in = malloc(cap);
+    if (!in) return 2;
+    for (;;) {
+        /* Answer every complete line already read, then write all the answers at once. */
+        char *start = in, *nl;
+        while ((nl = memchr(start, '\n', (size_t)(in + len - start)))) {
+            *nl = 0;
+            handle(start);
+            start = nl + 1;
+        }
+        len = (size_t)(in + len - start);
+        memmove(in, start, len);
+        flush_out();
+        if (len + 1 >= cap) {
+            if (cap >= MAX_LINE) { fputs("kmm: request line too long\n", stderr); return 2; }
+            char *bigger = realloc(in, cap *= 2);
+            if (!bigger) { fputs("kmm: out of memory\n", stderr); return 2; }
+            in = bigger;
+        }
+        ssize_t n = read_requests(in + len, cap - len - 1);
+        if (n < 0) { if (errno == EINTR) continue; return 1; }
+        if (n == 0) return 0;
+        len += (size_t)n;
+        in[len] = 0;
+    }
+}

@@ -1,0 +1,91 @@
+/*
+ * kmm.h: the C kit of kernel-mm-conformance. It speaks the protocol of docs/protocol.md on
+ * stdin/stdout (framing, JSON, hex, version negotiation, errors, "snapshot", batched answers) so
+ * that an implementation is only its allocator: fill a struct kmm_ops with callbacks and call
+ * kmm_main.
+ *
+ *     #include "kmm.h"
+ *     static const char *boot(const struct kmm_profile *p) { ... build the machine ...; return NULL; }
+ *     static uint64_t get_free_pages(uint32_t gfp, int64_t order) { ... or kmm_bug("PAGE-4", "..."); }
+ *     ...
+ *     int main(void) {
+ *         static const struct kmm_ops ops = { .name = "my-allocator", .boot = boot,
+ *                                             .get_free_pages = get_free_pages, ... };
+ *         return kmm_main(&ops);
+ *     }
+ *
+ * Build: cc -O2 -std=c11 my.c kmm.c (C11 and POSIX only). A capability is declared in the hello
+ * answer when every callback of its operations is set (kmm_generated.h lists them); "snapshot" is
+ * answered from free_blocks (plus reclaimable_pages, sleeps, in_interrupt, in_atomic when declared).
+ * Callbacks run one at a time, in request order. kmm_generated.h is generated from the runner's
+ * operation table (conformance/Engine/OutOfProcess/Operations.cs): do not edit it.
+ */
+#ifndef KMM_H
+#define KMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zones, in the order of every per-zone array of the protocol. */
+enum kmm_zone { KMM_ZONE_DMA, KMM_ZONE_NORMAL, KMM_ZONE_HIGHMEM, KMM_NZONES };
+
+/* GFP bits (spec/Contract/Gfp.cs; docs/protocol.md "GFP flags"). */
+#define KMM_GFP_DIRECT_RECLAIM 0x001u /* may sleep */
+#define KMM_GFP_IO             0x002u
+#define KMM_GFP_FS             0x004u
+#define KMM_GFP_HIGH           0x008u /* may use the emergency reserve */
+#define KMM_GFP_DMA            0x010u /* ZONE_DMA only */
+#define KMM_GFP_HIGHMEM        0x020u /* ZONE_HIGHMEM allowed (alloc_pages only) */
+#define KMM_GFP_HARDWALL       0x040u
+#define KMM_GFP_ZERO           0x080u
+#define KMM_GFP_BUFFER         0x100u /* linux-2.4 only (profile has_gfp_buffer) */
+#define KMM_GFP_KERNEL (KMM_GFP_DIRECT_RECLAIM | KMM_GFP_IO | KMM_GFP_FS)
+#define KMM_GFP_ATOMIC KMM_GFP_HIGH
+
+/* kmem_cache_create flags (spec/Contract/Slab.cs; docs/protocol.md "Slab flags"). */
+#define KMM_SLAB_HWCACHE_ALIGN 0x01u
+#define KMM_SLAB_CACHE_DMA     0x02u
+#define KMM_SLAB_POISON        0x04u
+#define KMM_SLAB_RED_ZONE      0x08u
+#define KMM_SLAB_PANIC         0x10u
+#define KMM_SLAB_NO_REAP       0x20u /* linux-2.4 only (profile has_slab_no_reap) */
+
+/* ZERO_SIZE_PTR: what kmalloc(0) returns on profiles with kmalloc_zero_returns_zero_size_ptr. */
+#define KMM_ZERO_SIZE_PTR 16u
+
+/* A JSON token of a request (internal to the kit, used by the generated dispatch). */
+struct kmm_tok { int type; const char *s; size_t n; };
+struct kmm_req;
+
+#include "kmm_generated.h"
+
+/*
+ * Errors. Call one from a callback instead of returning a result: the kit answers the request with
+ * the error and ignores the callback's return value. A refused call must change nothing.
+ *   kmm_bug("PAGE-4", ...)        a caller bug the kernel's debug checks catch; names the rule
+ *   kmm_invalid("order", ...)     bad input that is not a documented bug (-EINVAL); names the parameter
+ *   kmm_fault(addr, ...)          read/write of an unmapped address: the first unmapped byte
+ *   kmm_panic(...)                a kernel panic (SLAB_PANIC)
+ */
+void kmm_bug(const char *rule, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kmm_invalid(const char *parameter, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kmm_fault(uint64_t address, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kmm_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether the current callback has reported an error. */
+bool kmm_failed(void);
+
+/* One /proc/slabinfo line; the slab_info callback calls kmm_slabinfo_line once per cache. */
+struct kmm_slabinfo {
+    const char *name;
+    int64_t active_objects, total_objects, object_size, laid_out_size, objects_per_slab, pages_per_slab, slabs, constructor_calls;
+};
+void kmm_slabinfo_line(const struct kmm_slabinfo *line);
+
+/* Zone names as the protocol spells them ("DMA", "Normal", "HighMem"). */
+extern const char *const kmm_zone_names[KMM_NZONES];
+
+/* Runs the protocol on stdin/stdout until end of input or "shutdown"; returns the exit status for main. */
+int kmm_main(const struct kmm_ops *ops);
+
+#endif /* KMM_H */

@@ -1,0 +1,614 @@
+/*
+ * GENERATED from conformance/Engine/OutOfProcess/Operations.cs and HelloProfile.cs by WireCodegen.CHeader():
+ * do not edit. Regenerate with: KMM_REGENERATE=1 dotnet test tests --filter GeneratedFiles
+ * Included by kmm.h (declarations) and kmm.c (the dispatch, under KMM_IMPLEMENTATION).
+ */
+#ifndef KMM_GENERATED_H
+#define KMM_GENERATED_H
+/* The newest protocol version this kit speaks. */
+#define KMM_PROTOCOL 2
+
+/* Capabilities (spec/Contract/Capability.cs): a program declares one when every callback of its operations is set. */
+enum kmm_capability {
+    KMM_CAP_PAGE_ALLOCATOR = 1u << 0,
+    KMM_CAP_EXECUTION_CONTEXT = 1u << 1,
+    KMM_CAP_HIGHMEM = 1u << 2,
+    KMM_CAP_RECLAIM = 1u << 3,
+    KMM_CAP_KMALLOC = 1u << 4,
+    KMM_CAP_SLAB_CACHE = 1u << 5,
+};
+#define KMM_NCAPS 6
+
+/* The hello request's "profile" object (docs/protocol.md, "Handshake"); X_given is false when field X was absent or null. */
+struct kmm_profile {
+    char name[64];
+    bool name_given;
+    int64_t page_size;
+    bool page_size_given;
+    uint64_t page_offset;
+    bool page_offset_given;
+    uint64_t dma_limit;
+    bool dma_limit_given;
+    uint64_t highmem_start;
+    bool highmem_start_given;
+    int64_t max_order;
+    bool max_order_given;
+    uint64_t physical_memory;
+    bool physical_memory_given;
+    bool has_gfp_buffer;
+    bool has_gfp_buffer_given;
+    bool has_slab_no_reap;
+    bool has_slab_no_reap_given;
+    int64_t kmalloc_max_size;
+    bool kmalloc_max_size_given;
+    int64_t kmalloc_classes[64];
+    int kmalloc_classes_count;
+    bool kmalloc_classes_given;
+    int64_t slab_object_max;
+    bool slab_object_max_given;
+    int64_t cache_line;
+    bool cache_line_given;
+    int64_t poison_free;
+    bool poison_free_given;
+    int64_t poison_end;
+    bool poison_end_given;
+    int64_t red_zone_inactive;
+    bool red_zone_inactive_given;
+    int64_t red_zone_active;
+    bool red_zone_active_given;
+    int64_t word_size;
+    bool word_size_given;
+    int64_t kmalloc_cache_max;
+    bool kmalloc_cache_max_given;
+    bool kmalloc_zero_returns_zero_size_ptr;
+    bool kmalloc_zero_returns_zero_size_ptr_given;
+    bool kfree_accepts_cache_objects;
+    bool kfree_accepts_cache_objects_given;
+    bool destroy_busy_leaks_cache;
+    bool destroy_busy_leaks_cache_given;
+    char kmalloc_cache_prefix[64];
+    bool kmalloc_cache_prefix_given;
+    uint64_t vmalloc_offset;
+    bool vmalloc_offset_given;
+    uint64_t vmalloc_end;
+    bool vmalloc_end_given;
+    uint64_t pkmap_base;
+    bool pkmap_base_given;
+    int64_t pkmap_slots;
+    bool pkmap_slots_given;
+    int64_t page_table_level_bits[64];
+    int page_table_level_bits_count;
+    bool page_table_level_bits_given;
+    int64_t page_table_entry_bytes;
+    bool page_table_entry_bytes_given;
+    int64_t physical_address_bits;
+    bool physical_address_bits_given;
+    bool vfree_defers_in_interrupt;
+    bool vfree_defers_in_interrupt_given;
+    uint64_t task_size;
+    bool task_size_given;
+    uint64_t user_window_start;
+    bool user_window_start_given;
+    uint64_t user_window_size;
+    bool user_window_size_given;
+    bool map_shared_validate;
+    bool map_shared_validate_given;
+    bool remap_pfn_range_rounds_size;
+    bool remap_pfn_range_rounds_size_given;
+    int64_t page_shift;
+    bool page_shift_given;
+    int64_t total_pages;
+    bool total_pages_given;
+    int64_t max_order_pages;
+    bool max_order_pages_given;
+    uint64_t low_memory_end;
+    bool low_memory_end_given;
+    uint64_t vmalloc_start;
+    bool vmalloc_start_given;
+    uint64_t ioremap_start;
+    bool ioremap_start_given;
+    uint64_t ioremap_end;
+    bool ioremap_end_given;
+    int64_t virtual_address_bits;
+    bool virtual_address_bits_given;
+    int64_t emergency_reserve_pages;
+    bool emergency_reserve_pages_given;
+    bool has_highmem;
+    bool has_highmem_given;
+    char label[64];
+    bool label_given;
+    char kmalloc_cache_names[64][48];
+    int kmalloc_cache_names_count;
+    bool kmalloc_cache_names_given;
+    uint64_t zone_start[3], zone_end[3]; /* zones: physical byte range [start, end) of DMA, Normal, HighMem */
+};
+
+/*
+ * The callbacks an implementation fills (leave NULL what it does not implement). A callback returns its
+ * value, or reports an error with kmm_bug/kmm_invalid/kmm_fault/kmm_panic (the value is then ignored).
+ * Addresses, pfns and handles are uint64_t; zones are enum kmm_zone; gfp and slab flags are bit masks.
+ */
+struct kmm_ops {
+    /* Shown in the runner's logs. */
+    const char *name;
+    /* hello: boot a fresh machine for this profile, forgetting everything; NULL to accept, else why it is refused. */
+    const char *(*boot)(const struct kmm_profile *profile);
+    /* ---- PageAllocator ---- */
+    /* getFreePages (IPageAllocator.GetFreePages, protocol 1): address of 2^order direct-mapped pages, or "0x0"; __GFP_HIGHMEM ignored */
+    uint64_t (*get_free_pages)(uint32_t gfp, int64_t order);
+    /* getZeroedPage (IPageAllocator.GetZeroedPage, protocol 1): address of one zeroed page, or "0x0" */
+    uint64_t (*get_zeroed_page)(uint32_t gfp);
+    /* freePages (IPageAllocator.FreePages, protocol 1): "0x0" does nothing; bug PAGE-4 unless the start of a live allocation of that order */
+    void (*free_pages)(uint64_t addr, int64_t order);
+    /* allocPages (IPageAllocator.AllocPages, protocol 1): page handle (may be HIGHMEM), or "0x0" */
+    uint64_t (*alloc_pages)(uint32_t gfp, int64_t order);
+    /* freePagesOf (IPageAllocator.FreePagesOf, protocol 1): "0x0" does nothing; bug PAGE-4 as freePages */
+    void (*free_pages_of)(uint64_t page, int64_t order);
+    /* pageToPfn (IPageAllocator.PageToPfn, protocol 1): pfn; invalid for a value that is no page handle */
+    uint64_t (*page_to_pfn)(uint64_t page);
+    /* pfnToPage (IPageAllocator.PfnToPage, protocol 1): page handle; invalid beyond RAM */
+    uint64_t (*pfn_to_page)(uint64_t pfn);
+    /* pageAddress (IPageAllocator.PageAddress, protocol 1): direct-map address, the kmap address of a kmapped HIGHMEM page, else "0x0" */
+    uint64_t (*page_address)(uint64_t page);
+    /* pageZone (IPageAllocator.PageZone, protocol 1): zone of the frame */
+    int (*page_zone)(uint64_t page);
+    /* virtToPhys (IPageAllocator.VirtToPhys, protocol 1): physical address; invalid outside the direct map of existing low memory */
+    uint64_t (*virt_to_phys)(uint64_t addr);
+    /* freeBlocks (IPageAllocator.FreeBlocks, protocol 1): free blocks of exactly that order in the zone (a /proc/buddyinfo column) */
+    int64_t (*free_blocks)(int zone, int64_t order);
+    /* drainCaches (IPageAllocator.DrainCaches, protocol 1): cached free pages and empty slabs back to the free lists */
+    void (*drain_caches)(void);
+    /* read (IKernelMemory.Read, protocol 1): exactly len bytes; fault (first unmapped address) when any byte is unmapped */
+    void (*read)(uint64_t addr, int64_t len, uint8_t *out);
+    /* write (IKernelMemory.Write, protocol 1): fault as read; a faulting write changes nothing */
+    void (*write)(uint64_t addr, const uint8_t *data, int64_t data_len);
+    /* ---- ExecutionContext ---- */
+    /* preemptDisable (IExecutionContext.PreemptDisable, protocol 1): nests */
+    void (*preempt_disable)(void);
+    /* preemptEnable (IExecutionContext.PreemptEnable, protocol 1): bug GFP-5 when not disabled */
+    void (*preempt_enable)(void);
+    /* irqEnter (IExecutionContext.IrqEnter, protocol 1): nests */
+    void (*irq_enter)(void);
+    /* irqExit (IExecutionContext.IrqExit, protocol 1): bug GFP-5 outside an interrupt */
+    void (*irq_exit)(void);
+    /* inInterrupt (IExecutionContext.InInterrupt, protocol 1): in_interrupt() */
+    bool (*in_interrupt)(void);
+    /* inAtomic (IExecutionContext.InAtomic, protocol 1): in_atomic(): in an interrupt or preemption disabled */
+    bool (*in_atomic)(void);
+    /* sleeps (IExecutionContext.Sleeps, protocol 1): times the task slept since boot */
+    int64_t (*sleeps)(void);
+    /* ---- Highmem ---- */
+    /* kmap (IHighmem.Kmap, protocol 1): kernel address of the page (its own for low memory); bug GFP-1 in atomic context */
+    uint64_t (*kmap)(uint64_t page);
+    /* kunmap (IHighmem.Kunmap, protocol 1): bug ZONE-4 when the page is not kmapped */
+    void (*kunmap)(uint64_t page);
+    /* kmapAtomic (IHighmem.KmapAtomic, protocol 1): a mapping valid until the matching kunmapAtomic; never sleeps */
+    uint64_t (*kmap_atomic)(uint64_t page);
+    /* kunmapAtomic (IHighmem.KunmapAtomic, protocol 1): bug ZONE-4 unless the address of the last kmapAtomic */
+    void (*kunmap_atomic)(uint64_t addr);
+    /* ---- Reclaim ---- */
+    /* fillPageCache (IReclaim.FillPageCache, protocol 1): clean page-cache pages added (0..pages) */
+    int64_t (*fill_page_cache)(int64_t pages);
+    /* reclaimablePages (IReclaim.ReclaimablePages, protocol 1): page-cache pages held in the zone */
+    int64_t (*reclaimable_pages)(int zone);
+    /* dropPageCache (IReclaim.DropPageCache, protocol 1): drops the whole page cache */
+    void (*drop_page_cache)(void);
+    /* ---- Kmalloc ---- */
+    /* kmalloc (IKmalloc.Kmalloc, protocol 2): object address, "0x0" on failure or above the maximum; kmalloc(0) per profile; invalid for size < 0 */
+    uint64_t (*kmalloc)(int64_t size, uint32_t gfp);
+    /* kzalloc (IKmalloc.Kzalloc, protocol 2): as kmalloc, the requested bytes zeroed */
+    uint64_t (*kzalloc)(int64_t size, uint32_t gfp);
+    /* krealloc (IKmalloc.Krealloc, protocol 2): new address keeping min(old, new) bytes; "0x0" on failure (p stays valid); bug KMAL-6 for a bad p */
+    uint64_t (*krealloc)(uint64_t p, int64_t size, uint32_t gfp);
+    /* kfree (IKmalloc.Kfree, protocol 2): NULL and ZERO_SIZE_PTR do nothing; bug KMAL-6 for anything but a live kmalloc object; bug SLAB-9 for a damaged red zone */
+    void (*kfree)(uint64_t p);
+    /* ksize (IKmalloc.Ksize, protocol 2): usable size of a live object; 0 for NULL and ZERO_SIZE_PTR; invalid otherwise */
+    int64_t (*ksize)(uint64_t p);
+    /* ---- SlabCache ---- */
+    /* kmemCacheCreate (ISlab.KmemCacheCreate, protocol 2): cache handle, or "0x0"; panic instead of NULL with SLAB_PANIC; bug GFP-1 in atomic context */
+    uint64_t (*kmem_cache_create)(const char *name, int64_t size, int64_t align, uint32_t flags, int ctor);
+    /* kmemCacheAlloc (ISlab.KmemCacheAlloc, protocol 2): object address, or "0x0"; invalid for a cache that is not live */
+    uint64_t (*kmem_cache_alloc)(uint64_t cache, uint32_t gfp);
+    /* kmemCacheFree (ISlab.KmemCacheFree, protocol 2): bug SLAB-4 (wrong cache, double free, not an object), bug SLAB-9 (damaged red zone: not freed) */
+    void (*kmem_cache_free)(uint64_t cache, uint64_t obj);
+    /* kmemCacheShrink (ISlab.KmemCacheShrink, protocol 2): pages given back to the page allocator */
+    int64_t (*kmem_cache_shrink)(uint64_t cache);
+    /* kmemCacheDestroy (ISlab.KmemCacheDestroy, protocol 2): 0, or -16 (-EBUSY) while objects are live; bug GFP-1 in atomic context */
+    int64_t (*kmem_cache_destroy)(uint64_t cache);
+    /* slabInfo (ISlab.SlabInfo, protocol 2): every cache, general kmalloc caches included (/proc/slabinfo) */
+    void (*slab_info)(void);
+    /* reapCaches (ISlab.ReapCaches, protocol 2): pages released from wholly free slabs of caches without SLAB_NO_REAP */
+    int64_t (*reap_caches)(void);
+};
+
+#endif /* KMM_GENERATED_H */
+
+#if defined(KMM_IMPLEMENTATION) && !defined(KMM_GENERATED_IMPLEMENTATION)
+#define KMM_GENERATED_IMPLEMENTATION
+/* The capabilities the callbacks cover, limited to those protocol `version` carries. */
+static unsigned kmm_capabilities(const struct kmm_ops *ops, int version)
+{
+    unsigned caps = 0;
+    if (version >= 1 && ops->get_free_pages && ops->get_zeroed_page && ops->free_pages && ops->alloc_pages && ops->free_pages_of && ops->page_to_pfn && ops->pfn_to_page && ops->page_address && ops->page_zone && ops->virt_to_phys && ops->free_blocks && ops->drain_caches && ops->read && ops->write) caps |= KMM_CAP_PAGE_ALLOCATOR;
+    if (version >= 1 && ops->preempt_disable && ops->preempt_enable && ops->irq_enter && ops->irq_exit && ops->in_interrupt && ops->in_atomic && ops->sleeps) caps |= KMM_CAP_EXECUTION_CONTEXT;
+    if (version >= 1 && ops->kmap && ops->kunmap && ops->kmap_atomic && ops->kunmap_atomic) caps |= KMM_CAP_HIGHMEM;
+    if (version >= 1 && ops->fill_page_cache && ops->reclaimable_pages && ops->drop_page_cache) caps |= KMM_CAP_RECLAIM;
+    if (version >= 2 && ops->kmalloc && ops->kzalloc && ops->krealloc && ops->kfree && ops->ksize) caps |= KMM_CAP_KMALLOC;
+    if (version >= 2 && ops->kmem_cache_create && ops->kmem_cache_alloc && ops->kmem_cache_free && ops->kmem_cache_shrink && ops->kmem_cache_destroy && ops->slab_info && ops->reap_caches) caps |= KMM_CAP_SLAB_CACHE;
+    return caps;
+}
+
+/* Callbacks set for part of a capability only (the kit warns on stderr and does not declare it). */
+static unsigned kmm_partial_capabilities(const struct kmm_ops *ops)
+{
+    unsigned caps = 0;
+    if ((ops->get_free_pages || ops->get_zeroed_page || ops->free_pages || ops->alloc_pages || ops->free_pages_of || ops->page_to_pfn || ops->pfn_to_page || ops->page_address || ops->page_zone || ops->virt_to_phys || ops->free_blocks || ops->drain_caches || ops->read || ops->write) && !(ops->get_free_pages && ops->get_zeroed_page && ops->free_pages && ops->alloc_pages && ops->free_pages_of && ops->page_to_pfn && ops->pfn_to_page && ops->page_address && ops->page_zone && ops->virt_to_phys && ops->free_blocks && ops->drain_caches && ops->read && ops->write)) caps |= KMM_CAP_PAGE_ALLOCATOR;
+    if ((ops->preempt_disable || ops->preempt_enable || ops->irq_enter || ops->irq_exit || ops->in_interrupt || ops->in_atomic || ops->sleeps) && !(ops->preempt_disable && ops->preempt_enable && ops->irq_enter && ops->irq_exit && ops->in_interrupt && ops->in_atomic && ops->sleeps)) caps |= KMM_CAP_EXECUTION_CONTEXT;
+    if ((ops->kmap || ops->kunmap || ops->kmap_atomic || ops->kunmap_atomic) && !(ops->kmap && ops->kunmap && ops->kmap_atomic && ops->kunmap_atomic)) caps |= KMM_CAP_HIGHMEM;
+    if ((ops->fill_page_cache || ops->reclaimable_pages || ops->drop_page_cache) && !(ops->fill_page_cache && ops->reclaimable_pages && ops->drop_page_cache)) caps |= KMM_CAP_RECLAIM;
+    if ((ops->kmalloc || ops->kzalloc || ops->krealloc || ops->kfree || ops->ksize) && !(ops->kmalloc && ops->kzalloc && ops->krealloc && ops->kfree && ops->ksize)) caps |= KMM_CAP_KMALLOC;
+    if ((ops->kmem_cache_create || ops->kmem_cache_alloc || ops->kmem_cache_free || ops->kmem_cache_shrink || ops->kmem_cache_destroy || ops->slab_info || ops->reap_caches) && !(ops->kmem_cache_create && ops->kmem_cache_alloc && ops->kmem_cache_free && ops->kmem_cache_shrink && ops->kmem_cache_destroy && ops->slab_info && ops->reap_caches)) caps |= KMM_CAP_SLAB_CACHE;
+    return caps;
+}
+
+static const char *const kmm_capability_names[KMM_NCAPS] = {
+    "PageAllocator",
+    "ExecutionContext",
+    "Highmem",
+    "Reclaim",
+    "Kmalloc",
+    "SlabCache",
+};
+
+/* One profile field (a scalar of the hello profile object). */
+static void kmm_profile_field(struct kmm_profile *p, const struct kmm_tok *k, const struct kmm_tok *v)
+{
+    if (kmm_tok_is(k, "name")) { p->name_given = kmm_tok_text(v, p->name, sizeof p->name); return; }
+    if (kmm_tok_is(k, "pageSize")) { p->page_size_given = kmm_tok_int(v, &p->page_size); return; }
+    if (kmm_tok_is(k, "pageOffset")) { p->page_offset_given = kmm_tok_address(v, &p->page_offset); return; }
+    if (kmm_tok_is(k, "dmaLimit")) { p->dma_limit_given = kmm_tok_address(v, &p->dma_limit); return; }
+    if (kmm_tok_is(k, "highmemStart")) { p->highmem_start_given = kmm_tok_address(v, &p->highmem_start); return; }
+    if (kmm_tok_is(k, "maxOrder")) { p->max_order_given = kmm_tok_int(v, &p->max_order); return; }
+    if (kmm_tok_is(k, "physicalMemory")) { p->physical_memory_given = kmm_tok_address(v, &p->physical_memory); return; }
+    if (kmm_tok_is(k, "hasGfpBuffer")) { p->has_gfp_buffer_given = kmm_tok_bool(v, &p->has_gfp_buffer); return; }
+    if (kmm_tok_is(k, "hasSlabNoReap")) { p->has_slab_no_reap_given = kmm_tok_bool(v, &p->has_slab_no_reap); return; }
+    if (kmm_tok_is(k, "kmallocMaxSize")) { p->kmalloc_max_size_given = kmm_tok_int(v, &p->kmalloc_max_size); return; }
+    if (kmm_tok_is(k, "kmallocClasses")) { p->kmalloc_classes_given = kmm_tok_int_list(v, p->kmalloc_classes, 64, &p->kmalloc_classes_count); return; }
+    if (kmm_tok_is(k, "slabObjectMax")) { p->slab_object_max_given = kmm_tok_int(v, &p->slab_object_max); return; }
+    if (kmm_tok_is(k, "cacheLine")) { p->cache_line_given = kmm_tok_int(v, &p->cache_line); return; }
+    if (kmm_tok_is(k, "poisonFree")) { p->poison_free_given = kmm_tok_int(v, &p->poison_free); return; }
+    if (kmm_tok_is(k, "poisonEnd")) { p->poison_end_given = kmm_tok_int(v, &p->poison_end); return; }
+    if (kmm_tok_is(k, "redZoneInactive")) { p->red_zone_inactive_given = kmm_tok_int(v, &p->red_zone_inactive); return; }
+    if (kmm_tok_is(k, "redZoneActive")) { p->red_zone_active_given = kmm_tok_int(v, &p->red_zone_active); return; }
+    if (kmm_tok_is(k, "wordSize")) { p->word_size_given = kmm_tok_int(v, &p->word_size); return; }
+    if (kmm_tok_is(k, "kmallocCacheMax")) { p->kmalloc_cache_max_given = kmm_tok_int(v, &p->kmalloc_cache_max); return; }
+    if (kmm_tok_is(k, "kmallocZeroReturnsZeroSizePtr")) { p->kmalloc_zero_returns_zero_size_ptr_given = kmm_tok_bool(v, &p->kmalloc_zero_returns_zero_size_ptr); return; }
+    if (kmm_tok_is(k, "kfreeAcceptsCacheObjects")) { p->kfree_accepts_cache_objects_given = kmm_tok_bool(v, &p->kfree_accepts_cache_objects); return; }
+    if (kmm_tok_is(k, "destroyBusyLeaksCache")) { p->destroy_busy_leaks_cache_given = kmm_tok_bool(v, &p->destroy_busy_leaks_cache); return; }
+    if (kmm_tok_is(k, "kmallocCachePrefix")) { p->kmalloc_cache_prefix_given = kmm_tok_text(v, p->kmalloc_cache_prefix, sizeof p->kmalloc_cache_prefix); return; }
+    if (kmm_tok_is(k, "vmallocOffset")) { p->vmalloc_offset_given = kmm_tok_address(v, &p->vmalloc_offset); return; }
+    if (kmm_tok_is(k, "vmallocEnd")) { p->vmalloc_end_given = kmm_tok_address(v, &p->vmalloc_end); return; }
+    if (kmm_tok_is(k, "pkmapBase")) { p->pkmap_base_given = kmm_tok_address(v, &p->pkmap_base); return; }
+    if (kmm_tok_is(k, "pkmapSlots")) { p->pkmap_slots_given = kmm_tok_int(v, &p->pkmap_slots); return; }
+    if (kmm_tok_is(k, "pageTableLevelBits")) { p->page_table_level_bits_given = kmm_tok_int_list(v, p->page_table_level_bits, 64, &p->page_table_level_bits_count); return; }
+    if (kmm_tok_is(k, "pageTableEntryBytes")) { p->page_table_entry_bytes_given = kmm_tok_int(v, &p->page_table_entry_bytes); return; }
+    if (kmm_tok_is(k, "physicalAddressBits")) { p->physical_address_bits_given = kmm_tok_int(v, &p->physical_address_bits); return; }
+    if (kmm_tok_is(k, "vfreeDefersInInterrupt")) { p->vfree_defers_in_interrupt_given = kmm_tok_bool(v, &p->vfree_defers_in_interrupt); return; }
+    if (kmm_tok_is(k, "taskSize")) { p->task_size_given = kmm_tok_address(v, &p->task_size); return; }
+    if (kmm_tok_is(k, "userWindowStart")) { p->user_window_start_given = kmm_tok_address(v, &p->user_window_start); return; }
+    if (kmm_tok_is(k, "userWindowSize")) { p->user_window_size_given = kmm_tok_address(v, &p->user_window_size); return; }
+    if (kmm_tok_is(k, "mapSharedValidate")) { p->map_shared_validate_given = kmm_tok_bool(v, &p->map_shared_validate); return; }
+    if (kmm_tok_is(k, "remapPfnRangeRoundsSize")) { p->remap_pfn_range_rounds_size_given = kmm_tok_bool(v, &p->remap_pfn_range_rounds_size); return; }
+    if (kmm_tok_is(k, "pageShift")) { p->page_shift_given = kmm_tok_int(v, &p->page_shift); return; }
+    if (kmm_tok_is(k, "totalPages")) { p->total_pages_given = kmm_tok_int(v, &p->total_pages); return; }
+    if (kmm_tok_is(k, "maxOrderPages")) { p->max_order_pages_given = kmm_tok_int(v, &p->max_order_pages); return; }
+    if (kmm_tok_is(k, "lowMemoryEnd")) { p->low_memory_end_given = kmm_tok_address(v, &p->low_memory_end); return; }
+    if (kmm_tok_is(k, "vmallocStart")) { p->vmalloc_start_given = kmm_tok_address(v, &p->vmalloc_start); return; }
+    if (kmm_tok_is(k, "ioremapStart")) { p->ioremap_start_given = kmm_tok_address(v, &p->ioremap_start); return; }
+    if (kmm_tok_is(k, "ioremapEnd")) { p->ioremap_end_given = kmm_tok_address(v, &p->ioremap_end); return; }
+    if (kmm_tok_is(k, "virtualAddressBits")) { p->virtual_address_bits_given = kmm_tok_int(v, &p->virtual_address_bits); return; }
+    if (kmm_tok_is(k, "emergencyReservePages")) { p->emergency_reserve_pages_given = kmm_tok_int(v, &p->emergency_reserve_pages); return; }
+    if (kmm_tok_is(k, "hasHighmem")) { p->has_highmem_given = kmm_tok_bool(v, &p->has_highmem); return; }
+    if (kmm_tok_is(k, "label")) { p->label_given = kmm_tok_text(v, p->label, sizeof p->label); return; }
+    if (kmm_tok_is(k, "kmallocCacheNames")) { p->kmalloc_cache_names_given = kmm_tok_text_list(v, p->kmalloc_cache_names, 64, &p->kmalloc_cache_names_count); return; }
+}
+
+/* Answers one request of an operation; returns false for an unknown op. */
+static bool kmm_dispatch(const struct kmm_ops *ops, const struct kmm_req *r)
+{
+    if (kmm_op_is(r, "getFreePages")) {
+        if (!ops->get_free_pages) { kmm_unsupported(r); return true; }
+        uint32_t gfp;
+        int64_t order;
+        if (!(kmm_get_mask(r, "gfp", &gfp) && kmm_get_int(r, "order", &order))) return true;
+        kmm_answer_address(r, ops->get_free_pages(gfp, order));
+        return true;
+    }
+    if (kmm_op_is(r, "getZeroedPage")) {
+        if (!ops->get_zeroed_page) { kmm_unsupported(r); return true; }
+        uint32_t gfp;
+        if (!(kmm_get_mask(r, "gfp", &gfp))) return true;
+        kmm_answer_address(r, ops->get_zeroed_page(gfp));
+        return true;
+    }
+    if (kmm_op_is(r, "freePages")) {
+        if (!ops->free_pages) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        int64_t order;
+        if (!(kmm_get_address(r, "addr", &addr) && kmm_get_int(r, "order", &order))) return true;
+        ops->free_pages(addr, order);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "allocPages")) {
+        if (!ops->alloc_pages) { kmm_unsupported(r); return true; }
+        uint32_t gfp;
+        int64_t order;
+        if (!(kmm_get_mask(r, "gfp", &gfp) && kmm_get_int(r, "order", &order))) return true;
+        kmm_answer_address(r, ops->alloc_pages(gfp, order));
+        return true;
+    }
+    if (kmm_op_is(r, "freePagesOf")) {
+        if (!ops->free_pages_of) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        int64_t order;
+        if (!(kmm_get_address(r, "page", &page) && kmm_get_int(r, "order", &order))) return true;
+        ops->free_pages_of(page, order);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "pageToPfn")) {
+        if (!ops->page_to_pfn) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        kmm_answer_address(r, ops->page_to_pfn(page));
+        return true;
+    }
+    if (kmm_op_is(r, "pfnToPage")) {
+        if (!ops->pfn_to_page) { kmm_unsupported(r); return true; }
+        uint64_t pfn;
+        if (!(kmm_get_address(r, "pfn", &pfn))) return true;
+        kmm_answer_address(r, ops->pfn_to_page(pfn));
+        return true;
+    }
+    if (kmm_op_is(r, "pageAddress")) {
+        if (!ops->page_address) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        kmm_answer_address(r, ops->page_address(page));
+        return true;
+    }
+    if (kmm_op_is(r, "pageZone")) {
+        if (!ops->page_zone) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        kmm_answer_zone(r, ops->page_zone(page));
+        return true;
+    }
+    if (kmm_op_is(r, "virtToPhys")) {
+        if (!ops->virt_to_phys) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        kmm_answer_address(r, ops->virt_to_phys(addr));
+        return true;
+    }
+    if (kmm_op_is(r, "freeBlocks")) {
+        if (!ops->free_blocks) { kmm_unsupported(r); return true; }
+        int zone;
+        int64_t order;
+        if (!(kmm_get_zone(r, "zone", &zone) && kmm_get_int(r, "order", &order))) return true;
+        kmm_answer_int(r, ops->free_blocks(zone, order));
+        return true;
+    }
+    if (kmm_op_is(r, "drainCaches")) {
+        if (!ops->drain_caches) { kmm_unsupported(r); return true; }
+        ops->drain_caches();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "read")) {
+        if (!ops->read) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        int64_t len;
+        if (!(kmm_get_address(r, "addr", &addr) && kmm_get_int(r, "len", &len))) return true;
+        uint8_t *out = kmm_scratch(r, len);
+        if (!out) return true;
+        ops->read(addr, len, out);
+        kmm_answer_bytes(r, out, len);
+        return true;
+    }
+    if (kmm_op_is(r, "write")) {
+        if (!ops->write) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        const uint8_t *data; int64_t data_len;
+        if (!(kmm_get_address(r, "addr", &addr) && kmm_get_bytes(r, "data", &data, &data_len))) return true;
+        ops->write(addr, data, data_len);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "preemptDisable")) {
+        if (!ops->preempt_disable) { kmm_unsupported(r); return true; }
+        ops->preempt_disable();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "preemptEnable")) {
+        if (!ops->preempt_enable) { kmm_unsupported(r); return true; }
+        ops->preempt_enable();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "irqEnter")) {
+        if (!ops->irq_enter) { kmm_unsupported(r); return true; }
+        ops->irq_enter();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "irqExit")) {
+        if (!ops->irq_exit) { kmm_unsupported(r); return true; }
+        ops->irq_exit();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "inInterrupt")) {
+        if (!ops->in_interrupt) { kmm_unsupported(r); return true; }
+        kmm_answer_bool(r, ops->in_interrupt());
+        return true;
+    }
+    if (kmm_op_is(r, "inAtomic")) {
+        if (!ops->in_atomic) { kmm_unsupported(r); return true; }
+        kmm_answer_bool(r, ops->in_atomic());
+        return true;
+    }
+    if (kmm_op_is(r, "sleeps")) {
+        if (!ops->sleeps) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->sleeps());
+        return true;
+    }
+    if (kmm_op_is(r, "kmap")) {
+        if (!ops->kmap) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        kmm_answer_address(r, ops->kmap(page));
+        return true;
+    }
+    if (kmm_op_is(r, "kunmap")) {
+        if (!ops->kunmap) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        ops->kunmap(page);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "kmapAtomic")) {
+        if (!ops->kmap_atomic) { kmm_unsupported(r); return true; }
+        uint64_t page;
+        if (!(kmm_get_address(r, "page", &page))) return true;
+        kmm_answer_address(r, ops->kmap_atomic(page));
+        return true;
+    }
+    if (kmm_op_is(r, "kunmapAtomic")) {
+        if (!ops->kunmap_atomic) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        ops->kunmap_atomic(addr);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "fillPageCache")) {
+        if (!ops->fill_page_cache) { kmm_unsupported(r); return true; }
+        int64_t pages;
+        if (!(kmm_get_int(r, "pages", &pages))) return true;
+        kmm_answer_int(r, ops->fill_page_cache(pages));
+        return true;
+    }
+    if (kmm_op_is(r, "reclaimablePages")) {
+        if (!ops->reclaimable_pages) { kmm_unsupported(r); return true; }
+        int zone;
+        if (!(kmm_get_zone(r, "zone", &zone))) return true;
+        kmm_answer_int(r, ops->reclaimable_pages(zone));
+        return true;
+    }
+    if (kmm_op_is(r, "dropPageCache")) {
+        if (!ops->drop_page_cache) { kmm_unsupported(r); return true; }
+        ops->drop_page_cache();
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "kmalloc")) {
+        if (!ops->kmalloc) { kmm_unsupported(r); return true; }
+        int64_t size;
+        uint32_t gfp;
+        if (!(kmm_get_int(r, "size", &size) && kmm_get_mask(r, "gfp", &gfp))) return true;
+        kmm_answer_address(r, ops->kmalloc(size, gfp));
+        return true;
+    }
+    if (kmm_op_is(r, "kzalloc")) {
+        if (!ops->kzalloc) { kmm_unsupported(r); return true; }
+        int64_t size;
+        uint32_t gfp;
+        if (!(kmm_get_int(r, "size", &size) && kmm_get_mask(r, "gfp", &gfp))) return true;
+        kmm_answer_address(r, ops->kzalloc(size, gfp));
+        return true;
+    }
+    if (kmm_op_is(r, "krealloc")) {
+        if (!ops->krealloc) { kmm_unsupported(r); return true; }
+        uint64_t p;
+        int64_t size;
+        uint32_t gfp;
+        if (!(kmm_get_address(r, "p", &p) && kmm_get_int(r, "size", &size) && kmm_get_mask(r, "gfp", &gfp))) return true;
+        kmm_answer_address(r, ops->krealloc(p, size, gfp));
+        return true;
+    }
+    if (kmm_op_is(r, "kfree")) {
+        if (!ops->kfree) { kmm_unsupported(r); return true; }
+        uint64_t p;
+        if (!(kmm_get_address(r, "p", &p))) return true;
+        ops->kfree(p);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "ksize")) {
+        if (!ops->ksize) { kmm_unsupported(r); return true; }
+        uint64_t p;
+        if (!(kmm_get_address(r, "p", &p))) return true;
+        kmm_answer_int(r, ops->ksize(p));
+        return true;
+    }
+    if (kmm_op_is(r, "kmemCacheCreate")) {
+        if (!ops->kmem_cache_create) { kmm_unsupported(r); return true; }
+        char name[256];
+        int64_t size;
+        int64_t align;
+        uint32_t flags;
+        int ctor;
+        if (!(kmm_get_text(r, "name", name, sizeof name) && kmm_get_int(r, "size", &size) && kmm_get_int(r, "align", &align) && kmm_get_mask(r, "flags", &flags) && kmm_get_optional_byte(r, "ctor", &ctor))) return true;
+        kmm_answer_address(r, ops->kmem_cache_create(name, size, align, flags, ctor));
+        return true;
+    }
+    if (kmm_op_is(r, "kmemCacheAlloc")) {
+        if (!ops->kmem_cache_alloc) { kmm_unsupported(r); return true; }
+        uint64_t cache;
+        uint32_t gfp;
+        if (!(kmm_get_address(r, "cache", &cache) && kmm_get_mask(r, "gfp", &gfp))) return true;
+        kmm_answer_address(r, ops->kmem_cache_alloc(cache, gfp));
+        return true;
+    }
+    if (kmm_op_is(r, "kmemCacheFree")) {
+        if (!ops->kmem_cache_free) { kmm_unsupported(r); return true; }
+        uint64_t cache;
+        uint64_t obj;
+        if (!(kmm_get_address(r, "cache", &cache) && kmm_get_address(r, "obj", &obj))) return true;
+        ops->kmem_cache_free(cache, obj);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "kmemCacheShrink")) {
+        if (!ops->kmem_cache_shrink) { kmm_unsupported(r); return true; }
+        uint64_t cache;
+        if (!(kmm_get_address(r, "cache", &cache))) return true;
+        kmm_answer_int(r, ops->kmem_cache_shrink(cache));
+        return true;
+    }
+    if (kmm_op_is(r, "kmemCacheDestroy")) {
+        if (!ops->kmem_cache_destroy) { kmm_unsupported(r); return true; }
+        uint64_t cache;
+        if (!(kmm_get_address(r, "cache", &cache))) return true;
+        kmm_answer_int(r, ops->kmem_cache_destroy(cache));
+        return true;
+    }
+    if (kmm_op_is(r, "slabInfo")) {
+        if (!ops->slab_info) { kmm_unsupported(r); return true; }
+        kmm_slabinfo_begin(r);
+        ops->slab_info();
+        kmm_slabinfo_end(r);
+        return true;
+    }
+    if (kmm_op_is(r, "reapCaches")) {
+        if (!ops->reap_caches) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->reap_caches());
+        return true;
+    }
+    return false;
+}
+#endif /* KMM_IMPLEMENTATION */
