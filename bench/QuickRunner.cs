@@ -28,6 +28,8 @@ internal static class QuickRunner
         var conformance = Workloads.ConformanceSettings();
         var cache = HeapWorkloads.CreateCache(kernel);
         var heapMixed = new HeapWorkloads.Mixed(0x5EED_0002, 200_000);
+        using var vmX86 = new VmWorkloads.Area(Workloads.Profile);
+        using var vm64 = new VmWorkloads.Area(KernelMm.Spec.Profiles.Profiles.Bit64_8K.WithMemory(Workloads.MemoryBytes));
         var userKernel = Workloads.Boot();
         var touch = new UserWorkloads.FirstTouch(userKernel);
         var fork = new UserWorkloads.ForkExit(userKernel);
@@ -52,13 +54,23 @@ internal static class QuickRunner
                 () => { HeapWorkloads.CachePairs(kernel, cache, pairs); return pairs; }),
             new("(i)  mixed heap script, ~1000 live, kmalloc/cache/krealloc", "steps/s", 0,
                 () => heapMixed.Run(kernel, cache)),
-            new($"(j)  first-touch page faults (mmap, 1 store per page, munmap)", "faults/s", 0,
+            new("(j)  TLB-hit translations (ITlb), x86-32", "translations/s", 100e6,
+                () => { VmWorkloads.TlbHits(vmX86, pairs); return pairs; }),
+            new("(k)  page-table walks (IKernelPageTables), x86-32, 2 levels", "walks/s", 20e6,
+                () => { VmWorkloads.Walks(vmX86, pairs); return pairs; }),
+            new("(k') page-table walks, 64-bit-8k, 3 levels", "walks/s", 20e6,
+                () => { VmWorkloads.Walks(vm64, pairs); return pairs; }),
+            new("(l)  vmalloc(64 KiB)+vfree, x86-32", "pairs/s", 0,
+                () => { VmWorkloads.VmallocPairs(vmX86.Kernel, 10_000); return 10_000; }),
+            new($"(m)  conformance: PropertyRunner vm, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 0,
+                () => VmWorkloads.RunVmFamily(conformance).Operations, Warmup: 4),
+            new($"(n)  first-touch page faults (mmap, 1 store per page, munmap)", "faults/s", 0,
                 () => touch.Run()),
-            new($"(k)  fork of a {UserWorkloads.ForkPages}-page process + exit of the child", "forks/s", 0,
+            new($"(o)  fork of a {UserWorkloads.ForkPages}-page process + exit of the child", "forks/s", 0,
                 () => fork.Run()),
-            new($"(l)  copy_to_user of 64 KiB", "copies/s", 0,
+            new($"(p)  copy_to_user of 64 KiB", "copies/s", 0,
                 () => { copy.Run(); return 1; }),
-            new("(m)  conformance: PropertyRunner user, x86-32/512M, 50 seq", "checked ops/s", 0,
+            new("(q)  conformance: PropertyRunner user, x86-32/512M, 50 seq", "checked ops/s", 0,
                 () => UserWorkloads.RunUserFamily().Operations, Warmup: 4),
             new($"(d)  conformance: PropertyRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
                 () => CheckedRun(conformance), Warmup: 4),

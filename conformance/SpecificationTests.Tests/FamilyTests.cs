@@ -44,6 +44,19 @@ public sealed class FamilyTests
     }
 
     [Fact]
+    public void Vm_family_reports_every_rule_its_engine_family_checks_and_every_vmalloc_rule()
+    {
+        var family = SpecificationFamily.Of(typeof(ReferenceKernelVirtualMemoryTests))!;
+        var engine = SuiteRunner.Families.Single(f => f.Name == "vm");
+        Assert.Same(typeof(KernelVirtualMemorySpecificationTests), family.BaseType);
+        Assert.Equal(Capability.Vmalloc, family.Gate);
+        Assert.Equal(engine.RuleIds.ToHashSet(), family.Rules.Select(r => r.Id).ToHashSet());
+        Assert.All(RuleCatalogue.All.Where(r => r.Family == RuleFamily.VMAL), r => Assert.Contains(r, family.Rules));
+        Assert.Contains(family.Rules, r => r.Id == "ADDR-8");
+        Assert.Contains(family.Rules, r => r.Id == "DRV-5");
+    }
+
+    [Fact]
     public void Package_ships_one_abstract_base_per_engine_family()
     {
         Assert.Equal(

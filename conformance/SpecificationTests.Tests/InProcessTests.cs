@@ -31,6 +31,17 @@ public sealed class ReferenceUserTests : UserSpecificationTests
     protected override IEnumerable<ulong> MemorySizes => [64UL << 20, 1UL << 30];
 }
 
+/// <summary>
+/// The reference passes every rule of the kernel virtual memory family: a small budget (the family's
+/// sequences are heavier) on two RAM sizes, one without HIGHMEM and one with it.
+/// </summary>
+public sealed class ReferenceKernelVirtualMemoryTests : KernelVirtualMemorySpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 8 };
+    protected override IEnumerable<ulong> MemorySizes => [64UL << 20, 1UL << 30];
+}
+
 /// <summary>The sample's allocator (declares only PageAllocator): the PAGE rules pass, ZONE-4 and the GFP rules are skipped n/a.</summary>
 public sealed class SampleAllocatorInProcessTests : PageAllocatorSpecificationTests
 {

@@ -121,6 +121,8 @@ public sealed partial class ReferenceKernel : IPageAllocator
     {
         Alive();
         return _direct.Contains(addr) ? _direct.VirtToPhys(addr)
+            // VMAL-5: a vmalloc (or ioremap) address has no single physical address (CONFIG_DEBUG_VIRTUAL's __phys_addr check).
+            : _layout.IsVmallocAddr(addr) ? throw new KernelBugException("VMAL-5", $"virt_to_phys(0x{addr:x}): a vmalloc address has no single physical address; use vmalloc_to_pfn per page")
             : throw new InvalidArgumentException("addr", $"virt_to_phys(0x{addr:x}): not a direct-mapped address");
     }
 
@@ -145,6 +147,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
         Alive();
         // Empty slabs first (their order-0 pages land on the per-CPU lists), then the per-CPU lists.
         _slab?.ShrinkAll();
+        _vmalloc?.RunDeferred(); // vfree work deferred from interrupt context (linux-6)
         _pages.DrainPcp();
     }
 

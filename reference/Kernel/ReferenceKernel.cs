@@ -16,7 +16,8 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private static readonly IReadOnlySet<Capability> Supported = new HashSet<Capability>
     {
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
-        Capability.Kmalloc, Capability.SlabCache, Capability.AtomicT, Capability.Smp,
+        Capability.Kmalloc, Capability.SlabCache, Capability.Vmalloc, Capability.KernelPageTables, Capability.Tlb,
+        Capability.AtomicT, Capability.Smp,
         Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap,
     };
 
@@ -49,8 +50,28 @@ public sealed partial class ReferenceKernel : IMemoryManager
         lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched, _gfp);
     }
 
-    public ReferenceKernel(Profile profile)
+    // Kernel virtual memory (ReferenceKernel.Vmalloc.cs, .KernelPageTables.cs, .Tlb.cs): the kernel's
+    // page tables, TLB and MMU are set up on first use (under _lazyInit, as the slab layer); their boot
+    // tables sit in the kernel image, not in the page allocator's RAM, so doing it late changes no free count.
+    private readonly KernelLayout _layout;
+    private readonly int _tlbEntries;
+    private readonly int _tlbWays;
+    private KernelPageTables? _kpt;
+    private VmapAreas? _vmapAreas;
+    private Mm.Vmalloc? _vmalloc;
+    private Mm.Ioremap? _ioremap;
+    private DeviceMemory? _device;
+
+    /// <summary>Boots a machine with a 64-entry, 4-way TLB.</summary>
+    public ReferenceKernel(Profile profile) : this(profile, tlbEntries: 64, tlbWays: 4) { }
+
+    /// <summary>Boots a machine whose TLB holds <paramref name="tlbEntries"/> translations in <paramref name="tlbWays"/>-way sets (powers of two).</summary>
+    public ReferenceKernel(Profile profile, int tlbEntries, int tlbWays)
     {
+        _layout = new KernelLayout(profile);
+        _tlbEntries = tlbEntries;
+        _tlbWays = tlbWays;
+        _ = new Tlb(tlbEntries, tlbWays, profile.PageShift); // refuse a bad geometry at boot, not at first use
         Profile = profile;
         int frames = checked((int)profile.TotalPages);
         _pageSize = profile.PageSize;
@@ -59,7 +80,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
         _memory = new PhysicalMemory(frames, profile.PageSize);
         _pages = new PageAlloc(profile, _map, _memory);
         _direct = new DirectMap(profile);
-        _highmem = new Highmem(profile);
+        _highmem = new Highmem(profile, new KmapTables(this));
         _vmscan = new Vmscan(_pages, _map, _sched);
         _gfp = new GfpMask(profile);
     }

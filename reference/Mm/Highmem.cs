@@ -3,10 +3,21 @@ using KernelMm.Spec.Profiles;
 
 namespace KernelMm.Reference.Mm;
 
+/// <summary>Installs and removes the kernel page-table entries of the kmap windows.</summary>
+internal interface IKmapPageTable
+{
+    /// <summary>Maps the page at <paramref name="va"/> to frame <paramref name="pfn"/> (set_pte_at on pkmap_page_table).</summary>
+    void Map(ulong va, int pfn);
+
+    /// <summary>Clears the page at <paramref name="va"/> and flushes its TLB entry (pte_clear, flush_tlb_kernel_range).</summary>
+    void Unmap(ulong va);
+}
+
 /// <summary>
 /// Persistent and atomic kmaps of HIGHMEM pages (mm/highmem.c). A persistent kmap takes one
 /// PKMAP slot, is reference-counted across nested kmaps, and is torn down at the last kunmap
 /// (eagerly: ZONE-4 permits either). Low-memory pages are returned at their direct address.
+/// Each HIGHMEM mapping is a real entry of the kernel's page tables (<see cref="IKmapPageTable"/>).
 /// </summary>
 internal sealed class Highmem
 {
@@ -18,12 +29,15 @@ internal sealed class Highmem
     private readonly ulong _atomicBase;
     private readonly int[] _slotPfn;        // pfn per PKMAP slot, -1 when free
     private readonly Dictionary<int, (int Slot, int Count)> _byPfn = new();
-    private readonly int[] _atomicPfn = new int[AtomicSlots];
+    /// <summary>Whether each atomic slot on the stack holds a page-table entry (a HIGHMEM page) rather than a direct address.</summary>
+    private readonly bool[] _atomicMapped = new bool[AtomicSlots];
     private readonly ulong[] _atomicAddr = new ulong[AtomicSlots];
     private int _atomicDepth;
+    private readonly IKmapPageTable _tables;
 
-    public Highmem(Profile profile)
+    public Highmem(Profile profile, IKmapPageTable tables)
     {
+        _tables = tables;
         _pageShift = profile.PageShift;
         _pkmapBase = profile.PkmapBase;
         _slotPfn = new int[profile.PkmapSlots];
@@ -49,7 +63,9 @@ internal sealed class Highmem
         if (slot < 0) return 0;
         _slotPfn[slot] = pfn;
         _byPfn[pfn] = (slot, 1);
-        return AddressOf(pfn);
+        ulong addr = AddressOf(pfn);
+        _tables.Map(addr, pfn);
+        return addr;
     }
 
     public void Unmap(int pfn)
@@ -58,6 +74,7 @@ internal sealed class Highmem
         if (!_byPfn.TryGetValue(pfn, out var m))
             throw new KernelBugException("ZONE-4", $"kunmap of pfn 0x{pfn:x}, which is not kmapped");
         if (m.Count > 1) { _byPfn[pfn] = (m.Slot, m.Count - 1); return; }
+        _tables.Unmap(_pkmapBase + ((ulong)m.Slot << _pageShift));
         _byPfn.Remove(pfn);
         _slotPfn[m.Slot] = -1;
     }
@@ -70,7 +87,8 @@ internal sealed class Highmem
     {
         if (_atomicDepth == AtomicSlots) throw new KernelBugException("ZONE-4", "kmap_atomic: all atomic kmap slots are in use");
         ulong addr = directAddress != 0 ? directAddress : _atomicBase + ((ulong)_atomicDepth << _pageShift);
-        _atomicPfn[_atomicDepth] = pfn;
+        if (directAddress == 0) _tables.Map(addr, pfn);
+        _atomicMapped[_atomicDepth] = directAddress == 0;
         _atomicAddr[_atomicDepth++] = addr;
         return addr;
     }
@@ -81,25 +99,6 @@ internal sealed class Highmem
         if (_atomicDepth == 0 || addr >> _pageShift != _atomicAddr[_atomicDepth - 1] >> _pageShift)
             throw new KernelBugException("ZONE-4", $"kunmap_atomic(0x{addr:x}) does not match the last kmap_atomic");
         _atomicDepth--;
-    }
-
-    /// <summary>Translates a kmap-window address to (pfn, offset); false when it is not mapped.</summary>
-    public bool TryTranslate(ulong addr, out int pfn, out int offset)
-    {
-        pfn = -1;
-        offset = (int)(addr & ((1UL << _pageShift) - 1));
-        if (_slotPfn.Length > 0 && addr >= _pkmapBase && addr < _atomicBase)
-        {
-            pfn = _slotPfn[(int)((addr - _pkmapBase) >> _pageShift)];
-            return pfn >= 0;
-        }
-        if (_slotPfn.Length > 0 && addr >= _atomicBase && addr < _atomicBase + ((ulong)AtomicSlots << _pageShift))
-        {
-            int slot = (int)((addr - _atomicBase) >> _pageShift);
-            if (slot >= _atomicDepth || _atomicAddr[slot] >> _pageShift != addr >> _pageShift) return false;
-            pfn = _atomicPfn[slot];
-            return true;
-        }
-        return false;
+        if (_atomicMapped[_atomicDepth]) _tables.Unmap(_atomicAddr[_atomicDepth]);
     }
 }

@@ -48,7 +48,12 @@ internal sealed class Mmu(PageTable kernel, Tlb tlb, ulong userLimit)
         bool kernelHalf = va >= UserLimit;
         int asid = kernelHalf ? Tlb.Global : Current?.Asid ?? 0;
         if (Tlb.TryLookup(va, asid, out ulong pfn, out var rights))
-            return new PageWalk(true, pfn, rights, 0).Check(va, access, _pageShift);
+        {
+            // The hit path: the MMU's rights check on the cached entry.
+            if (access.IsUser() && (rights & PteFlags.User) == 0) return Translation.Faulted(TranslationFault.UserAccessToKernel);
+            if (access.IsWrite() && (rights & PteFlags.Writable) == 0) return Translation.Faulted(TranslationFault.Protection);
+            return Translation.Mapped(pfn << _pageShift | (va & ((1UL << _pageShift) - 1)));
+        }
         var table = kernelHalf ? Kernel : Current?.Table;
         var walk = table?.Walk(va) ?? PageWalk.NotPresent;
         if (walk.Present) Tlb.Fill(va, asid, walk.Pfn, walk.Rights);
@@ -75,6 +80,12 @@ internal sealed class Mmu(PageTable kernel, Tlb tlb, ulong userLimit)
         if (replacing) Tlb.FlushPage(va, Tlb.Global);
         return true;
     }
+
+    /// <summary>
+    /// Maps one page of a kernel range known to be unmapped (a fresh vmalloc or ioremap range:
+    /// its last user unmapped and flushed it), skipping the look for an entry to replace.
+    /// </summary>
+    public bool MapKernelFresh(ulong va, ulong pfn, PteFlags flags) => Kernel.Map(va, pfn, flags);
 
     /// <summary>Unmaps one kernel page and flushes it; returns the old entry (0 when none).</summary>
     public ulong UnmapKernel(ulong va)

@@ -21,7 +21,7 @@ internal sealed class PageFaults(UserVm vm, Swapper swapper)
         var access = write ? Spec.Contract.Access.UserWrite : Spec.Contract.Access.UserRead;
         vm.Mmu.Current = mm.Space;
         var t = vm.Mmu.Translate(va, access);
-        if (t.IsMapped) { pa = t.PhysicalAddress; return UserFault.None; }
+        if (t.Fault == TranslationFault.None) { pa = t.PhysicalAddress; return UserFault.None; }
         pa = 0;
         // ADDR-9: user mode never reaches an address at or above TASK_SIZE, mapped or not.
         if (va >= vm.TaskSize) return UserFault.MapError;
@@ -29,7 +29,7 @@ internal sealed class PageFaults(UserVm vm, Swapper swapper)
         if (fault != UserFault.None) return fault;
         vm.Mmu.Current = mm.Space;
         t = vm.Mmu.Translate(va, access);
-        if (!t.IsMapped) throw new InvalidOperationException($"the fault at 0x{va:x} was resolved but the page still translates as {t}");
+        if (t.Fault != TranslationFault.None) throw new InvalidOperationException($"the fault at 0x{va:x} was resolved but the page still translates as {t}");
         pa = t.PhysicalAddress;
         return UserFault.None;
     }

@@ -54,11 +54,7 @@ internal sealed class PhysicalMemory(int frames, int pageSize)
     /// The storage of one frame, created (zeroed) when it has none yet: for structures that live in
     /// frames and are read far more often than written, such as page tables.
     /// </summary>
-    public byte[] FrameBytes(int pfn)
-    {
-        var chunk = _chunks[pfn >> ChunkShift] ??= new byte[]?[1 << ChunkShift];
-        return chunk[pfn & ((1 << ChunkShift) - 1)] ??= new byte[PageSize];
-    }
+    public byte[] FrameBytes(int pfn) => FrameForWrite(pfn);
 
     /// <summary>Zeroes <paramref name="count"/> frames from <paramref name="pfn"/> (clear_page).</summary>
     public void Clear(int pfn, int count)

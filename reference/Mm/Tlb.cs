@@ -17,14 +17,20 @@ internal sealed class Tlb
     /// <summary>The ASID of global (kernel) entries: they match in every address space.</summary>
     public const int Global = -1;
 
+    /// <summary>One cached translation; <see cref="Tag"/> is vpn &lt;&lt; 1 | 1, 0 when the slot is empty.</summary>
+    private struct Entry
+    {
+        public ulong Tag;
+        public ulong Pfn;
+        public int Asid;
+        public PteFlags Rights;
+    }
+
     private readonly int _pageShift;
     private readonly int _ways;
     private readonly int _setMask;
-    // One slot per entry, set by set: tag = vpn << 1 | 1 (0 = empty), asid, frame, rights.
-    private readonly ulong[] _tag;
-    private readonly int[] _asid;
-    private readonly ulong[] _pfn;
-    private readonly PteFlags[] _rights;
+    // One slot per entry, set by set.
+    private readonly Entry[] _entries;
     private readonly byte[] _victim;
 
     /// <param name="entries">Total entries; a power of two, at least <paramref name="ways"/>.</param>
@@ -38,15 +44,12 @@ internal sealed class Tlb
         _ways = ways;
         int sets = entries / ways;
         _setMask = sets - 1;
-        _tag = new ulong[entries];
-        _asid = new int[entries];
-        _pfn = new ulong[entries];
-        _rights = new PteFlags[entries];
+        _entries = new Entry[entries];
         _victim = new byte[sets];
     }
 
     /// <summary>How many translations it can hold.</summary>
-    public int Capacity => _tag.Length;
+    public int Capacity => _entries.Length;
     /// <summary>Lookups answered from the TLB.</summary>
     public long Hits { get; private set; }
     /// <summary>Lookups that found nothing (the caller then walks the tables).</summary>
@@ -60,14 +63,14 @@ internal sealed class Tlb
     {
         ulong vpn = va >> _pageShift;
         ulong tag = vpn << 1 | 1;
-        int first = (int)(vpn & (uint)_setMask) * _ways;
-        for (int i = first; i < first + _ways; i++)
+        var set = _entries.AsSpan((int)(vpn & (uint)_setMask) * _ways, _ways);
+        foreach (ref readonly var e in set)
         {
-            if (_tag[i] == tag && (_asid[i] == asid || _asid[i] == Global))
+            if (e.Tag == tag && (e.Asid == asid || e.Asid == Global))
             {
                 Hits++;
-                pfn = _pfn[i];
-                rights = _rights[i];
+                pfn = e.Pfn;
+                rights = e.Rights;
                 return true;
             }
         }
@@ -82,23 +85,20 @@ internal sealed class Tlb
     {
         ulong vpn = va >> _pageShift;
         ulong tag = vpn << 1 | 1;
-        int set = (int)(vpn & (uint)_setMask);
-        int first = set * _ways;
+        int setIndex = (int)(vpn & (uint)_setMask);
+        var set = _entries.AsSpan(setIndex * _ways, _ways);
         int slot = -1;
-        for (int i = first; i < first + _ways; i++)
+        for (int i = 0; i < set.Length; i++)
         {
-            if (_tag[i] == tag && _asid[i] == asid) { slot = i; break; }   // refresh in place
-            if (slot < 0 && _tag[i] == 0) slot = i;                        // or take an empty way
+            if (set[i].Tag == tag && set[i].Asid == asid) { slot = i; break; }   // refresh in place
+            if (slot < 0 && set[i].Tag == 0) slot = i;                          // or take an empty way
         }
         if (slot < 0)
         {
-            slot = first + _victim[set];
-            _victim[set] = (byte)((_victim[set] + 1) % _ways);
+            slot = _victim[setIndex];
+            _victim[setIndex] = (byte)((slot + 1) % _ways);
         }
-        _tag[slot] = tag;
-        _asid[slot] = asid;
-        _pfn[slot] = pfn;
-        _rights[slot] = rights;
+        set[slot] = new Entry { Tag = tag, Pfn = pfn, Asid = asid, Rights = rights };
     }
 
     /// <summary>invlpg: drops the page holding <paramref name="va"/> from address space <paramref name="asid"/>, and its global entry.</summary>
@@ -106,9 +106,8 @@ internal sealed class Tlb
     {
         ulong vpn = va >> _pageShift;
         ulong tag = vpn << 1 | 1;
-        int first = (int)(vpn & (uint)_setMask) * _ways;
-        for (int i = first; i < first + _ways; i++)
-            if (_tag[i] == tag && (_asid[i] == asid || _asid[i] == Global)) _tag[i] = 0;
+        foreach (ref var e in _entries.AsSpan((int)(vpn & (uint)_setMask) * _ways, _ways))
+            if (e.Tag == tag && (e.Asid == asid || e.Asid == Global)) e.Tag = 0;
     }
 
     /// <summary>flush_tlb_kernel_range: drops every global entry for a page of [start, end).</summary>
@@ -117,10 +116,10 @@ internal sealed class Tlb
         if (end <= start) return;
         ulong firstVpn = start >> _pageShift, lastVpn = (end - 1) >> _pageShift;
         // A long range is cheaper to flush by scanning the whole TLB, as the kernel does past a ceiling.
-        if (lastVpn - firstVpn >= (ulong)_tag.Length)
+        if (lastVpn - firstVpn >= (ulong)_entries.Length)
         {
-            for (int i = 0; i < _tag.Length; i++)
-                if (_tag[i] != 0 && _asid[i] == Global && (_tag[i] >> 1) >= firstVpn && (_tag[i] >> 1) <= lastVpn) _tag[i] = 0;
+            foreach (ref var e in _entries.AsSpan())
+                if (e.Tag != 0 && e.Asid == Global && (e.Tag >> 1) >= firstVpn && (e.Tag >> 1) <= lastVpn) e.Tag = 0;
             return;
         }
         for (ulong vpn = firstVpn; vpn <= lastVpn; vpn++) FlushPage(vpn << _pageShift, Global);
@@ -129,10 +128,13 @@ internal sealed class Tlb
     /// <summary>flush_tlb_mm: drops every entry of one address space (its global ones stay).</summary>
     public void FlushAsid(int asid)
     {
-        for (int i = 0; i < _tag.Length; i++)
-            if (_asid[i] == asid) _tag[i] = 0;
+        foreach (ref var e in _entries.AsSpan())
+            if (e.Asid == asid) e.Tag = 0;
     }
 
     /// <summary>flush_tlb_all: drops everything.</summary>
-    public void FlushAll() => Array.Clear(_tag);
+    public void FlushAll()
+    {
+        foreach (ref var e in _entries.AsSpan()) e.Tag = 0;
+    }
 }

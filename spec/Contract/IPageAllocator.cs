@@ -69,7 +69,9 @@ public interface IPageAllocator
 
     /// <summary>
     /// Returns every cached free page to the buddy free lists (drain_all_pages, and a shrink of
-    /// every cache that holds empty slabs). Precondition under which PAGE-8 is checked.
+    /// every cache that holds empty slabs), and runs deferred frees (vfree work deferred from
+    /// interrupt context, lazily purged vmalloc ranges). Precondition under which PAGE-8 and
+    /// ADDR-11 are checked.
     /// </summary>
     void DrainCaches();
 

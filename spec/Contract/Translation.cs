@@ -16,13 +16,6 @@ public enum Access
     UserWrite,
 }
 
-/// <summary>Helpers on <see cref="Access"/>.</summary>
-public static class Accesses
-{
-    public static bool IsWrite(this Access access) => access is Access.KernelWrite or Access.UserWrite;
-    public static bool IsUser(this Access access) => access is Access.UserRead or Access.UserWrite;
-}
-
 /// <summary>Why a translation faulted (the error code the page-fault handler receives).</summary>
 public enum TranslationFault
 {
@@ -39,7 +32,8 @@ public enum TranslationFault
 /// <summary>
 /// The result of translating one virtual address: the physical address, or the fault the MMU
 /// raises instead. <see cref="PhysicalAddress"/> is 0 when <see cref="Fault"/> is not
-/// <see cref="TranslationFault.None"/>.
+/// <see cref="TranslationFault.None"/>. Data only: which access faults where is for each side to
+/// derive (issue 7, section 2).
 /// </summary>
 public readonly record struct Translation(ulong PhysicalAddress, TranslationFault Fault)
 {
@@ -49,8 +43,5 @@ public readonly record struct Translation(ulong PhysicalAddress, TranslationFaul
     /// <summary>A faulting translation.</summary>
     public static Translation Faulted(TranslationFault fault) => new(0, fault);
 
-    /// <summary>Whether the access is allowed and <see cref="PhysicalAddress"/> is meaningful.</summary>
-    public bool IsMapped => Fault == TranslationFault.None;
-
-    public override string ToString() => IsMapped ? $"PA 0x{PhysicalAddress:x}" : $"fault ({Fault})";
+    public override string ToString() => Fault == TranslationFault.None ? $"PA 0x{PhysicalAddress:x}" : $"fault ({Fault})";
 }

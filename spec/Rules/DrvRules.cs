@@ -82,13 +82,18 @@ public static class DrvRules
             Statement = "ioremap gives kernel virtual addresses for a range of device (bus) physical memory without allocating "
                 + "any RAM.",
             Source = "seed 001; arch/x86/mm/ioremap.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "ioremap of a device range above RAM returns an address outside the direct mapping that keeps the "
-                + "offset within the page, leaves the page allocator's free count unchanged, and iounmap removes the mapping.",
-            Decision = "ioremap of ordinary RAM in use is refused (NULL), as 2.4's i386 ioremap did for non-reserved pages and as "
-                + "today's x86 does with a warning (arch/x86/mm/ioremap.c); its addresses come from the vmalloc window.",
-            Parameters = ["PageSize", "PhysicalMemory", "VmallocStart", "VmallocEnd"],
-            Requires = Mmu,
+            Status = RuleStatus.Encoded,
+            Check = "ioremap of a device range above RAM (sometimes not page aligned) returns an address in the ioremap window, outside the direct mapping and "
+                + "every live mapping, that keeps the offset within the page; each page translates to its device page; the mapping reads without a fault; it takes no RAM "
+                + "besides page-table pages (IKernelPageTables.PageTablePages) and at most 24 pages of descriptors; iounmap makes every page not present; ioremap of RAM or of "
+                + "size 0 returns NULL; iounmap of a vmalloc area, of a direct-mapped address or of a mapping already removed raises KernelBugException naming DRV-5 and changes no count.",
+            Decision = "ioremap of ordinary RAM is refused (NULL), as 2.4's i386 ioremap did for non-reserved pages and as "
+                + "today's x86 does with a warning (arch/x86/mm/ioremap.c); its addresses come from the vmalloc window (the profile's ioremap window is that window). "
+                + "iounmap of an address ioremap did not return is reported as a DRV-5 bug (x86 prints \"iounmap: bad address\" with a stack dump). ioremap and iounmap may sleep "
+                + "(the reference reports them in atomic context as GFP-1); the suite never calls them there. The suite treats bus addresses up to 256 MiB above RAM as device "
+                + "memory and never demands that device memory holds what is written (a register need not).",
+            Parameters = ["PageSize", "PhysicalMemory", "VmallocStart", "VmallocEnd", "PhysicalAddressBits"],
+            Requires = [Capability.Vmalloc, Capability.KernelPageTables],
         },
     ];
 }

@@ -108,7 +108,7 @@ public static class KmalRules
                 + "bug that must be reported.",
             Source = "seeds 000, 002; mm/slub.c (kfree)",
             Status = RuleStatus.Encoded,
-            Check = "kfree of a freed object, of an interior pointer, of page-allocator memory and (document profiles) of a private cache's object raises KernelBugException naming KMAL-6 and changes no count; kfree(NULL) does nothing; kfree(ZERO_SIZE_PTR) does nothing on linux-6 and elsewhere does nothing or is reported as KMAL-6; on linux-6 kfree of a cache object frees it into its cache.",
+            Check = "kfree of a freed object, of an interior pointer, of page-allocator memory, of a vmalloc area (vm family) and (document profiles) of a private cache's object raises KernelBugException naming KMAL-6 and changes no count; kfree(NULL) does nothing; kfree(ZERO_SIZE_PTR) does nothing on linux-6 and elsewhere does nothing or is reported as KMAL-6; on linux-6 kfree of a cache object frees it into its cache.",
             Decision = "kfree of an object from a private kmem_cache_create cache is accepted on linux-6, where kfree finds the "
                 + "owning cache from the object's slab and frees into it (mm/slub.c kfree; documented as allowed since SLOB's "
                 + "removal in 6.4). On the document profiles it is reported as a KMAL-6 bug, because the documents and the kfree "

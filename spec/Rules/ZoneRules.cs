@@ -43,9 +43,11 @@ public static class ZoneRules
             Statement = "A HIGHMEM page has no permanent kernel address: page_address gives none until kmap maps it, and kunmap gives the mapping back.",
             Source = "seeds 002, 004",
             Status = RuleStatus.Encoded,
-            Check = "For a HIGHMEM page: page_address is never a direct-map address; while kmapped it equals the kmap address, and bytes written through one kmap read back through a later kmap or kmap_atomic; nested kmaps of one page return the same address; no address maps two pages (a new kmap or kmap_atomic of a HIGHMEM page is never where another page is kmapped, or still shown by page_address); kunmap of a page that is not kmapped raises KernelBugException naming ZONE-4; kmap in atomic context raises KernelBugException naming GFP-1 and maps nothing, while kmap_atomic there works.",
+            Check = "For a HIGHMEM page: page_address is never a direct-map address; while kmapped it equals the kmap address, and bytes written through one kmap read back through a later kmap or kmap_atomic; nested kmaps of one page return the same address; no address maps two pages (a new kmap or kmap_atomic of a HIGHMEM page is never where another page is kmapped, or still shown by page_address); kunmap of a page that is not kmapped raises KernelBugException naming ZONE-4; kmap in atomic context raises KernelBugException naming GFP-1 and maps nothing, while kmap_atomic there works. "
+                + "Through the kernel's page tables (vm family, with KernelPageTables): a persistent kmap address lies in the PKMAP window [PkmapBase, PkmapBase + PkmapSlots pages) and translates to the page's frame; "
+                + "after the last kunmap the old address maps that frame or nothing; kmap_atomic maps the frame until kunmap_atomic; kmapping PkmapSlots + 1 distinct HIGHMEM pages one at a time, each kunmapped before the next, always succeeds.",
             Decision = "kunmap may be lazy: after the last kunmap page_address may be NULL or the old kmap address, never another one. Nested kmap of one page is allowed and reference-counted. kmap may sleep (it is reported in atomic context, like might_sleep); kmap_atomic never sleeps and is allowed anywhere.",
-            Parameters = ["HighmemStart", "PageOffset"],
+            Parameters = ["HighmemStart", "PageOffset", "PkmapBase", "PkmapSlots"],
         },
     ];
 }

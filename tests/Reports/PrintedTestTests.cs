@@ -8,16 +8,17 @@ using KernelMm.Spec.Profiles;
 using KernelMm.Tests.HeapVariants;
 using KernelMm.Tests.Suite;
 using KernelMm.Tests.Variants;
+using KernelMm.Tests.VmVariants;
 using Xunit.Abstractions;
 
 namespace KernelMm.Tests.Reports;
 
 /// <summary>
-/// A repro that reproduces (issue 7 §4): for a broken variant of each family, the regression test
+/// A repro that reproduces (issue 7 §4): for a broken variant of each sequential family (pages, heap, vm), the regression test
 /// the reports print is pasted, as printed, into a scratch xunit project that references the
 /// built assemblies, built with <c>dotnet test</c>, and run. It must compile (no implicit usings),
 /// fail with the rule against the broken variant, and pass when its factory line builds the
-/// reference instead. One scratch project for both families keeps the cost to one build.
+/// reference instead. One scratch project for all three families keeps the cost to one build.
 /// </summary>
 [Trait("Category", "Scratch")]
 public sealed class PrintedTestTests(ITestOutputHelper output)
@@ -34,6 +35,7 @@ public sealed class PrintedTestTests(ITestOutputHelper output)
         {
             Print(new TreeFactory(Fault.WrongOrderFreeAccepted), "pages", "PAGE-4"),
             Print(new ListHeapFactory(HeapFault.DoubleKfreeAccepted), "heap", "KMAL-6"),
+            Print(new HashedVmFactory(VmFault.DoubleVfreeSilent), "vm", "VMAL-6"),
         };
 
         var work = Directory.CreateTempSubdirectory("kmm-printed-test-").FullName;

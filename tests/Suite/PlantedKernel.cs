@@ -10,12 +10,12 @@ namespace KernelMm.Tests.Suite;
 /// it says about itself looks right. The suite must notice from its own derivation.
 /// </summary>
 internal sealed class PlantedKernel(Profile asked, Profile planted) : IMemoryManager, IPageAllocator, IKernelMemory,
-    IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab
+    IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab, IVmalloc, IKernelPageTables, ITlb
 {
     private readonly ReferenceKernel _k = new(planted);
 
     public Profile Profile => asked;
-    // The reference's capabilities that this wrapper forwards (it offers no atomic_t, and later families are not wrapped).
+    // The reference's capabilities that this wrapper forwards (it offers no atomic_t and promises no Smp).
     public IReadOnlySet<Capability> Capabilities =>
         _k.Capabilities.Where(c => c != Capability.Smp && KernelMm.Spec.Contract.Capabilities.InterfaceFor(c) is { } t && t.IsInstanceOfType(this)).ToHashSet();
     public void Dispose() => _k.Dispose();
@@ -62,6 +62,21 @@ internal sealed class PlantedKernel(Profile asked, Profile planted) : IMemoryMan
     public int KmemCacheDestroy(SlabCacheHandle cache) => _k.KmemCacheDestroy(cache);
     public IReadOnlyList<SlabInfo> SlabInfo() => _k.SlabInfo();
     public long ReapCaches() => _k.ReapCaches();
+    public ulong Vmalloc(long size) => _k.Vmalloc(size);
+    public ulong Vzalloc(long size) => _k.Vzalloc(size);
+    public void Vfree(ulong addr) => _k.Vfree(addr);
+    public ulong VmallocToPfn(ulong addr) => _k.VmallocToPfn(addr);
+    public bool IsVmallocAddr(ulong addr) => _k.IsVmallocAddr(addr);
+    public Translation Translate(ulong addr, Access access) => _k.Translate(addr, access);
+    public ulong Ioremap(ulong physAddr, long size) => _k.Ioremap(physAddr, size);
+    public void Iounmap(ulong addr) => _k.Iounmap(addr);
+    public long PageTablePages => _k.PageTablePages;
+    public Translation TlbTranslate(ulong addr, Access access) => _k.TlbTranslate(addr, access);
+    public long TlbHits => _k.TlbHits;
+    public long TlbMisses => _k.TlbMisses;
+    public int TlbEntries => _k.TlbEntries;
+    public void FlushTlbKernelRange(ulong start, ulong end) => _k.FlushTlbKernelRange(start, end);
+    public void FlushTlbAll() => _k.FlushTlbAll();
 }
 
 /// <summary>Boots <see cref="PlantedKernel"/>s: the profile asked for, with one value changed by <paramref name="plant"/>.</summary>

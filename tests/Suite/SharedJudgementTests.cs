@@ -33,14 +33,22 @@ public class SharedJudgementTests
         ["HasGfpBuffer on x86-32"] = (Profiles.X86_32, p => p with { HasGfpBuffer = true }, 64 * MiB, ["GFP-7"]),
         // ZONE_DMA's end moved up by 16 MiB in the data the reference builds its zones from.
         ["DmaLimit doubled"] = (Profiles.X86_32, p => p with { DmaLimit = p.DmaLimit * 2 }, 64 * MiB, ["ZONE-1", "ZONE-2", "KMAL-1", "SLAB-11"]),
-        // HIGHMEM's start (and so the end of the direct mapping) moved down by 128 MiB.
-        ["HighmemStart lowered"] = (Profiles.X86_32, p => p with { HighmemStart = p.HighmemStart - 128 * MiB }, 1 * GiB, ["ZONE-1", "ADDR-10", "ZONE-3"]),
-        // One more order than the profile has: order-(max+1) blocks are handed out and missing from buddyinfo.
-        ["MaxOrder + 1"] = (Profiles.X86_32, p => p with { MaxOrder = p.MaxOrder + 1 }, 64 * MiB, ["PAGE-2", "PAGE-6", "PAGE-8", "ZONE-1", "ADDR-11"]),
+        // HIGHMEM's start (and so the end of the direct mapping) moved down by 128 MiB; with it the reference's
+        // VMALLOC_START, so its vmalloc and ioremap areas start below the suite's window (VMAL-2, DRV-5).
+        ["HighmemStart lowered"] = (Profiles.X86_32, p => p with { HighmemStart = p.HighmemStart - 128 * MiB }, 1 * GiB, ["ZONE-1", "ADDR-10", "ZONE-3", "VMAL-2", "DRV-5"]),
+        // One more order than the profile has: order-(max+1) blocks are handed out and missing from buddyinfo
+        // (so the pages a vmalloc takes do not show leaving the free lists either: VMAL-4).
+        ["MaxOrder + 1"] = (Profiles.X86_32, p => p with { MaxOrder = p.MaxOrder + 1 }, 64 * MiB, ["PAGE-2", "PAGE-6", "PAGE-8", "ZONE-1", "ADDR-11", "VMAL-4"]),
         // kmalloc's limit doubled (on linux-2.4, where twice 128 KiB still fits in a page block).
         ["KmallocMaxSize doubled"] = (Profiles.Linux2_4, p => p with { KmallocMaxSize = p.KmallocMaxSize * 2 }, 64 * MiB, ["KMAL-3"]),
         // SLAB_NO_REAP made to exist outside linux-2.4.
         ["HasSlabNoReap on x86-32"] = (Profiles.X86_32, p => p with { HasSlabNoReap = true }, 64 * MiB, ["SLAB-13"]),
+        // No VMALLOC_OFFSET hole in the data the reference lays out its kernel addresses from: vmalloc and
+        // ioremap areas start right above the direct mapping, below the suite's VMALLOC_START, the hole is
+        // mapped, and virt_to_phys just past the direct mapping answers as for a vmalloc address (ADDR-10).
+        ["VmallocOffset zero"] = (Profiles.X86_32, p => p with { VmallocOffset = 0 }, 64 * MiB, ["VMAL-2", "ADDR-6", "DRV-5", "ADDR-10"]),
+        // The persistent kmap window moved down by 4 MiB: kmaps of HIGHMEM pages land outside the suite's PKMAP window.
+        ["PkmapBase lowered"] = (Profiles.X86_32, p => p with { PkmapBase = p.PkmapBase - 4 * MiB }, 1 * GiB, ["ZONE-4"]),
     };
 
     [Theory]
@@ -91,7 +99,7 @@ public class SharedJudgementTests
     [
         "PageHandle.IsNull", "SlabCacheHandle.IsNull",
         "Profile.HasGfpBuffer", "Profile.HasSlabNoReap", "Profile.KmallocZeroReturnsZeroSizePtr",
-        "Profile.KfreeAcceptsCacheObjects", "Profile.DestroyBusyLeaksCache",
+        "Profile.KfreeAcceptsCacheObjects", "Profile.DestroyBusyLeaksCache", "Profile.VfreeDefersInInterrupt",
         // Geometry derived from DmaLimit/HighmemStart/PhysicalMemory for implementations and hello; the checks derive their own.
         "Profile.HasHighmem",
         // A declared choice (IKmalloc.KmallocInfo), data the suite reads from the implementation.

@@ -9,10 +9,12 @@ namespace KernelMm.Tests.UserVariants;
 /// implementation. Broken variants override the calls they break.
 /// </summary>
 public class DelegatingUserKernel(IMemoryManager inner, Profile profile)
-    : IMemoryManager, IPageAllocator, IKernelMemory, IKmalloc, IUserMemory, ISwap, IUserCopy, IDriverMmap
+    : IMemoryManager, IPageAllocator, IKernelMemory, IKmalloc, IUserMemory, ISwap, IUserCopy, IDriverMmap, IVmalloc, IKernelPageTables
 {
     private static readonly Capability[] Offered =
-        [Capability.PageAllocator, Capability.Kmalloc, Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap];
+        [Capability.PageAllocator, Capability.Kmalloc, Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap,
+         // ADDR-5/6 require the kernel-VM capabilities (a rule's requirements are all-of): passed through unchanged.
+         Capability.Vmalloc, Capability.KernelPageTables];
 
     protected IMemoryManager Inner { get; } = inner;
     protected IPageAllocator Pages => (IPageAllocator)Inner;
@@ -21,6 +23,17 @@ public class DelegatingUserKernel(IMemoryManager inner, Profile profile)
     protected ISwap Swap => (ISwap)Inner;
     protected IUserCopy Copy => (IUserCopy)Inner;
     protected IDriverMmap Driver => (IDriverMmap)Inner;
+
+    // ---- IVmalloc, IKernelPageTables: passed through, so that ADDR-5/6 (which require them) apply ----------
+    public ulong Vmalloc(long size) => ((IVmalloc)Inner).Vmalloc(size);
+    public ulong Vzalloc(long size) => ((IVmalloc)Inner).Vzalloc(size);
+    public void Vfree(ulong addr) => ((IVmalloc)Inner).Vfree(addr);
+    public ulong VmallocToPfn(ulong addr) => ((IVmalloc)Inner).VmallocToPfn(addr);
+    public bool IsVmallocAddr(ulong addr) => ((IVmalloc)Inner).IsVmallocAddr(addr);
+    public Translation Translate(ulong addr, Access access) => ((IKernelPageTables)Inner).Translate(addr, access);
+    public ulong Ioremap(ulong physAddr, long size) => ((IKernelPageTables)Inner).Ioremap(physAddr, size);
+    public void Iounmap(ulong addr) => ((IKernelPageTables)Inner).Iounmap(addr);
+    public long PageTablePages => ((IKernelPageTables)Inner).PageTablePages;
 
     public Profile Profile { get; } = profile;
     public IReadOnlySet<Capability> Capabilities { get; } = Offered.Where(inner.Capabilities.Contains).ToHashSet();

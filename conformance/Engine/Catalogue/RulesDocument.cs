@@ -44,6 +44,17 @@ public static class RulesDocument
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var p in Profiles.All)
             sb.AppendLine($"| {p.Name} | {p.PageSize} | 0x{p.PageOffset:x} | {Profile.FormatSize(p.DmaLimit)} | {(p.HighmemStart is { } h ? Profile.FormatSize(h) : "none")} | {p.MaxOrder} | {Profile.FormatSize((ulong)p.KmallocMaxSize)} | {string.Join(", ", p.KmallocClasses.Select(c => Profile.FormatSize((ulong)c)))} | {Profile.FormatSize((ulong)p.SlabObjectMax)} | {p.Source} |");
+        sb.AppendLine();
+        sb.AppendLine("### Kernel virtual address-space layout and page-table format");
+        sb.AppendLine();
+        sb.AppendLine("VMALLOC_START depends on the RAM size: it is the end of the direct mapping (PAGE_OFFSET + low memory) plus VMALLOC_OFFSET. "
+            + "ioremap takes its addresses from the vmalloc window on every profile (DRV-5). The persistent kmap window holds one page per slot.");
+        sb.AppendLine();
+        sb.AppendLine("| profile | page-table levels (index bits, top first) | offset bits | entry bytes | virtual bits | physical bits | VMALLOC_OFFSET | VMALLOC_END | PKMAP_BASE | kmap slots | vfree in interrupt |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var p in Profiles.All)
+            sb.AppendLine($"| {p.Name} | {p.PageTableLevelBits.Count}: {string.Join("/", p.PageTableLevelBits)} | {p.PageShift} | {p.PageTableEntryBytes} | {p.VirtualAddressBits} | {p.PhysicalAddressBits} | "
+                + $"{Profile.FormatSize(p.VmallocOffset)} | 0x{p.VmallocEnd:x} | {(p.PkmapSlots > 0 ? $"0x{p.PkmapBase:x}" : "none")} | {p.PkmapSlots} | {(p.VfreeDefersInInterrupt ? "deferred (vfree_atomic)" : "reported (VMAL-3)")} |");
         return sb.ToString().Replace("\r\n", "\n");
     }
 }
