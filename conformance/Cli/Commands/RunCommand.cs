@@ -15,7 +15,7 @@ namespace KernelMm.Conformance.Cli.Commands;
 public sealed class RunCommand : ICliCommand
 {
     public Option<IReadOnlyList<Profile>> Profile { get; } = OptionFactory.Repeated<IReadOnlyList<Profile>>("--profile",
-        $"Profiles to run, repeated or comma-separated: {string.Join(", ", Profiles.All.Select(p => p.Name))} (default: all).",
+        $"Profiles to run, repeated or comma-separated: {string.Join(", ", Profiles.Named.Select(p => p.Name))} (default: {string.Join(", ", Profiles.All.Select(p => p.Name))}).",
         "NAME", (t, o) => Values.ProfileList(t, o));
 
     public Option<IReadOnlyList<ulong>> Memory { get; } = OptionFactory.Repeated<IReadOnlyList<ulong>>("--memory",

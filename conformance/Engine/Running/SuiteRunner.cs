@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KernelMm.Conformance.Families.Heap;
 using KernelMm.Conformance.Families.Pages;
+using KernelMm.Conformance.Families.User;
 using KernelMm.Conformance.Families.Vm;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -133,7 +134,7 @@ public static class SuiteRunner
     /// declaring AtomicT or Smp, in-process only.
     /// </summary>
     public static readonly IReadOnlyList<IConformanceFamily> Families =
-        [new PageFamily(), new HeapFamily(), new VmFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
+        [new PageFamily(), new HeapFamily(), new VmFamily(), new UserFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
