@@ -30,6 +30,10 @@ internal static class QuickRunner
         var heapMixed = new HeapWorkloads.Mixed(0x5EED_0002, 200_000);
         using var vmX86 = new VmWorkloads.Area(Workloads.Profile);
         using var vm64 = new VmWorkloads.Area(KernelMm.Spec.Profiles.Profiles.Bit64_8K.WithMemory(Workloads.MemoryBytes));
+        var userKernel = Workloads.Boot();
+        var touch = new UserWorkloads.FirstTouch(userKernel);
+        var fork = new UserWorkloads.ForkExit(userKernel);
+        var copy = new UserWorkloads.CopyToUser(userKernel);
         var workloads = new List<Workload>
         {
             new("(a)  __get_free_pages+free_pages, order 0, GFP_KERNEL", "pairs/s", 25e6,
@@ -60,6 +64,14 @@ internal static class QuickRunner
                 () => { VmWorkloads.VmallocPairs(vmX86.Kernel, 10_000); return 10_000; }),
             new($"(m)  conformance: PropertyRunner vm, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 0,
                 () => VmWorkloads.RunVmFamily(conformance).Operations, Warmup: 4),
+            new($"(n)  first-touch page faults (mmap, 1 store per page, munmap)", "faults/s", 0,
+                () => touch.Run()),
+            new($"(o)  fork of a {UserWorkloads.ForkPages}-page process + exit of the child", "forks/s", 0,
+                () => fork.Run()),
+            new($"(p)  copy_to_user of 64 KiB", "copies/s", 0,
+                () => { copy.Run(); return 1; }),
+            new("(q)  conformance: PropertyRunner user, x86-32/512M, 50 seq", "checked ops/s", 0,
+                () => UserWorkloads.RunUserFamily().Operations, Warmup: 4),
             new($"(d)  conformance: PropertyRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,
                 () => CheckedRun(conformance), Warmup: 4),
             new($"(e)  conformance: SuiteRunner pages, x86-32/512M, {conformance.Sequences} seq", "checked ops/s", 500e3,

@@ -36,7 +36,7 @@ public static class KmmConformance
     public const string Name = "kmm-conformance";
 
     /// <summary>The subcommands, in help order.</summary>
-    public static IReadOnlyList<ICliCommand> Commands() => [new RunCommand(), new RulesCommand(), new ProfilesCommand()];
+    public static IReadOnlyList<ICliCommand> Commands() => [new RunCommand(), new GradeCommand(), new MergeCommand(), new RulesCommand(), new ProfilesCommand()];
 
     private const string RootEpilog = """
 
@@ -45,6 +45,10 @@ public static class KmmConformance
           kmm-conformance run --impl-command ./buddy --name alice   judge a program speaking docs/protocol.md
           kmm-conformance run --impl-assembly My.dll --html report.html
           kmm-conformance run --profile x86-32 --memory 64M --rule PAGE-4 --replay 7
+          kmm-conformance run --ktap - > results.ktap               KTAP for kernel CI (--tap for TAP harnesses)
+          kmm-conformance run --shard 2/4 --json shard-2.json       one job of a CI matrix; then:
+          kmm-conformance merge shard-*.json --junit junit.xml      the whole run's table and verdict
+          kmm-conformance grade submissions/ --rubric rubric.json   a class: scoreboard.html, scores.csv
           kmm-conformance rules --markdown > rules.md
 
         Exit codes: 0 every applicable rule passed, 1 a rule failed or was not exercised,
@@ -78,7 +82,7 @@ public static class KmmConformance
     public static CommandLineCheck Check(IReadOnlyList<string> args)
     {
         var run = new RunCommand();
-        var parse = BuildRoot([run, new RulesCommand(), new ProfilesCommand()]).Parse(args, Parser);
+        var parse = BuildRoot([run, new GradeCommand(), new MergeCommand(), new RulesCommand(), new ProfilesCommand()]).Parse(args, Parser);
         if (parse.Errors.Count > 0) return new CommandLineCheck(parse, parse.Errors.Select(e => e.Message).ToList(), null);
         // Help, --version or a directive instead of the command's own action; or another command.
         if (!ReferenceEquals(parse.Action, parse.CommandResult.Command.Action) || parse.CommandResult.Command.Name != "run")

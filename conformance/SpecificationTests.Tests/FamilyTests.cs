@@ -33,6 +33,17 @@ public sealed class FamilyTests
     }
 
     [Fact]
+    public void User_family_reports_every_mmap_uacc_swap_rule_its_driver_rules_and_the_user_side_address_rules()
+    {
+        var family = SpecificationFamily.Of(typeof(UserSpecificationTests))!;
+        Assert.Equal("user", family.Name);
+        Assert.Equal<Capability?>(Capability.UserMemory, family.Gate);
+        var ids = family.Rules.Select(r => r.Id).ToHashSet();
+        Assert.All(RuleCatalogue.All.Where(r => r.Family is RuleFamily.MMAP or RuleFamily.UACC or RuleFamily.SWAP), r => Assert.Contains(r.Id, ids));
+        Assert.Superset(new HashSet<string> { "DRV-1", "DRV-2", "DRV-3", "DRV-4", "ADDR-4", "ADDR-5", "ADDR-6", "ADDR-7", "ADDR-9" }, ids);
+    }
+
+    [Fact]
     public void Vm_family_reports_every_rule_its_engine_family_checks_and_every_vmalloc_rule()
     {
         var family = SpecificationFamily.Of(typeof(ReferenceKernelVirtualMemoryTests))!;

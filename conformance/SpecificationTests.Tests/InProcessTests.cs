@@ -23,6 +23,14 @@ public sealed class ReferenceHeapTests : HeapSpecificationTests
     protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
 }
 
+/// <summary>The reference passes every rule of the user family (a small budget: the family is the slowest).</summary>
+public sealed class ReferenceUserTests : UserSpecificationTests
+{
+    protected override IImplementationFactory CreateFactory() => new ReferenceFactory();
+    protected override RunSettings Settings => new() { Sequences = 15 };
+    protected override IEnumerable<ulong> MemorySizes => [64UL << 20, 1UL << 30];
+}
+
 /// <summary>
 /// The reference passes every rule of the kernel virtual memory family: a small budget (the family's
 /// sequences are heavier) on two RAM sizes, one without HIGHMEM and one with it.

@@ -26,6 +26,7 @@ public sealed class SampleComplianceTests : ComplianceSpecificationTests
     {
         "heap: the sample is a page allocator only; it has no kmalloc and no slab caches",
         "vm: the sample is a page allocator only; it has no vmalloc and no page tables",
+        "user: the sample is a page allocator only; it has no processes and no user address spaces",
         "atomic: the sample has no atomic_t",
         "smp: the sample's allocator is not safe to call from several threads at once",
     };

@@ -88,6 +88,16 @@ struct kmm_profile {
     bool physical_address_bits_given;
     bool vfree_defers_in_interrupt;
     bool vfree_defers_in_interrupt_given;
+    uint64_t task_size;
+    bool task_size_given;
+    uint64_t user_window_start;
+    bool user_window_start_given;
+    uint64_t user_window_size;
+    bool user_window_size_given;
+    bool map_shared_validate;
+    bool map_shared_validate_given;
+    bool remap_pfn_range_rounds_size;
+    bool remap_pfn_range_rounds_size_given;
     int64_t page_shift;
     bool page_shift_given;
     int64_t total_pages;
@@ -329,6 +339,11 @@ static void kmm_profile_field(struct kmm_profile *p, const struct kmm_tok *k, co
     if (kmm_tok_is(k, "pageTableEntryBytes")) { p->page_table_entry_bytes_given = kmm_tok_int(v, &p->page_table_entry_bytes); return; }
     if (kmm_tok_is(k, "physicalAddressBits")) { p->physical_address_bits_given = kmm_tok_int(v, &p->physical_address_bits); return; }
     if (kmm_tok_is(k, "vfreeDefersInInterrupt")) { p->vfree_defers_in_interrupt_given = kmm_tok_bool(v, &p->vfree_defers_in_interrupt); return; }
+    if (kmm_tok_is(k, "taskSize")) { p->task_size_given = kmm_tok_address(v, &p->task_size); return; }
+    if (kmm_tok_is(k, "userWindowStart")) { p->user_window_start_given = kmm_tok_address(v, &p->user_window_start); return; }
+    if (kmm_tok_is(k, "userWindowSize")) { p->user_window_size_given = kmm_tok_address(v, &p->user_window_size); return; }
+    if (kmm_tok_is(k, "mapSharedValidate")) { p->map_shared_validate_given = kmm_tok_bool(v, &p->map_shared_validate); return; }
+    if (kmm_tok_is(k, "remapPfnRangeRoundsSize")) { p->remap_pfn_range_rounds_size_given = kmm_tok_bool(v, &p->remap_pfn_range_rounds_size); return; }
     if (kmm_tok_is(k, "pageShift")) { p->page_shift_given = kmm_tok_int(v, &p->page_shift); return; }
     if (kmm_tok_is(k, "totalPages")) { p->total_pages_given = kmm_tok_int(v, &p->total_pages); return; }
     if (kmm_tok_is(k, "maxOrderPages")) { p->max_order_pages_given = kmm_tok_int(v, &p->max_order_pages); return; }

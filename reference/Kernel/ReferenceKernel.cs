@@ -18,6 +18,7 @@ public sealed partial class ReferenceKernel : IMemoryManager
         Capability.PageAllocator, Capability.ExecutionContext, Capability.Highmem, Capability.Reclaim,
         Capability.Kmalloc, Capability.SlabCache, Capability.Vmalloc, Capability.KernelPageTables, Capability.Tlb,
         Capability.AtomicT, Capability.Smp,
+        Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap,
     };
 
     private readonly MemMap _map;

@@ -33,6 +33,11 @@ internal sealed class MemMap
         /// A data frame of a vmalloc area: only vfree gives it back.
         /// </summary>
         Vmalloc = 7,
+        /// <summary>
+        /// A frame of user memory: an anonymous page or a page of an in-memory file. Only the
+        /// user-memory code gives it back (at the last unmap, exit, or swap-out).
+        /// </summary>
+        User = 8,
     }
 
     public readonly PageState[] State;

@@ -5,7 +5,8 @@ namespace KernelMm.Reference.Mm;
 
 /// <summary>
 /// Reclaimable memory (mm/vmscan.c, much reduced): a clean page cache whose pages a sleeping
-/// allocation may drop (GFP-4). Clean pages need no write-back, so reclaim just frees them.
+/// allocation may drop (GFP-4), and, once that is gone, anonymous user pages it may swap out
+/// (<see cref="SwapOut"/>). Clean pages need no write-back, so reclaim just frees them.
 /// </summary>
 internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
 {
@@ -17,6 +18,12 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
     private readonly Lock _lock = new();
 
     public long Reclaimable(Zone zone) => _cache[(int)zone].Count;
+
+    /// <summary>
+    /// Swaps anonymous user pages out of the given zones when the page cache has nothing left there
+    /// (shrink_anon_list; GFP-4, SWAP-1): returns the frames it freed. Null on a machine without user space.
+    /// </summary>
+    public Func<IReadOnlyList<Zone>, int, int>? SwapOut { get; set; }
 
     public int Fill(int count)
     {
@@ -59,6 +66,7 @@ internal sealed class Vmscan(PageAlloc pages, MemMap map, Sched sched)
                 freed++;
             }
         }
+        if (freed == 0 && SwapOut is not null) freed = SwapOut(zones, ReclaimBatch);
         if (freed > 0) sched.Sleep();
         return freed;
     }

@@ -27,6 +27,14 @@ public enum Capability
     Tlb,
     /// <summary>Processes, page tables, TLB, mmap (issues: ADDR, MMAP, DRV, UACC, SWAP).</summary>
     Mmu,
+    /// <summary><see cref="IUserMemory"/>: processes, fork/exit, files, mmap/munmap/mprotect, user loads and stores (MMAP, ADDR user side).</summary>
+    UserMemory,
+    /// <summary><see cref="ISwap"/>: a bounded swap device for anonymous user pages (SWAP). Optional.</summary>
+    Swap,
+    /// <summary><see cref="IUserCopy"/>: copy_from_user, copy_to_user, get_user, put_user (UACC).</summary>
+    UserCopy,
+    /// <summary><see cref="IDriverMmap"/>: character devices with a driver mmap method (DRV-1..4).</summary>
+    DriverMmap,
     /// <summary><see cref="IAtomicT"/>: atomic_t counters, indivisible under concurrent use (ATOM-1).</summary>
     AtomicT,
     /// <summary>
@@ -39,6 +47,7 @@ public enum Capability
     Smp,
 }
 
+/// <summary>What each <see cref="Capability"/> asks of an implementation.</summary>
 public static class Capabilities
 {
     /// <summary>The contract interface each capability requires, or null when none exists yet.</summary>
@@ -53,6 +62,10 @@ public static class Capabilities
         Capability.Vmalloc => typeof(IVmalloc),
         Capability.KernelPageTables => typeof(IKernelPageTables),
         Capability.Tlb => typeof(ITlb),
+        Capability.UserMemory => typeof(IUserMemory),
+        Capability.Swap => typeof(ISwap),
+        Capability.UserCopy => typeof(IUserCopy),
+        Capability.DriverMmap => typeof(IDriverMmap),
         Capability.AtomicT => typeof(IAtomicT),
         // Smp adds no calls: it promises that the page allocator's (and kmalloc's, slab's) may run concurrently.
         Capability.Smp => typeof(IPageAllocator),

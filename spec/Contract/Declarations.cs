@@ -62,6 +62,7 @@ public sealed record ZoneWatermark
 /// </summary>
 public sealed record ZoneInfo
 {
+    /// <summary>Whether the floors hold per zone (Linux) or pooled over the zones a request may use (the reference).</summary>
     public required WatermarkScope Scope { get; init; }
     /// <summary>One entry per zone, indexed by <see cref="Zone"/> (DMA, Normal, HighMem).</summary>
     public required IReadOnlyList<ZoneWatermark> Zones { get; init; }

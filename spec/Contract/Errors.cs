@@ -14,7 +14,9 @@ public abstract class KernelApiException(string message) : Exception(message);
 public sealed class KernelBugException(string ruleId, string message)
     : KernelApiException($"BUG [{ruleId}]: {message}")
 {
+    /// <summary>The rule the caller broke, as the catalogue spells it (e.g. "PAGE-4").</summary>
     public string RuleId { get; } = ruleId;
+    /// <summary>What the debug check saw, without the "BUG [RULE]:" prefix of <see cref="Exception.Message"/>.</summary>
     public string Bug { get; } = message;
 }
 
@@ -25,6 +27,7 @@ public sealed class KernelBugException(string ruleId, string message)
 public sealed class InvalidArgumentException(string parameter, string message)
     : KernelApiException($"EINVAL ({parameter}): {message}")
 {
+    /// <summary>The parameter that was refused (e.g. "order", "zone").</summary>
     public string Parameter { get; } = parameter;
 }
 
@@ -35,5 +38,6 @@ public sealed class InvalidArgumentException(string parameter, string message)
 public sealed class KernelPageFaultException(ulong address, string message)
     : KernelApiException($"unable to handle kernel paging request at 0x{address:x}: {message}")
 {
+    /// <summary>The kernel virtual address that has no mapping.</summary>
     public ulong Address { get; } = address;
 }

@@ -4,6 +4,7 @@ namespace KernelMm.Spec.Contract;
 [Flags]
 public enum SlabFlags : uint
 {
+    /// <summary>No flag: a plain cache.</summary>
     None = 0,
     // ---- Placement ------------------------------------------------------------------------
     /// <summary>SLAB_HWCACHE_ALIGN: align objects on cache lines (SLAB-7).</summary>
@@ -26,14 +27,18 @@ public enum SlabFlags : uint
 /// <summary>An opaque handle to a cache (<c>struct kmem_cache *</c>); <see cref="Null"/> is NULL.</summary>
 public readonly record struct SlabCacheHandle(ulong Value)
 {
+    /// <summary>The NULL <c>struct kmem_cache *</c>: what a failed kmem_cache_create returns.</summary>
     public static readonly SlabCacheHandle Null = default;
+    /// <summary>Whether this is <see cref="Null"/>.</summary>
     public bool IsNull => Value == 0;
+    /// <summary>"NULL", or "cache#" and the value in hex.</summary>
     public override string ToString() => IsNull ? "NULL" : $"cache#{Value:x}";
 }
 
 /// <summary>One line of /proc/slabinfo (SLAB-12), plus the constructor count that SLAB-3 observes.</summary>
 public sealed record SlabInfo
 {
+    /// <summary>The cache's name as given to kmem_cache_create (the first column of /proc/slabinfo).</summary>
     public required string Name { get; init; }
     /// <summary>Objects currently allocated.</summary>
     public required long ActiveObjects { get; init; }
@@ -43,8 +48,11 @@ public sealed record SlabInfo
     public required long ObjectSize { get; init; }
     /// <summary>The size each object takes in a slab (alignment, red zones, metadata).</summary>
     public required long LaidOutSize { get; init; }
+    /// <summary>Objects one slab holds (objperslab).</summary>
     public required long ObjectsPerSlab { get; init; }
+    /// <summary>Pages one slab takes (pagesperslab).</summary>
     public required long PagesPerSlab { get; init; }
+    /// <summary>Slabs the cache holds now, full, partial or empty (num_slabs).</summary>
     public required long Slabs { get; init; }
     /// <summary>How many times the cache's constructor has run.</summary>
     public required long ConstructorCalls { get; init; }

@@ -43,5 +43,6 @@ public readonly record struct Translation(ulong PhysicalAddress, TranslationFaul
     /// <summary>A faulting translation.</summary>
     public static Translation Faulted(TranslationFault fault) => new(0, fault);
 
+    /// <summary>"PA 0x1234" for a mapping, "fault (NotPresent)" for a fault: as traces print it.</summary>
     public override string ToString() => Fault == TranslationFault.None ? $"PA 0x{PhysicalAddress:x}" : $"fault ({Fault})";
 }

@@ -11,10 +11,14 @@ public enum Zone
     HighMem = 2,
 }
 
+/// <summary>The zones in order, and their kernel names.</summary>
 public static class Zones
 {
+    /// <summary>Every zone, lowest first.</summary>
     public static readonly Zone[] All = [Zone.Dma, Zone.Normal, Zone.HighMem];
+    /// <summary>How many zones there are (MAX_NR_ZONES here).</summary>
     public const int Count = 3;
+    /// <summary>The zone's name as the kernel prints it in /proc/buddyinfo and /proc/zoneinfo ("DMA", "Normal", "HighMem").</summary>
     public static string KernelName(this Zone zone) => zone switch
     {
         Zone.Dma => "DMA",

@@ -56,6 +56,7 @@ public sealed record Profile
     public byte? PoisonEnd { get; init; }
     /// <summary>Red-zone value while the object is free / allocated (SLAB-9); linux-6 0xbb / 0xcc.</summary>
     public byte RedZoneInactive { get; init; } = 0x5a;
+    /// <summary>Red-zone value while the object is allocated (SLAB-9); see <see cref="RedZoneInactive"/>.</summary>
     public byte RedZoneActive { get; init; } = 0x5b;
     /// <summary>Red-zone width in bytes on each side of an object: one word (SLAB-9).</summary>
     public required int WordSize { get; init; }
@@ -107,6 +108,39 @@ public sealed record Profile
     /// (linux-6: vfree hands such calls to vfree_atomic) instead of being reported (VMAL-3).
     /// </summary>
     public bool VfreeDefersInInterrupt { get; init; }
+
+    // ---- User address space (ADDR-9, MMAP, DRV) -----------------------------------------------
+
+    /// <summary>
+    /// TASK_SIZE: user space is [0, TaskSize). On the 32-bit profiles it is PAGE_OFFSET (the 3/1 GiB
+    /// split of ADDR-9); a 64-bit profile sets its own (x86-64: 0x7ffffffff000, one guard page
+    /// below 2^47; 64-bit-8k: the lower half of its 43-bit address space). Data: every profile states it.
+    /// </summary>
+    public required ulong TaskSize { get; init; }
+
+    /// <summary>
+    /// Start of the user window: the part of user space where the suite places MAP_FIXED mappings
+    /// and hints. An implementation keeps its own mappings (a live process's text, stack and
+    /// libraries) outside it; non-fixed mappings may land anywhere in user space. Page aligned.
+    /// </summary>
+    public required ulong UserWindowStart { get; init; }
+
+    /// <summary>Size of the user window in bytes.</summary>
+    public required ulong UserWindowSize { get; init; }
+
+    /// <summary>
+    /// MAP_SHARED | MAP_PRIVATE together form MAP_SHARED_VALIDATE (Linux 4.15 and later): accepted as a
+    /// shared mapping of a file, refused (-EINVAL) with MAP_ANONYMOUS. Without it both bits are -EINVAL (MMAP-3).
+    /// </summary>
+    public bool MapSharedValidate { get; init; }
+
+    /// <summary>
+    /// remap_pfn_range rounds a size that is not a page multiple up to whole pages (today's
+    /// mm/memory.c: PAGE_ALIGN(size)); without it such a size is refused with -EINVAL, the documents'
+    /// precondition (DRV-2).
+    /// </summary>
+    public bool RemapPfnRangeRoundsSize { get; init; }
+
 
     // ---- Derived values --------------------------------------------------------------------
 
@@ -168,10 +202,12 @@ public sealed record Profile
     /// <summary>e.g. "x86-32/512M".</summary>
     public string Label => $"{Name}/{FormatSize(PhysicalMemory)}";
 
+    /// <summary>A byte count as the command line writes RAM sizes: 64M, 2G, 512K, or plain bytes.</summary>
     public static string FormatSize(ulong bytes) =>
         bytes % (1UL << 30) == 0 ? $"{bytes >> 30}G"
         : bytes % (1UL << 20) == 0 ? $"{bytes >> 20}M"
         : bytes % 1024 == 0 ? $"{bytes >> 10}K" : $"{bytes}";
 
+    /// <summary>The <see cref="Label"/>, e.g. "x86-32/64M".</summary>
     public override string ToString() => Label;
 }

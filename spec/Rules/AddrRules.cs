@@ -7,6 +7,7 @@ public static class AddrRules
 {
     private const string MmuPending = "Pending: needs processes and user address spaces (the user-space slice); the kernel's page tables and TLB exist (the kernel-VM slice).";
 
+    /// <summary>The ADDR rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()
@@ -42,11 +43,15 @@ public static class AddrRules
         },
         new()
         {
-            Id = "ADDR-4", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-4", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "Each process has its own address space and cannot touch another's pages unless they are shared on purpose.",
             Source = "seeds 000, 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): after fork the child reads what the parent had; afterwards a store by either to a "
+                + "private page (anonymous, or a private file mapping) is never seen by the other, whether copy-on-write is lazy or "
+                + "eager; processes created independently share nothing; fork and process creation return new pids.",
+            Decision = "Isolation is checked by content, never by frame numbers: an implementation may copy at fork or on the first "
+                + "store.",
         },
         new()
         {
@@ -55,10 +60,14 @@ public static class AddrRules
             Source = "seeds 000, 003",
             Status = RuleStatus.Encoded,
             Check = "Kernel side (vm family): byte runs written across the page boundaries of vmalloc areas, whose frames are whatever the implementation chose, read back the same as a whole and page by page, at once and later; "
-                + "the suite never demands that an area's frames be in order, contiguous, or scattered.",
+                + "the suite never demands that an area's frames be in order, contiguous, or scattered. "
+                + "User side (user family, where the implementation also declares UserMemory): a process maps private anonymous regions totalling more than the machine's RAM "
+                + "(each at most half of it), every mmap succeeds, a store at each end of each region reads back, and munmap of each returns 0.",
             Decision = "The rule only permits; its executable form is that nothing depends on physical order: an implementation that reads or writes across a page boundary as if the next "
                 + "virtual page were the next frame is caught. 'May exceed physical memory' is shown on the kernel side by windows larger than RAM (vmalloc and ioremap of device memory), "
-                + "and on the user side by the user-space slice (overcommit and swap).",
+                + "and on the user side by mapping more than RAM (demand paging, overcommit); the suite maps at most a quarter of user space this way, so that run is skipped where RAM "
+                + "is that large (x86-32 with 2 GiB). The rule requires Vmalloc, as a rule's requirements are all-of: an implementation of user space alone (the live kernel) gets it n/a.",
+            Parameters = ["PhysicalMemory", "TaskSize"],
         },
         new()
         {
@@ -67,18 +76,29 @@ public static class AddrRules
             Source = "seed 003",
             Status = RuleStatus.Encoded,
             Check = "Kernel side (vm family): addresses no mapping holds (the VMALLOC_OFFSET hole above the direct mapping, the pages of freed vmalloc areas and ioremap mappings that nothing has reused) "
-                + "translate as not present, and a kernel read or write there raises KernelPageFaultException. The user side (demand paging, swap-in) belongs to the user-space slice.",
+                + "translate as not present, and a kernel read or write there raises KernelPageFaultException. "
+                + "User side (user family, where the implementation also declares UserMemory): a load or store at a user address no mapping ever covered raises SIGSEGV "
+                + "(SEGV_MAPERR); the first access to a fresh mapping completes and is a page fault (the process's fault count, "
+                + "min_flt + maj_flt, grows): pages are faulted in on demand; an access to a mapped page never raises a signal "
+                + "or runs out of memory in the suite's small workloads.",
             Decision = "A kernel access to an unmapped kernel page is never resolved: it is an oops (\"unable to handle kernel paging request\"), which the contract reports as KernelPageFaultException "
-                + "with no effect. The guard page Linux leaves after each vmalloc area (get_vm_area without VM_NO_GUARD) is not demanded: no rule asks for it.",
+                + "with no effect. The guard page Linux leaves after each vmalloc area (get_vm_area without VM_NO_GUARD) is not demanded: no rule asks for it. "
+                + "Demand paging is observed through the fault count a process reports (getrusage / /proc/pid/stat on the "
+                + "live kernel), only for the first access to a mapping none of whose pages was touched, so fault-around, huge "
+                + "pages, the zero page and eager copy-on-write all pass. A device mapping, filled by its driver at mmap time, is "
+                + "not demanded to fault. The rule requires the kernel-VM capabilities (all-of): an implementation of user space alone gets it n/a.",
             Parameters = ["PageOffset", "VmallocOffset", "HighmemStart", "PhysicalMemory"],
         },
         new()
         {
-            Id = "ADDR-7", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-7", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "One physical page may be mapped at several virtual addresses.",
             Source = "seed 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): a process that maps the same file pages (or the same device pages) twice sees a "
+                + "store through one mapping at once through the other.",
+            Decision = "Shown by behaviour, as aliasing is observed by programs; the same page across processes is MMAP-5's "
+                + "and MMAP-7's, a driver's page at its kernel address DRV-4's.",
         },
         new()
         {
@@ -96,12 +116,19 @@ public static class AddrRules
         },
         new()
         {
-            Id = "ADDR-9", Family = RuleFamily.ADDR, Requires = [Capability.Mmu],
+            Id = "ADDR-9", Family = RuleFamily.ADDR, Requires = [Capability.UserMemory],
             Statement = "On 32-bit, user space lies below PAGE_OFFSET (3 GiB) and the kernel above it, and user mode cannot touch kernel addresses.",
             Source = "seeds 000, 003",
-            Status = RuleStatus.Pending,
-            Check = MmuPending,
-            Parameters = ["PageOffset"],
+            Status = RuleStatus.Encoded,
+            Check = "User side (user family): user loads and stores at kernel addresses (PAGE_OFFSET + low memory) and at "
+                + "TASK_SIZE raise SIGSEGV and change no kernel memory; mmap never returns a range reaching TASK_SIZE, and "
+                + "MAP_FIXED across it fails with -ENOMEM; munmap across it or of a kernel address fails with -EINVAL, "
+                + "mprotect of a kernel address with -ENOMEM.",
+            Decision = "User space ends at the profile's TASK_SIZE: PAGE_OFFSET on the 32-bit profiles (the 3/1 split), the "
+                + "lower half on 64-bit-8k, 0x7ffffffff000 on x86-64 (one guard page below 2^47). The fault kind for a kernel "
+                + "address is not demanded (Linux x86-64 reports SEGV_MAPERR for canonical kernel addresses, SI_KERNEL for "
+                + "non-canonical ones); the errno values are Linux 6.18's, confirmed on the live kernel.",
+            Parameters = ["PageOffset", "TaskSize"],
         },
         new()
         {

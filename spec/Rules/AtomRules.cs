@@ -5,6 +5,7 @@ namespace KernelMm.Spec.Rules;
 /// <summary>ATOM: atomic_t. Inventory: shared/RULES.md.</summary>
 public static class AtomRules
 {
+    /// <summary>The ATOM rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -8,7 +8,9 @@ public static class DrvRules
     private const string Pending = "Pending: driver mappings belong to a later issue (vmalloc/MMU/user mappings slice). Planned check: ";
 
     private static readonly Capability[] Mmu = [Capability.Mmu];
+    private static readonly Capability[] DriverMmap = [Capability.UserMemory, Capability.DriverMmap, Capability.PageAllocator];
 
+    /// <summary>The DRV rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()
@@ -18,12 +20,13 @@ public static class DrvRules
             Statement = "A driver's mmap method is given the new area's start address, its end (the first byte past it), its "
                 + "file offset counted in pages and its page protection.",
             Source = "seed 002; include/linux/mm_types.h (vm_area_struct)",
-            Status = RuleStatus.Pending,
-            Check = Pending + "a recording test driver sees a page-aligned vm_start, vm_end - vm_start equal to the page-rounded "
-                + "length, vm_pgoff equal to offset / PAGE_SIZE and a vm_page_prot matching the PROT_ bits; when the method "
-                + "fails, mmap returns its error and no mapping exists.",
+            Status = RuleStatus.Encoded,
+            Check = "After mmap of a device registered with IDriverMmap, the vma its method recorded has vm_start equal to the "
+                + "address mmap returned, vm_end - vm_start equal to the page-rounded length, vm_pgoff equal to offset / PAGE_SIZE, "
+                + "the mapping's protection, and is shared; when the method fails (a range past the device's memory), mmap "
+                + "returns its error (-EINVAL) and no mapping exists.",
             Parameters = ["PageSize"],
-            Requires = Mmu,
+            Requires = DriverMmap,
         },
         new()
         {
@@ -32,13 +35,17 @@ public static class DrvRules
             Statement = "remap_pfn_range maps a run of physically contiguous frames into a user area in a single call, for a "
                 + "size that is a multiple of PAGE_SIZE.",
             Source = "seed 002; mm/memory.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "a driver maps a __get_free_pages block with one remap_pfn_range call; user page i maps frame "
-                + "pfn + i and user reads see the bytes the kernel wrote.",
-            Decision = "Linux rounds a size that is not a page multiple up to whole pages (mm/memory.c uses PAGE_ALIGN(size)); "
-                + "the suite uses page multiples only and checks nothing about other sizes.",
-            Parameters = ["PageSize"],
-            Requires = Mmu,
+            Status = RuleStatus.Encoded,
+            Check = "A driver maps a __get_free_pages block with one remap_pfn_range call; user page i shows the bytes the kernel "
+                + "wrote to frame pfn + vm_pgoff + i. A size that is not a page multiple makes the method, and so mmap, fail with "
+                + "-EINVAL on the document profiles; on profiles with RemapPfnRangeRoundsSize it is rounded up and the whole area "
+                + "is mapped.",
+            Decision = "The documents require a page multiple; today's kernel rounds the size up (mm/memory.c: PAGE_ALIGN(size)). "
+                + "Both are profile behaviour (RemapPfnRangeRoundsSize: linux-6 and x86-64 round). The suite passes such a size "
+                + "only for an area exactly as large as the rounded size: a size past the vma is a driver bug Linux does not "
+                + "check for.",
+            Parameters = ["PageSize", "RemapPfnRangeRoundsSize"],
+            Requires = DriverMmap,
         },
         new()
         {
@@ -47,14 +54,13 @@ public static class DrvRules
             Statement = "Frames that are not physically contiguous, such as pages from separate alloc_page calls, are mapped into "
                 + "the user area one page at a time with vm_insert_page or vm_insert_pfn.",
             Source = "seeds 002, 003; mm/memory.c",
-            Status = RuleStatus.Pending,
-            Check = Pending + "a driver inserts a list of scattered alloc_page pages one by one; user page i shows page i's "
-                + "contents, whatever the frames' order in physical memory.",
+            Status = RuleStatus.Encoded,
+            Check = "A driver inserts a list of separately allocated pages one by one; user page i shows list page vm_pgoff + i's "
+                + "contents (written through its kernel address), whatever the frames' order in physical memory.",
             Decision = "vm_insert_pfn was removed from Linux in 4.20 in favour of vmf_insert_pfn, which is meant for fault "
-                + "handlers; the linux-6 profile therefore offers vm_insert_page for mmap-time insertion, while the document "
-                + "profiles offer both calls.",
+                + "handlers; the contract's page-list device uses vm_insert_page on every profile.",
             Parameters = ["PageSize"],
-            Requires = Mmu,
+            Requires = DriverMmap,
         },
         new()
         {
@@ -63,10 +69,12 @@ public static class DrvRules
             Statement = "Once a driver has mapped its memory into a process, user writes appear in the driver's buffer and driver "
                 + "writes appear in the user mapping, with no copying in between.",
             Source = "seeds 000, 002",
-            Status = RuleStatus.Pending,
-            Check = Pending + "write through the user mapping and read through the kernel address of the same frames, and the "
-                + "other way round, at every offset; the bytes agree at once.",
-            Requires = Mmu,
+            Status = RuleStatus.Encoded,
+            Check = "After a user store through a device mapping, the driver's kernel address of that page reads it at once, and "
+                + "every other mapping of the device page (in any process) shows it; after a driver store through its kernel "
+                + "address, every user mapping of the page shows it at once.",
+            Decision = "Driver pages stay the driver's: munmap and exit never free them and they are never swapped (SWAP-2).",
+            Requires = DriverMmap,
         },
         new()
         {

@@ -7,6 +7,7 @@ public static class GfpRules
 {
     private static readonly Capability[] PagesInContext = [Capability.PageAllocator, Capability.ExecutionContext];
 
+    /// <summary>The GFP rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()
@@ -44,7 +45,7 @@ public static class GfpRules
             Source = "seeds 000, 001",
             Status = RuleStatus.Encoded,
             Check = "A GFP_KERNEL request fails only if, after the call, no reclaimable page remains in any allowed zone and no allowed zone has a free block of the order with room to give it above its declared min (plus protection, plus an eighth: GFP-3). Reclaimed pages show up as free pages (ADDR-11 accounting).",
-            Decision = "Before user space exists, reclaimable memory comes from a contract fixture (IReclaim.FillPageCache: clean page-cache pages). User pages join once SWAP is encoded. A request falling back to a lower zone may fail there while that zone keeps the lowmem_reserve it declares (Linux protects ZONE_DMA so from GFP_KERNEL and GFP_HIGHUSER).",
+            Decision = "Before user space exists, reclaimable memory comes from a contract fixture (IReclaim.FillPageCache: clean page-cache pages). With a swap device (Capability.Swap) anonymous user pages are reclaimable too: in the user family, an order-0 sleeping allocation that returns NULL under memory pressure must have left no swappable user page (ISwap.AnonPages) in its zones, or a full swap device. A request falling back to a lower zone may fail there while that zone keeps the lowmem_reserve it declares (Linux protects ZONE_DMA so from GFP_KERNEL and GFP_HIGHUSER).",
         },
         new()
         {

@@ -8,6 +8,7 @@ public static class KmalRules
 
     private static readonly Capability[] Kmalloc = [Capability.Kmalloc, Capability.PageAllocator];
 
+    /// <summary>The KMAL rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

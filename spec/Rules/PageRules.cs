@@ -7,6 +7,7 @@ public static class PageRules
 {
     private static readonly Capability[] Pages = [Capability.PageAllocator];
 
+    /// <summary>The PAGE rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -3,7 +3,33 @@ using KernelMm.Spec.Contract;
 namespace KernelMm.Spec.Rules;
 
 /// <summary>The rule families of the inventory (shared/RULES.md).</summary>
-public enum RuleFamily { ADDR, ZONE, GFP, KMAL, PAGE, VMAL, SLAB, MMAP, DRV, UACC, SWAP, ATOM }
+public enum RuleFamily
+{
+    /// <summary>Pages, addresses and translation.</summary>
+    ADDR,
+    /// <summary>Physical zones.</summary>
+    ZONE,
+    /// <summary>Allocation context (GFP flags).</summary>
+    GFP,
+    /// <summary>The kmalloc family.</summary>
+    KMAL,
+    /// <summary>The page allocator and order semantics.</summary>
+    PAGE,
+    /// <summary>vmalloc.</summary>
+    VMAL,
+    /// <summary>Object caches (slab).</summary>
+    SLAB,
+    /// <summary>User mappings.</summary>
+    MMAP,
+    /// <summary>Driver mmap (and ioremap).</summary>
+    DRV,
+    /// <summary>User/kernel copies.</summary>
+    UACC,
+    /// <summary>Reclaim and swapping.</summary>
+    SWAP,
+    /// <summary>atomic_t.</summary>
+    ATOM,
+}
 
 /// <summary>Where a rule stands in this project.</summary>
 public enum RuleStatus
@@ -24,11 +50,13 @@ public sealed record Rule
 {
     /// <summary>Stable ID, verbatim from the inventory, e.g. "PAGE-4".</summary>
     public required string Id { get; init; }
+    /// <summary>The family, the ID's prefix (PAGE for PAGE-4).</summary>
     public required RuleFamily Family { get; init; }
     /// <summary>The rule in one sentence.</summary>
     public required string Statement { get; init; }
     /// <summary>Source documents (seed file numbers) or public references.</summary>
     public required string Source { get; init; }
+    /// <summary>Whether the suite checks it yet.</summary>
     public required RuleStatus Status { get; init; }
     /// <summary>The executable form: what the check observes and when it fails. For Pending/NotEncoded: the reason.</summary>
     public required string Check { get; init; }
@@ -39,5 +67,6 @@ public sealed record Rule
     /// <summary>What an implementation must declare for the rule to apply.</summary>
     public IReadOnlyList<Capability> Requires { get; init; } = [];
 
+    /// <summary>"ID: statement".</summary>
     public override string ToString() => $"{Id}: {Statement}";
 }

@@ -3,6 +3,7 @@ namespace KernelMm.Spec.Rules;
 /// <summary>Every rule of the inventory, in inventory order, one file per family.</summary>
 public static class RuleCatalogue
 {
+    /// <summary>Every rule, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         .. AddrRules.All, .. ZoneRules.All, .. GfpRules.All, .. KmalRules.All, .. PageRules.All,
@@ -16,5 +17,6 @@ public static class RuleCatalogue
     public static Rule Get(string id) =>
         ById.TryGetValue(id, out var rule) ? rule : throw new KeyNotFoundException($"no rule '{id}' in the catalogue");
 
+    /// <summary>Whether the catalogue has a rule with this ID (IDs are case-sensitive: "PAGE-4").</summary>
     public static bool Contains(string id) => ById.ContainsKey(id);
 }

@@ -8,6 +8,7 @@ public static class SlabRules
 
     private static readonly Capability[] Slab = [Capability.SlabCache, Capability.PageAllocator];
 
+    /// <summary>The SLAB rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -5,6 +5,7 @@ namespace KernelMm.Spec.Rules;
 /// <summary>VMAL: vmalloc and vfree. Inventory: shared/RULES.md.</summary>
 public static class VmalRules
 {
+    /// <summary>The VMAL rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -5,6 +5,7 @@ namespace KernelMm.Spec.Rules;
 /// <summary>ZONE: physical zones (mm/mmzone.c, include/linux/mmzone.h).</summary>
 public static class ZoneRules
 {
+    /// <summary>The ZONE rules, in inventory order.</summary>
     public static readonly IReadOnlyList<Rule> All =
     [
         new()

@@ -47,8 +47,10 @@ public class CorrectHeapTests
         using var list = new ListHeapKernel(Profiles.Default);
         using var reference = new ReferenceKernel(Profiles.Default);
         // The parallel capabilities (atomic_t, SMP safety) are the reference's alone: the list heap is a one-CPU heap.
-        // Kernel virtual memory is not the heap variant's business either (its second implementation is VmVariants/HashedVmKernel).
-        Capability[] notTheHeaps = [Capability.AtomicT, Capability.Smp, Capability.Vmalloc, Capability.KernelPageTables, Capability.Tlb];
+        // Kernel virtual memory and user space are not the heap variant's business either (their second
+        // implementations are VmVariants/HashedVmKernel and the user family's other-choices configuration).
+        Capability[] notTheHeaps = [Capability.AtomicT, Capability.Smp, Capability.Vmalloc, Capability.KernelPageTables, Capability.Tlb,
+            Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap];
         Assert.True(reference.Capabilities.Except(notTheHeaps).ToHashSet().SetEquals(list.Capabilities));
         SuiteRunner.ValidateDeclaration(list);
     }

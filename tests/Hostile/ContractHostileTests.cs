@@ -178,6 +178,10 @@ public sealed class ContractHostileTests
     {
         if (method.Name == nameof(IKernelMemory.Read)) { mm.Read(0xC000_0000, new byte[4]); return; }
         if (method.Name == nameof(IKernelMemory.Write)) { mm.Write(0xC000_0000, new byte[4]); return; }
+        if (method.Name == nameof(IUserMemory.ReadFile)) { mm.ReadFile(1, 0, new byte[4]); return; }
+        if (method.Name == nameof(IUserMemory.WriteFile)) { mm.WriteFile(1, 0, new byte[4]); return; }
+        if (method.Name == nameof(IUserMemory.UserRead)) { mm.UserRead(1, 0x1000_0000, new byte[4]); return; }
+        if (method.Name == nameof(IUserMemory.UserWrite)) { mm.UserWrite(1, 0x1000_0000, new byte[4]); return; }
         method.Invoke(mm, args);
     }
 }

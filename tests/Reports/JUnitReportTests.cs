@@ -62,7 +62,7 @@ public class JUnitReportTests
         Assert.Equal("NotExercised", (string?)page3.Element("failure")!.Attribute("type"));
         var addr2 = linux.Elements("testcase").Single(c => (string?)c.Attribute("name") == "ADDR-2");
         Assert.Equal("n/a: not declared: Highmem <optional>", (string?)addr2.Element("skipped")!.Attribute("message"));
-        var pendingId = RuleCatalogue.All.First(r => r.Status != RuleStatus.Encoded).Id;
+        var pendingId = "SWAP-2";
         var pending = linux.Elements("testcase").Single(c => (string?)c.Attribute("name") == pendingId);
         Assert.StartsWith("pending: ", (string?)pending.Element("skipped")!.Attribute("message"));
 

@@ -68,9 +68,11 @@ internal static class ReportFixtures
 
     /// <summary>
     /// Two profiles; PAGE-4 fails on x86-32 (with <see cref="NastyMessage"/>), PAGE-8 is blocked by it
-    /// there, PAGE-3 is unexercised on linux-2.4, ADDR-2 is n/a on linux-2.4, every pending rule
-    /// pending, the rest pass.
+    /// there, PAGE-3 is unexercised on linux-2.4, ADDR-2 is n/a on linux-2.4, SWAP-2 pending on linux-2.4 (and every pending rule), the rest pass.
     /// </summary>
+    /// <summary>The check text of the hand-built pending row (SWAP-2 on linux-2.4).</summary>
+    public const string PendingCheck = "Pending: planned check: kernel memory is never swapped out.";
+
     public static SuiteResult HandBuilt(Counterexample? failure = null, IReadOnlyList<PropertyRun>? properties = null)
     {
         var ce = failure ?? Counterexample();
@@ -85,6 +87,8 @@ internal static class ReportFixtures
                     ("PAGE-8", "x86-32") => new RuleResult(rule, profile, RuleOutcome.Blocked, 40, BlockedObservation(), "blocked by PAGE-4: its check failed only after PAGE-4 had failed in the same sequence") { BlockedBy = "PAGE-4" },
                     ("PAGE-3", "linux-2.4") => new RuleResult(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check"),
                     ("ADDR-2", "linux-2.4") => new RuleResult(rule, profile, RuleOutcome.NotApplicable, 0, null, "not declared: Highmem <optional>"),
+                    // Every catalogue rule is encoded today: a pending row is made from one, as a newly added rule would look.
+                    ("SWAP-2", "linux-2.4") => new RuleResult(rule with { Status = RuleStatus.Pending, Check = PendingCheck }, profile, RuleOutcome.Pending, 0, null, PendingCheck),
                     _ => new RuleResult(rule, profile, RuleOutcome.Passed, 1234, null, null),
                 });
             }

@@ -1,5 +1,6 @@
 using KernelMm.Spec.Rules;
 using KernelMm.Tests.HeapVariants;
+using KernelMm.Tests.UserVariants;
 using KernelMm.Tests.Variants;
 using KernelMm.Tests.VmVariants;
 
@@ -16,6 +17,7 @@ public class ComplianceTests
     {
         var mutated = Enum.GetValues<Fault>().Where(f => f != Fault.None).Select(Faults.RuleOf)
             .Concat(Enum.GetValues<HeapFault>().Where(f => f != HeapFault.None).Select(HeapFaults.RuleOf))
+            .Concat(Enum.GetValues<UserBreak>().Select(UserBreaks.RuleOf))
             .Concat(Enum.GetValues<VmFault>().Where(f => f != VmFault.None).Select(VmFaults.RuleOf))
             .Concat(Enum.GetValues<KernelMm.Tests.Parallel.AtomicFault>().Where(f => f != KernelMm.Tests.Parallel.AtomicFault.None).Select(_ => "ATOM-1"))
             .ToHashSet();

@@ -104,6 +104,14 @@ public class SharedJudgementTests
         "Profile.HasHighmem",
         // A declared choice (IKmalloc.KmallocInfo), data the suite reads from the implementation.
         "KmallocInfo.KreallocInPlace",
+        // Profile flags (data, like HasGfpBuffer): what today's kernel does where the documents are silent:
+        // MAP_SHARED|MAP_PRIVATE read as MAP_SHARED_VALIDATE (MMAP-4), remap_pfn_range rounding its size up (DRV-2).
+        "Profile.MapSharedValidate", "Profile.RemapPfnRangeRoundsSize",
+        // What the driver's mmap method received (IDriverMmap.LastMmap): data the implementation reports (DRV-1).
+        "DriverVma.Shared",
+        // Kernel VM (branch kvm, shared core e3df94e): a profile flag, the fault field of a translation read
+        // as a bool, and the mode/direction of an Access enum value; none decides what a kernel allows.
+        "Profile.VfreeDefersInInterrupt", "Translation.IsMapped", "Accesses.IsUser", "Accesses.IsWrite",
     ];
 
     [Fact]

@@ -13,10 +13,10 @@ public sealed class ProfilesCommand : ICliCommand
         command.SetAction(parse => KmmConformance.Guard(parse, () =>
         {
             var output = parse.InvocationConfiguration.Output;
-            foreach (var p in Profiles.All)
+            foreach (var p in Profiles.Named)
                 output.WriteLine($"{p.Name,-10} PAGE_SIZE {p.PageSize}, PAGE_OFFSET 0x{p.PageOffset:x}, DMA < {Profile.FormatSize(p.DmaLimit)}, " +
                                  $"HIGHMEM {(p.HighmemStart is { } h ? $">= {Profile.FormatSize(h)}" : "none")}, max order {p.MaxOrder}, " +
-                                 $"kmalloc max {Profile.FormatSize((ulong)p.KmallocMaxSize)}\n{"",-11}RAM: multiples of {Profile.FormatSize(RunLimits.MemoryStep(p))} up to {Profile.FormatSize(RunLimits.MaxMemory(p))}" +
+                                 $"kmalloc max {Profile.FormatSize((ulong)p.KmallocMaxSize)}, TASK_SIZE 0x{p.TaskSize:x}\n{"",-11}RAM: multiples of {Profile.FormatSize(RunLimits.MemoryStep(p))} up to {Profile.FormatSize(RunLimits.MaxMemory(p))}" +
                                  $"\n{"",-11}source: {p.Source}");
             return ExitCodes.Passed;
         }));

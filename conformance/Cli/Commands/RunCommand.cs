@@ -2,6 +2,7 @@ using System.CommandLine;
 using KernelMm.Conformance.Cli.Execution;
 using KernelMm.Conformance.Cli.Options;
 using KernelMm.Conformance.Running;
+using KernelMm.Conformance.Sharding;
 using KernelMm.Spec.Profiles;
 
 namespace KernelMm.Conformance.Cli.Commands;
@@ -14,7 +15,7 @@ namespace KernelMm.Conformance.Cli.Commands;
 public sealed class RunCommand : ICliCommand
 {
     public Option<IReadOnlyList<Profile>> Profile { get; } = OptionFactory.Repeated<IReadOnlyList<Profile>>("--profile",
-        $"Profiles to run, repeated or comma-separated: {string.Join(", ", Profiles.All.Select(p => p.Name))} (default: all).",
+        $"Profiles to run, repeated or comma-separated: {string.Join(", ", Profiles.Named.Select(p => p.Name))} (default: {string.Join(", ", Profiles.All.Select(p => p.Name))}).",
         "NAME", (t, o) => Values.ProfileList(t, o));
 
     public Option<IReadOnlyList<ulong>> Memory { get; } = OptionFactory.Repeated<IReadOnlyList<ulong>>("--memory",
@@ -48,6 +49,12 @@ public sealed class RunCommand : ICliCommand
     public Option<string?> JUnit { get; } = OutputOption("--junit", "Also write JUnit XML (one testsuite per profile) to PATH.");
     public Option<string?> Json { get; } = OutputOption("--json", "Also write the whole result as JSON to PATH.");
     public Option<string?> Html { get; } = OutputOption("--html", "Also write a self-contained HTML report to PATH.");
+    public Option<string?> Tap { get; } = StreamOption("--tap", "Also write TAP version 13 (one test point per rule and profile) to PATH; '-' writes it to stdout instead of the table.");
+    public Option<string?> Ktap { get; } = StreamOption("--ktap", "Also write KTAP version 1, the kernel's test format (a test per profile, a subtest per rule), to PATH; '-' writes it to stdout instead of the table.");
+    public Option<Shard?> ShardOption { get; } = OptionFactory.Single<Shard?>("--shard",
+        $"Run only shard I of N (1 to {Shard.MaxCount:N0}): the run's properties (family x profile x RAM size) are dealt round robin; " +
+        "each shard's --json goes to 'merge', which gives the whole run's result. For a CI job matrix.", "I/N",
+        (t, o) => Shard.Parse(t, out var error) is { } shard ? shard : Values.Parsed<Shard?>.Fail($"{o}: {error}"));
     public Option<string?> Db { get; } = OutputOption("--db",
         $"Failing-seed database: saved failures are re-run first, fixed ones dropped (default: {FailureDatabase.DefaultPath}).");
     public Option<bool> NoDb { get; } = OptionFactory.Flag("--no-db", "Neither read nor write the failing-seed database.");
@@ -57,10 +64,14 @@ public sealed class RunCommand : ICliCommand
     private static Option<string?> OutputOption(string name, string description) =>
         OptionFactory.Single<string?>(name, description, "PATH", (t, o) => Values.OutputPath(t, o) is var p && p.Ok ? p.Value : Values.Parsed<string?>.Fail(p.Error!));
 
+    /// <summary>A report file, or '-' for stdout.</summary>
+    internal static Option<string?> StreamOption(string name, string description) =>
+        OptionFactory.Single<string?>(name, description, "PATH", (t, o) => t == RunRequest.Stdout ? RunRequest.Stdout : Values.OutputPath(t, o) is var p && p.Ok ? p.Value : Values.Parsed<string?>.Fail(p.Error!));
+
     public Command Build()
     {
         var command = new Command("run", "Run the conformance suite against an implementation (the reference unless told otherwise) and print a table per rule and profile.");
-        foreach (var option in new Option[] { Profile, Memory, Seed, Replay, Sequences, MaxSteps, Family, Rule, JUnit, Json, Html, Db, NoDb, Quiet })
+        foreach (var option in new Option[] { Profile, Memory, Seed, Replay, Sequences, MaxSteps, Family, Rule, JUnit, Json, Html, Tap, Ktap, ShardOption, Db, NoDb, Quiet })
             command.Options.Add(option);
         foreach (var option in Implementation.All) command.Options.Add(option);
         command.SetAction(parse => KmmConformance.Guard(parse, () =>
@@ -97,9 +108,19 @@ public sealed class RunCommand : ICliCommand
         if (noDb && db is not null) errors.Add("--db and --no-db exclude each other");
         db = noDb ? null : db ?? FailureDatabase.DefaultPath;
 
-        var outputs = new (string Option, string? Path)[] { ("--junit", parse.GetValue(JUnit)), ("--json", parse.GetValue(Json)), ("--html", parse.GetValue(Html)), ("--db", db) };
-        foreach (var clash in outputs.Where(o => o.Path is not null).GroupBy(o => Path.GetFullPath(o.Path!)).Where(g => g.Count() > 1))
-            errors.Add($"{string.Join(" and ", clash.Select(o => o.Option))} name the same file {clash.First().Path}: each needs its own");
+        var outputs = new (string Option, string? Path)[] { ("--junit", parse.GetValue(JUnit)), ("--json", parse.GetValue(Json)), ("--html", parse.GetValue(Html)),
+            ("--tap", parse.GetValue(Tap)), ("--ktap", parse.GetValue(Ktap)), ("--db", db) };
+        foreach (var clash in outputs.Where(o => o.Path is not null).GroupBy(o => o.Path == RunRequest.Stdout ? RunRequest.Stdout : Path.GetFullPath(o.Path!)).Where(g => g.Count() > 1))
+            errors.Add(clash.Key == RunRequest.Stdout
+                ? $"{string.Join(" and ", clash.Select(o => o.Option))} both write to stdout ('-'): one of them can"
+                : $"{string.Join(" and ", clash.Select(o => o.Option))} name the same file {clash.First().Path}: each needs its own");
+
+        var shard = parse.GetValue(ShardOption);
+        if (shard is not null)
+        {
+            var families = parse.GetValue(Family) ?? new HashSet<string>();
+            if (Shard.CheckCount(shard.Count, Shard.Plan(profiles, memory, families).Count) is { } tooMany) errors.Add($"--shard: {tooMany}");
+        }
 
         if (errors.Count > 0 || implementation is null) return (null, errors);
         return (new RunRequest
@@ -114,6 +135,9 @@ public sealed class RunCommand : ICliCommand
             JUnitPath = parse.GetValue(JUnit),
             JsonPath = parse.GetValue(Json),
             HtmlPath = parse.GetValue(Html),
+            TapPath = parse.GetValue(Tap),
+            KtapPath = parse.GetValue(Ktap),
+            Shard = shard,
             DatabasePath = db,
             Quiet = parse.GetValue(Quiet),
         }, errors);
@@ -133,6 +157,16 @@ public sealed record RunRequest
     public string? JUnitPath { get; init; }
     public string? JsonPath { get; init; }
     public string? HtmlPath { get; init; }
+    /// <summary>TAP version 13 to this file, or to stdout for <see cref="Stdout"/>.</summary>
+    public string? TapPath { get; init; }
+    /// <summary>KTAP version 1 to this file, or to stdout for <see cref="Stdout"/>.</summary>
+    public string? KtapPath { get; init; }
+    /// <summary>Run only this shard of the run's properties.</summary>
+    public Shard? Shard { get; init; }
+    /// <summary>The path that means stdout for --tap and --ktap.</summary>
+    public const string Stdout = "-";
+    /// <summary>Whether a TAP or KTAP report replaces the table on stdout.</summary>
+    public bool StreamsToStdout => TapPath == Stdout || KtapPath == Stdout;
     /// <summary>The failure database, or null for --no-db.</summary>
     public string? DatabasePath { get; init; }
     public bool Quiet { get; init; }

@@ -47,6 +47,7 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
                 OnProgress = progress is null ? null : progress.Report,
                 Reruns = database?.RerunsFor(identity) ?? [],
             };
+            if (request.Shard is { } shard) options = shard.Apply(options);
             try
             {
                 result = SuiteRunner.Run(factory, options);
@@ -62,7 +63,7 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
             }
             progress?.Finish();
         }
-        result = result with { Implementation = label, ImplementationArguments = choice.ReplayArguments };
+        result = result with { Implementation = label, ImplementationArguments = choice.ReplayArguments, Shard = request.Shard };
 
         var prefix = Invocation.Prefix();
         var reportOptions = new ReportOptions
@@ -73,13 +74,17 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
             GeneratedAt = DateTimeOffset.UtcNow,
             Width = Invocation.TerminalWidth(output),
         };
-        output.Write(ConsoleReport.Render(result, reportOptions));
-        int status = result.Passed ? ExitCodes.Passed : ExitCodes.Failed;
+        if (request.TapPath == RunRequest.Stdout) output.Write(TapReport.RenderTap(result, reportOptions));
+        else if (request.KtapPath == RunRequest.Stdout) output.Write(TapReport.RenderKtap(result, reportOptions));
+        else output.Write(ConsoleReport.Render(result, reportOptions));
+        int status = Verdict(result);
         try
         {
             if (request.JUnitPath is not null) JUnitReport.Write(result, request.JUnitPath, reportOptions);
             if (request.JsonPath is not null) JsonReport.Write(result, request.JsonPath, reportOptions);
             if (request.HtmlPath is not null) HtmlReport.Write(result, request.HtmlPath, reportOptions);
+            if (request.TapPath is { } tap && tap != RunRequest.Stdout) TapReport.WriteTap(result, tap, reportOptions);
+            if (request.KtapPath is { } ktap && ktap != RunRequest.Stdout) TapReport.WriteKtap(result, ktap, reportOptions);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -87,8 +92,23 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
             status = ExitCodes.Usage;
         }
         if (database is not null) SaveDatabase(database, result, identity, request.Quiet);
-        output.WriteLine(NextStep(result, request, prefix));
+        // With TAP or KTAP on stdout, stdout carries nothing else.
+        if (!request.StreamsToStdout) output.WriteLine(NextStep(result, request, prefix));
         return status;
+    }
+
+    /// <summary>
+    /// The exit code of a run: 0 when every applicable rule passed. A shard is judged on what it can
+    /// judge alone: a failure, a blocked rule (there is a failure behind it) or any other outcome that
+    /// outranks a pass fails it, but a rule not exercised in this shard may be exercised in another,
+    /// so that is left to <c>merge</c>.
+    /// </summary>
+    public static int Verdict(SuiteResult result)
+    {
+        if (result.Shard is null) return result.Passed ? ExitCodes.Passed : ExitCodes.Failed;
+        int pass = Sharding.ResultMerge.Rank(RuleOutcome.Passed);
+        return result.Results.Any(r => r.Outcome is RuleOutcome.Failed or RuleOutcome.Blocked || Sharding.ResultMerge.Rank(r) > pass)
+            ? ExitCodes.Failed : ExitCodes.Passed;
     }
 
     private ImplementationIdentity IdentityOf(Options.ImplementationChoice choice, IImplementationFactory factory, string label)
@@ -135,6 +155,9 @@ public sealed class RunExecutor(TextWriter output, TextWriter error)
     public static string NextStep(SuiteResult result, RunRequest request, string prefix)
     {
         string html = request.HtmlPath is { } h ? $"the full report is in {h}" : $"add --html report.html for a report to share";
+        if (result.Shard is { } shard)
+            return $"next: this was shard {shard} (a rule checked only in another shard's properties shows UNEXERCISED here); run every shard " +
+                   $"with --json and combine them: {prefix} merge {(request.JsonPath is null ? "shard-1.json ... " : "SHARD.json ... ")}(the whole run's table and verdict){(result.Failures.Any() ? $"; fix {result.Failures.First().Rule.Id} first: its replay command above runs its property alone" : "")}.";
         if (result.Failures.Any())
         {
             var first = result.Failures.First();

@@ -102,9 +102,9 @@ public static partial class Values
         var list = new List<Profile>();
         foreach (var item in Items(texts))
         {
-            var profile = Profiles.All.FirstOrDefault(p => string.Equals(p.Name, item, StringComparison.OrdinalIgnoreCase));
+            var profile = Profiles.Named.FirstOrDefault(p => string.Equals(p.Name, item, StringComparison.OrdinalIgnoreCase));
             if (profile is null)
-                return Parsed<IReadOnlyList<Profile>>.Fail($"{option}: no profile '{Show(item)}'{Suggest(item, Profiles.All.Select(p => p.Name))}; known: {string.Join(", ", Profiles.All.Select(p => p.Name))}");
+                return Parsed<IReadOnlyList<Profile>>.Fail($"{option}: no profile '{Show(item)}'{Suggest(item, Profiles.Named.Select(p => p.Name))}; known: {string.Join(", ", Profiles.Named.Select(p => p.Name))}");
             if (!list.Contains(profile)) list.Add(profile);
         }
         return list;

@@ -38,6 +38,8 @@ public static class JsonReport
         {
             Schema = Schema,
             Implementation = result.Implementation,
+            ImplementationArguments = result.ImplementationArguments.Length > 0 ? result.ImplementationArguments : null,
+            Shard = result.Shard is { } shard ? new ShardDocument(shard.Index, shard.Count) : null,
             GeneratedAt = options.GeneratedAt,
             Passed = result.Passed,
             Seed = result.Settings.Seed,
@@ -92,6 +94,7 @@ public static class JsonReport
         Reproducible = ce.Reproducible,
         BlockedBy = ce.BlockedBy,
         StepType = ce.StepType,
+        StepNamespaces = ce.StepNamespaces,
         Steps = ce.Steps,
         Replay = Replay.Command(result, ce, options.ReplayPrefix),
         // A blocked check's observation replays into a failure of the blocking rule first: no regression test for it.
@@ -103,6 +106,10 @@ public sealed record ResultDocument
 {
     public required string Schema { get; init; }
     public required string Implementation { get; init; }
+    /// <summary>The command-line arguments that chose the implementation (<c>--impl-command ...</c>); absent for the reference.</summary>
+    public string? ImplementationArguments { get; init; }
+    /// <summary>Set when the run was one shard (<c>--shard i/n</c>); <c>merge</c> combines the shards into one result.</summary>
+    public ShardDocument? Shard { get; init; }
     public DateTimeOffset? GeneratedAt { get; init; }
     /// <summary>True when every applicable rule passed (exit code 0).</summary>
     public required bool Passed { get; init; }
@@ -123,6 +130,9 @@ public sealed record SettingsDocument(
     int Sequences, int MaxSteps, int MaxFailuresPerProperty);
 
 public sealed record MemoryDocument(ulong Bytes, string Label);
+
+/// <summary>Shard <paramref name="Index"/> of <paramref name="Count"/> (1-based).</summary>
+public sealed record ShardDocument(int Index, int Count);
 
 public sealed record RuleDocument
 {
@@ -163,6 +173,8 @@ public sealed record CounterexampleDocument
     public string? BlockedBy { get; init; }
     /// <summary>The shrunk steps as C# expressions of <see cref="StepType"/>, for the replay API.</summary>
     public string StepType { get; init; } = "";
+    /// <summary>The namespaces <see cref="Steps"/> need (usings of a printed test), so a result read back (<c>merge</c>) prints the same tests.</summary>
+    public IReadOnlyList<string> StepNamespaces { get; init; } = [];
     public IReadOnlyList<string> Steps { get; init; } = [];
     public required string Replay { get; init; }
     /// <summary>A ready-to-paste xunit test file (none for a blocked rule's observation).</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KernelMm.Conformance.Families.Heap;
 using KernelMm.Conformance.Families.Pages;
+using KernelMm.Conformance.Families.User;
 using KernelMm.Conformance.Families.Vm;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
@@ -62,6 +63,8 @@ public sealed record SuiteResult
     public IReadOnlySet<string> FailedRuleIds => Failures.Select(r => r.Rule.Id).ToHashSet();
     /// <summary>Every property run, in order (saved failures first), with its own settings and failures.</summary>
     public IReadOnlyList<PropertyRun> Properties { get; init; } = [];
+    /// <summary>Set when this is one shard of a run (<c>--shard i/n</c>): its rows cover only its own properties until merged.</summary>
+    public Sharding.Shard? Shard { get; init; }
     /// <summary>The factory that was judged, for reports that print code building it again (see <c>Reports.FactoryCode</c>).</summary>
     public IImplementationFactory? Factory { get; init; }
 }
@@ -107,6 +110,20 @@ public sealed record SuiteOptions
     /// outcomes are folded in the same order whatever order they finish in.
     /// </summary>
     public int? Parallelism { get; init; }
+    /// <summary>
+    /// Which of the selected properties (family x profile x RAM size, keyed with <see cref="Settings"/>) to run; null runs
+    /// all. The rest are left out as if nothing reached their rules there: one shard of a run (<see cref="Sharding.Shard"/>),
+    /// whose results <see cref="Sharding.ResultMerge"/> folds together with the other shards'.
+    /// </summary>
+    public Func<PropertyKey, bool>? Include { get; init; }
+    /// <summary>
+    /// Only these rules are judged; null judges every rule. The other rules' checks still run, masked
+    /// from the first step (see <see cref="Checking.CheckScope"/>): their failures are neither reported
+    /// nor shrunk, but a sequence in which one of them fails has diverged from the model, so a later
+    /// failure of a focused rule is Blocked by it, never a false failure. What <c>dotnet test --filter</c>
+    /// on one rule test of the specification-test package runs.
+    /// </summary>
+    public IReadOnlySet<string>? Focus { get; init; }
 }
 
 /// <summary>Runs every family on every profile and memory size and folds the outcomes into one row per rule and profile.</summary>
@@ -117,7 +134,7 @@ public static class SuiteRunner
     /// declaring AtomicT or Smp, in-process only.
     /// </summary>
     public static readonly IReadOnlyList<IConformanceFamily> Families =
-        [new PageFamily(), new HeapFamily(), new VmFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
+        [new PageFamily(), new HeapFamily(), new VmFamily(), new UserFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
 
     public static SuiteResult Run(IImplementationFactory factory, SuiteOptions options)
     {
@@ -169,7 +186,8 @@ public static class SuiteRunner
                 foreach (var family in families)
                 {
                     if (rerunWithRunSettings.Contains((family.Name, profile.Label))) continue;
-                    if (Runs(family, declared)) jobs.Add((family, profile, options.Settings, false, baseProfile.Name));
+                    if (Runs(family, declared) && (options.Include?.Invoke(new PropertyKey(profile.Name, memory, family.Name, options.Settings)) ?? true))
+                        jobs.Add((family, profile, options.Settings, false, baseProfile.Name));
                     else done++;
                 }
             }
@@ -177,13 +195,16 @@ public static class SuiteRunner
         }
 
         // Run: one property per worker; progress is reported as properties start and finish, in the summary's units.
+        IReadOnlySet<string> masked = options.Focus is { } focus
+            ? RuleCatalogue.All.Select(r => r.Id).Where(id => !focus.Contains(id)).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>();
         var outcomes = new FamilyOutcome[jobs.Count];
         var gate = new object();
         void RunJob(int i)
         {
             var (family, profile, settings, rerun, _) = jobs[i];
             lock (gate) options.OnProgress?.Invoke(new(family.Name, profile.Label, rerun, false, done, total, checksSoFar, operations, sequences, failedSoFar.Count));
-            var outcome = outcomes[i] = family.Run(factory, profile, settings, new HashSet<string>());
+            var outcome = outcomes[i] = family.Run(factory, profile, settings, masked);
             lock (gate)
             {
                 checksSoFar += outcome.Checks.Values.Sum();

@@ -15,9 +15,11 @@ internal enum VerdictKind { Passed, Failed, Skipped }
 internal sealed record RuleVerdict(VerdictKind Kind, string Message);
 
 /// <summary>What a family run needs from the test class: its hooks, read once.</summary>
+/// <param name="Selected">The rule tests the test runner selected in the class (a <c>--filter</c>); null or every rule of the family: all.</param>
+/// <param name="TestClassType">The test class, whose runner listens for progress (<see cref="RunProgress"/>).</param>
 internal sealed record RunRequest(
     IImplementationFactory Factory, RunSettings Settings, IReadOnlyList<Profile> Profiles, IReadOnlyList<ulong> MemorySizes,
-    string TestClass);
+    string TestClass, IReadOnlySet<string>? Selected = null, Type? TestClassType = null);
 
 /// <summary>
 /// The family's property run, done once per test class and shared by its rule tests, and the
@@ -56,16 +58,26 @@ internal sealed class FamilyRun
             _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare Capability.{gate}";
             return;
         }
-        // Nothing to learn from a run in which every rule is n/a: each is skipped with what it needs.
-        if (!family.Rules.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => r.Requires.All(caps.Contains))))
+        // A --filter that leaves some of the family's rules: only those are judged (the others' checks
+        // run masked, so nothing is shrunk for them and a divergence they cause blocks, never fails).
+        var judged = request.Selected is { } selected && family.Rules.Any(r => !selected.Contains(r.Id))
+            ? family.Rules.Where(r => selected.Contains(r.Id)).ToList()
+            : family.Rules;
+        // Nothing to learn from a run in which every judged rule is n/a: each is skipped with what it needs.
+        if (!judged.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => r.Requires.All(caps.Contains))))
             return;
+        bool focused = judged.Count < family.Rules.Count;
+        if (focused && request.TestClassType is { } type)
+            RunProgress.Say(type, $"--filter selected {string.Join(", ", judged.Select(r => r.Id))}: only {(judged.Count == 1 ? "that rule is" : "those rules are")} judged in family '{family.Name}'");
         var options = new SuiteOptions
         {
             Profiles = request.Profiles,
             MemorySizes = request.MemorySizes,
             Families = new HashSet<string> { family.Name },
-            Rules = family.Rules.Select(r => r.Id).ToHashSet(),
+            Rules = judged.Select(r => r.Id).ToHashSet(),
+            Focus = focused ? judged.Select(r => r.Id).ToHashSet() : null,
             Settings = request.Settings,
+            OnProgress = request.TestClassType is { } t ? RunProgress.For(t, family.Name) : null,
         };
         _result = SuiteRunner.Run(request.Factory, options);
     }

@@ -63,7 +63,9 @@ public sealed class RuleTestCase : XunitTestCase
     public override async Task<RunSummary> RunAsync(IMessageSink diagnosticMessageSink, IMessageBus messageBus, object[] constructorArguments,
         ExceptionAggregator aggregator, CancellationTokenSource cancellationTokenSource)
     {
-        var bus = new RuleMessageBus(messageBus, TestMethod.TestClass.Class.ToRuntimeType(), RuleId);
+        var testClass = TestMethod.TestClass.Class.ToRuntimeType();
+        if (testClass is not null) Running.RunProgress.Register(testClass, diagnosticMessageSink);
+        var bus = new RuleMessageBus(messageBus, testClass, RuleId);
         var summary = await base.RunAsync(diagnosticMessageSink, bus, constructorArguments, aggregator, cancellationTokenSource);
         if (bus.Skipped > 0)
         {
