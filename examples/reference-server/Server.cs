@@ -23,6 +23,7 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
     private readonly HashSet<string> _accepted = [];
     /// <summary>Address and integer answers by request id, for fields that refer to them (feature "references").</summary>
     private readonly Dictionary<long, ulong> _answers = new();
+    private readonly Queue<long> _answerOrder = new();
     /// <summary>--fault double-vfree: areas vfreed and not handed out again since.</summary>
     private readonly HashSet<ulong> _vfreed = [];
     private static readonly Dictionary<WireOperation, Invoker> Invokers = Operations.All.ToDictionary(o => o, Invoker.For);
@@ -52,7 +53,8 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                 default: Call(w, id, op, r); break;
             }
             End(w);
-            if (_answers.Count > 4096) _answers.Clear(); // references only point back within one burst
+            // References point back within one burst: forget the oldest answers, never the recent ones.
+            while (_answerOrder.Count > 4096) _answers.Remove(_answerOrder.Dequeue());
         }
         channel.Flush();
         _mm?.Dispose();
@@ -104,6 +106,7 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         _profile = profile;
         _accepted.Add(profile.Label);
         _answers.Clear();
+        _answerOrder.Clear();
         _vfreed.Clear();
         var carried = Operations.Carried(version);
         _declared = _mm.Capabilities.Where(carried.Contains).ToHashSet();
@@ -256,12 +259,12 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
             case WireType.None: w.WriteNullValue(); break;
             case WireType.Address:
                 ulong a = result switch { PageHandle p => p.Value, SlabCacheHandle c => c.Value, _ => (ulong)result! };
-                _answers[id] = a;
+                Keep(id, a);
                 w.WriteStringValue($"0x{a:x}");
                 break;
             case WireType.Integer:
                 long n = Convert.ToInt64(result);
-                _answers[id] = (ulong)n;
+                Keep(id, (ulong)n);
                 w.WriteNumberValue(n);
                 break;
             case WireType.Boolean: w.WriteBooleanValue((bool)result!); break;
@@ -287,6 +290,12 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                 break;
             default: throw new InvalidOperationException($"{op.Name}: no writer for {op.Value}");
         }
+    }
+
+    private void Keep(long id, ulong value)
+    {
+        if (_answers.TryAdd(id, value)) _answerOrder.Enqueue(id);
+        else _answers[id] = value;
     }
 
     // ---- the broken variants ----------------------------------------------------------------------------
