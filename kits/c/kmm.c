@@ -24,6 +24,8 @@ enum { MAX_KEYS = 24, MAX_DEPTH = 16 };
 #define KMM_STRINGIFY(x) KMM_STRINGIFY2(x)
 
 const char *const kmm_zone_names[KMM_NZONES] = { "DMA", "Normal", "HighMem" };
+const char *const kmm_access_names[KMM_NACCESS] = { "KernelRead", "KernelWrite", "UserRead", "UserWrite" };
+const char *const kmm_fault_names[KMM_NFAULTS] = { "None", "NotPresent", "Protection", "UserAccessToKernel" };
 
 struct kmm_req {
     bool has_id;
@@ -199,6 +201,16 @@ static void kmm_answer_zone(const struct kmm_req *r, int zone)
     out("\"ok\":true,\"value\":\"");
     out(kmm_zone_names[zone]);
     out("\"}\n");
+}
+
+__attribute__((unused)) static void kmm_answer_translation(const struct kmm_req *r, struct kmm_translation t)
+{
+    if (!e_kind && (t.fault < 0 || t.fault >= KMM_NFAULTS)) kmm_invalid("addr", "the implementation answered fault %d", t.fault);
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":");
+    if (t.fault == KMM_FAULT_NONE) out_hex(t.phys);
+    else { out("\""); out(kmm_fault_names[t.fault]); out("\""); }
+    out("}\n");
 }
 
 static void kmm_answer_bytes(const struct kmm_req *r, const uint8_t *b, int64_t n)
@@ -555,6 +567,15 @@ static bool kmm_get_zone(const struct kmm_req *r, const char *key, int *v)
     for (int z = 0; t && z < KMM_NZONES; z++)
         if (kmm_tok_is(t, kmm_zone_names[z])) { *v = z; return true; }
     kmm_invalid(key, "\"%s\" is not \"DMA\", \"Normal\" or \"HighMem\"", key);
+    return false;
+}
+
+__attribute__((unused)) static bool kmm_get_access(const struct kmm_req *r, const char *key, int *v)
+{
+    const struct kmm_tok *t = field(r, key);
+    for (int a = 0; t && a < KMM_NACCESS; a++)
+        if (kmm_tok_is(t, kmm_access_names[a])) { *v = a; return true; }
+    kmm_invalid(key, "\"%s\" is not \"KernelRead\", \"KernelWrite\", \"UserRead\" or \"UserWrite\"", key);
     return false;
 }
 

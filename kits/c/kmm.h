@@ -54,6 +54,15 @@ enum kmm_zone { KMM_ZONE_DMA, KMM_ZONE_NORMAL, KMM_ZONE_HIGHMEM, KMM_NZONES };
 /* ZERO_SIZE_PTR: what kmalloc(0) returns on profiles with kmalloc_zero_returns_zero_size_ptr. */
 #define KMM_ZERO_SIZE_PTR 16u
 
+/* How the CPU touches an address (protocol 3: translate, tlb_translate; spec/Contract/Translation.cs). */
+enum kmm_access { KMM_ACCESS_KERNEL_READ, KMM_ACCESS_KERNEL_WRITE, KMM_ACCESS_USER_READ, KMM_ACCESS_USER_WRITE, KMM_NACCESS };
+
+/* Why a translation faulted; KMM_FAULT_NONE for a mapped, allowed access. */
+enum kmm_fault { KMM_FAULT_NONE, KMM_FAULT_NOT_PRESENT, KMM_FAULT_PROTECTION, KMM_FAULT_USER_ACCESS_TO_KERNEL, KMM_NFAULTS };
+
+/* The result of a page-table walk: phys when fault is KMM_FAULT_NONE (answered as "0x..."), else the fault's name. */
+struct kmm_translation { uint64_t phys; int fault; };
+
 /* A JSON token of a request (internal to the kit, used by the generated dispatch). */
 struct kmm_tok { int type; const char *s; size_t n; };
 struct kmm_req;
@@ -84,6 +93,9 @@ void kmm_slabinfo_line(const struct kmm_slabinfo *line);
 
 /* Zone names as the protocol spells them ("DMA", "Normal", "HighMem"). */
 extern const char *const kmm_zone_names[KMM_NZONES];
+/* Access and fault names as the protocol spells them ("KernelRead", ...; "NotPresent", ...). */
+extern const char *const kmm_access_names[KMM_NACCESS];
+extern const char *const kmm_fault_names[KMM_NFAULTS];
 
 /* Runs the protocol on stdin/stdout until end of input or "shutdown"; returns the exit status for main. */
 int kmm_main(const struct kmm_ops *ops);

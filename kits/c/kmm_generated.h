@@ -6,7 +6,7 @@
 #ifndef KMM_GENERATED_H
 #define KMM_GENERATED_H
 /* The newest protocol version this kit speaks. */
-#define KMM_PROTOCOL 2
+#define KMM_PROTOCOL 3
 
 /* Capabilities (spec/Contract/Capability.cs): a program declares one when every callback of its operations is set. */
 enum kmm_capability {
@@ -16,8 +16,11 @@ enum kmm_capability {
     KMM_CAP_RECLAIM = 1u << 3,
     KMM_CAP_KMALLOC = 1u << 4,
     KMM_CAP_SLAB_CACHE = 1u << 5,
+    KMM_CAP_VMALLOC = 1u << 6,
+    KMM_CAP_KERNEL_PAGE_TABLES = 1u << 7,
+    KMM_CAP_TLB = 1u << 8,
 };
-#define KMM_NCAPS 6
+#define KMM_NCAPS 9
 
 /* The hello request's "profile" object (docs/protocol.md, "Handshake"); X_given is false when field X was absent or null. */
 struct kmm_profile {
@@ -219,6 +222,39 @@ struct kmm_ops {
     void (*slab_info)(void);
     /* reapCaches (ISlab.ReapCaches, protocol 2): pages released from wholly free slabs of caches without SLAB_NO_REAP */
     int64_t (*reap_caches)(void);
+    /* ---- Vmalloc ---- */
+    /* vmalloc (IVmalloc.Vmalloc, protocol 3): page-aligned address in the vmalloc window, or "0x0" (no memory, no room, size 0); bug VMAL-3 in atomic context; invalid for size < 0 */
+    uint64_t (*vmalloc)(int64_t size);
+    /* vzalloc (IVmalloc.Vzalloc, protocol 3): as vmalloc, every byte of the area zeroed */
+    uint64_t (*vzalloc)(int64_t size);
+    /* vfree (IVmalloc.Vfree, protocol 3): "0x0" does nothing; bug VMAL-6 unless the start of a live vmalloc area; in interrupt context bug VMAL-3 or deferred per profile */
+    void (*vfree)(uint64_t addr);
+    /* vmallocToPfn (IVmalloc.VmallocToPfn, protocol 3): the frame mapped at the page holding addr; invalid unless a mapped vmalloc address */
+    uint64_t (*vmalloc_to_pfn)(uint64_t addr);
+    /* isVmallocAddr (IVmalloc.IsVmallocAddr, protocol 3): whether addr lies in [vmallocStart, vmallocEnd) */
+    bool (*is_vmalloc_addr)(uint64_t addr);
+    /* ---- KernelPageTables ---- */
+    /* translate (IKernelPageTables.Translate, protocol 3): the page-table walk: physical address, or the fault (NotPresent, Protection, UserAccessToKernel); no TLB */
+    struct kmm_translation (*translate)(uint64_t addr, int access);
+    /* ioremap (IKernelPageTables.Ioremap, protocol 3): address keeping physAddr's page offset, no RAM taken for data, or "0x0" (size 0, RAM, beyond the physical width, no room); invalid for size < 0 */
+    uint64_t (*ioremap)(uint64_t physAddr, int64_t size);
+    /* iounmap (IKernelPageTables.Iounmap, protocol 3): "0x0" does nothing; bug DRV-5 for an address ioremap did not return */
+    void (*iounmap)(uint64_t addr);
+    /* pageTablePages (IKernelPageTables.PageTablePages, protocol 3): page-allocator frames used as page tables (/proc/meminfo PageTables) */
+    int64_t (*page_table_pages)(void);
+    /* ---- Tlb ---- */
+    /* tlbTranslate (ITlb.TlbTranslate, protocol 3): as translate, through the TLB: counts one hit or one miss, fills on a present miss */
+    struct kmm_translation (*tlb_translate)(uint64_t addr, int access);
+    /* tlbHits (ITlb.TlbHits, protocol 3): translations answered from the TLB since boot (a read may move it: never kept by the runner) */
+    int64_t (*tlb_hits)(void);
+    /* tlbMisses (ITlb.TlbMisses, protocol 3): translations that walked the page tables since boot (as tlbHits) */
+    int64_t (*tlb_misses)(void);
+    /* tlbEntries (ITlb.TlbEntries, protocol 3): how many translations the TLB holds at most */
+    int64_t (*tlb_entries)(void);
+    /* flushTlbKernelRange (ITlb.FlushTlbKernelRange, protocol 3): no translation of a page in [start, end) stays cached */
+    void (*flush_tlb_kernel_range)(uint64_t start, uint64_t end);
+    /* flushTlbAll (ITlb.FlushTlbAll, protocol 3): no translation stays cached */
+    void (*flush_tlb_all)(void);
 };
 
 #endif /* KMM_GENERATED_H */
@@ -235,6 +271,9 @@ static unsigned kmm_capabilities(const struct kmm_ops *ops, int version)
     if (version >= 1 && ops->fill_page_cache && ops->reclaimable_pages && ops->drop_page_cache) caps |= KMM_CAP_RECLAIM;
     if (version >= 2 && ops->kmalloc && ops->kzalloc && ops->krealloc && ops->kfree && ops->ksize) caps |= KMM_CAP_KMALLOC;
     if (version >= 2 && ops->kmem_cache_create && ops->kmem_cache_alloc && ops->kmem_cache_free && ops->kmem_cache_shrink && ops->kmem_cache_destroy && ops->slab_info && ops->reap_caches) caps |= KMM_CAP_SLAB_CACHE;
+    if (version >= 3 && ops->vmalloc && ops->vzalloc && ops->vfree && ops->vmalloc_to_pfn && ops->is_vmalloc_addr) caps |= KMM_CAP_VMALLOC;
+    if (version >= 3 && ops->translate && ops->ioremap && ops->iounmap && ops->page_table_pages) caps |= KMM_CAP_KERNEL_PAGE_TABLES;
+    if (version >= 3 && ops->tlb_translate && ops->tlb_hits && ops->tlb_misses && ops->tlb_entries && ops->flush_tlb_kernel_range && ops->flush_tlb_all) caps |= KMM_CAP_TLB;
     return caps;
 }
 
@@ -248,6 +287,9 @@ static unsigned kmm_partial_capabilities(const struct kmm_ops *ops)
     if ((ops->fill_page_cache || ops->reclaimable_pages || ops->drop_page_cache) && !(ops->fill_page_cache && ops->reclaimable_pages && ops->drop_page_cache)) caps |= KMM_CAP_RECLAIM;
     if ((ops->kmalloc || ops->kzalloc || ops->krealloc || ops->kfree || ops->ksize) && !(ops->kmalloc && ops->kzalloc && ops->krealloc && ops->kfree && ops->ksize)) caps |= KMM_CAP_KMALLOC;
     if ((ops->kmem_cache_create || ops->kmem_cache_alloc || ops->kmem_cache_free || ops->kmem_cache_shrink || ops->kmem_cache_destroy || ops->slab_info || ops->reap_caches) && !(ops->kmem_cache_create && ops->kmem_cache_alloc && ops->kmem_cache_free && ops->kmem_cache_shrink && ops->kmem_cache_destroy && ops->slab_info && ops->reap_caches)) caps |= KMM_CAP_SLAB_CACHE;
+    if ((ops->vmalloc || ops->vzalloc || ops->vfree || ops->vmalloc_to_pfn || ops->is_vmalloc_addr) && !(ops->vmalloc && ops->vzalloc && ops->vfree && ops->vmalloc_to_pfn && ops->is_vmalloc_addr)) caps |= KMM_CAP_VMALLOC;
+    if ((ops->translate || ops->ioremap || ops->iounmap || ops->page_table_pages) && !(ops->translate && ops->ioremap && ops->iounmap && ops->page_table_pages)) caps |= KMM_CAP_KERNEL_PAGE_TABLES;
+    if ((ops->tlb_translate || ops->tlb_hits || ops->tlb_misses || ops->tlb_entries || ops->flush_tlb_kernel_range || ops->flush_tlb_all) && !(ops->tlb_translate && ops->tlb_hits && ops->tlb_misses && ops->tlb_entries && ops->flush_tlb_kernel_range && ops->flush_tlb_all)) caps |= KMM_CAP_TLB;
     return caps;
 }
 
@@ -258,6 +300,9 @@ static const char *const kmm_capability_names[KMM_NCAPS] = {
     "Reclaim",
     "Kmalloc",
     "SlabCache",
+    "Vmalloc",
+    "KernelPageTables",
+    "Tlb",
 };
 
 /* One profile field (a scalar of the hello profile object). */
@@ -607,6 +652,109 @@ static bool kmm_dispatch(const struct kmm_ops *ops, const struct kmm_req *r)
     if (kmm_op_is(r, "reapCaches")) {
         if (!ops->reap_caches) { kmm_unsupported(r); return true; }
         kmm_answer_int(r, ops->reap_caches());
+        return true;
+    }
+    if (kmm_op_is(r, "vmalloc")) {
+        if (!ops->vmalloc) { kmm_unsupported(r); return true; }
+        int64_t size;
+        if (!(kmm_get_int(r, "size", &size))) return true;
+        kmm_answer_address(r, ops->vmalloc(size));
+        return true;
+    }
+    if (kmm_op_is(r, "vzalloc")) {
+        if (!ops->vzalloc) { kmm_unsupported(r); return true; }
+        int64_t size;
+        if (!(kmm_get_int(r, "size", &size))) return true;
+        kmm_answer_address(r, ops->vzalloc(size));
+        return true;
+    }
+    if (kmm_op_is(r, "vfree")) {
+        if (!ops->vfree) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        ops->vfree(addr);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "vmallocToPfn")) {
+        if (!ops->vmalloc_to_pfn) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        kmm_answer_address(r, ops->vmalloc_to_pfn(addr));
+        return true;
+    }
+    if (kmm_op_is(r, "isVmallocAddr")) {
+        if (!ops->is_vmalloc_addr) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        kmm_answer_bool(r, ops->is_vmalloc_addr(addr));
+        return true;
+    }
+    if (kmm_op_is(r, "translate")) {
+        if (!ops->translate) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        int access;
+        if (!(kmm_get_address(r, "addr", &addr) && kmm_get_access(r, "access", &access))) return true;
+        kmm_answer_translation(r, ops->translate(addr, access));
+        return true;
+    }
+    if (kmm_op_is(r, "ioremap")) {
+        if (!ops->ioremap) { kmm_unsupported(r); return true; }
+        uint64_t physAddr;
+        int64_t size;
+        if (!(kmm_get_address(r, "physAddr", &physAddr) && kmm_get_int(r, "size", &size))) return true;
+        kmm_answer_address(r, ops->ioremap(physAddr, size));
+        return true;
+    }
+    if (kmm_op_is(r, "iounmap")) {
+        if (!ops->iounmap) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        if (!(kmm_get_address(r, "addr", &addr))) return true;
+        ops->iounmap(addr);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "pageTablePages")) {
+        if (!ops->page_table_pages) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->page_table_pages());
+        return true;
+    }
+    if (kmm_op_is(r, "tlbTranslate")) {
+        if (!ops->tlb_translate) { kmm_unsupported(r); return true; }
+        uint64_t addr;
+        int access;
+        if (!(kmm_get_address(r, "addr", &addr) && kmm_get_access(r, "access", &access))) return true;
+        kmm_answer_translation(r, ops->tlb_translate(addr, access));
+        return true;
+    }
+    if (kmm_op_is(r, "tlbHits")) {
+        if (!ops->tlb_hits) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->tlb_hits());
+        return true;
+    }
+    if (kmm_op_is(r, "tlbMisses")) {
+        if (!ops->tlb_misses) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->tlb_misses());
+        return true;
+    }
+    if (kmm_op_is(r, "tlbEntries")) {
+        if (!ops->tlb_entries) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->tlb_entries());
+        return true;
+    }
+    if (kmm_op_is(r, "flushTlbKernelRange")) {
+        if (!ops->flush_tlb_kernel_range) { kmm_unsupported(r); return true; }
+        uint64_t start;
+        uint64_t end;
+        if (!(kmm_get_address(r, "start", &start) && kmm_get_address(r, "end", &end))) return true;
+        ops->flush_tlb_kernel_range(start, end);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "flushTlbAll")) {
+        if (!ops->flush_tlb_all) { kmm_unsupported(r); return true; }
+        ops->flush_tlb_all();
+        kmm_answer_null(r);
         return true;
     }
     return false;

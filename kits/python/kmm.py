@@ -20,8 +20,11 @@ operation it implements (snake_case of the operation: get_free_pages, kmalloc, .
 A capability is declared when the class has a method for every one of its operations (OPERATIONS
 below lists them). Arguments arrive as Python values: addresses, pfns, handles, sizes, orders and
 masks as int; zones as int (DMA, NORMAL, HIGHMEM); names as str; written data as bytes; a slab
-constructor byte as int or None. Return int for addresses and counts (0 is NULL), bool, a zone
-int, bytes of exactly the requested length for read, and for slab_info a list of SlabInfo.
+constructor byte as int or None; an access (protocol 3) as its name ("KernelRead", "KernelWrite",
+"UserRead", "UserWrite"). Return int for addresses and counts (0 is NULL), bool, a zone int, bytes
+of exactly the requested length for read, for slab_info a list of SlabInfo, and for translate and
+tlb_translate the physical address (int) or the fault's name ("NotPresent", "Protection",
+"UserAccessToKernel").
 """
 
 import json
@@ -32,6 +35,10 @@ from collections import namedtuple
 # Zones, in the order of every per-zone array of the protocol.
 DMA, NORMAL, HIGHMEM = 0, 1, 2
 ZONE_NAMES = ("DMA", "Normal", "HighMem")
+
+# How the CPU touches an address, and why a translation faults (protocol 3, spec/Contract/Translation.cs).
+ACCESS_NAMES = ("KernelRead", "KernelWrite", "UserRead", "UserWrite")
+FAULT_NAMES = ("NotPresent", "Protection", "UserAccessToKernel")
 
 # GFP bits (spec/Contract/Gfp.cs).
 GFP_DIRECT_RECLAIM, GFP_IO, GFP_FS, GFP_HIGH = 0x1, 0x2, 0x4, 0x8
@@ -138,7 +145,7 @@ def _int(value):
 
 
 # ---- BEGIN GENERATED from conformance/Engine/OutOfProcess/Operations.cs (WireCodegen.PythonTable): do not edit ----
-PROTOCOL = 2
+PROTOCOL = 3
 # op: (method, capability, since, changes_state, ((field, type), ...), value type)
 OPERATIONS = {
     "getFreePages": ("get_free_pages", "PageAllocator", 1, True, (("gfp", "mask"), ("order", "integer"), ), "address"),
@@ -181,6 +188,21 @@ OPERATIONS = {
     "kmemCacheDestroy": ("kmem_cache_destroy", "SlabCache", 2, True, (("cache", "address"), ), "integer"),
     "slabInfo": ("slab_info", "SlabCache", 2, False, (), "slabinfo"),
     "reapCaches": ("reap_caches", "SlabCache", 2, True, (), "integer"),
+    "vmalloc": ("vmalloc", "Vmalloc", 3, True, (("size", "integer"), ), "address"),
+    "vzalloc": ("vzalloc", "Vmalloc", 3, True, (("size", "integer"), ), "address"),
+    "vfree": ("vfree", "Vmalloc", 3, True, (("addr", "address"), ), "none"),
+    "vmallocToPfn": ("vmalloc_to_pfn", "Vmalloc", 3, False, (("addr", "address"), ), "address"),
+    "isVmallocAddr": ("is_vmalloc_addr", "Vmalloc", 3, False, (("addr", "address"), ), "boolean"),
+    "translate": ("translate", "KernelPageTables", 3, False, (("addr", "address"), ("access", "access"), ), "translation"),
+    "ioremap": ("ioremap", "KernelPageTables", 3, True, (("physAddr", "address"), ("size", "integer"), ), "address"),
+    "iounmap": ("iounmap", "KernelPageTables", 3, True, (("addr", "address"), ), "none"),
+    "pageTablePages": ("page_table_pages", "KernelPageTables", 3, False, (), "integer"),
+    "tlbTranslate": ("tlb_translate", "Tlb", 3, True, (("addr", "address"), ("access", "access"), ), "translation"),
+    "tlbHits": ("tlb_hits", "Tlb", 3, False, (), "integer"),
+    "tlbMisses": ("tlb_misses", "Tlb", 3, False, (), "integer"),
+    "tlbEntries": ("tlb_entries", "Tlb", 3, False, (), "integer"),
+    "flushTlbKernelRange": ("flush_tlb_kernel_range", "Tlb", 3, True, (("start", "address"), ("end", "address"), ), "none"),
+    "flushTlbAll": ("flush_tlb_all", "Tlb", 3, True, (), "none"),
 }
 # ---- END GENERATED ----
 
@@ -221,6 +243,10 @@ def _arg(request, name, kind, remembered):
             if not isinstance(value, bool):
                 raise ValueError
             return value
+        if kind == "access":
+            if value not in ACCESS_NAMES:
+                raise ValueError
+            return value
         if kind == "text":
             if not isinstance(value, str):
                 raise ValueError
@@ -250,6 +276,13 @@ def _value(kind, result, request):
         return bool(result)
     if kind == "zone":
         return result if isinstance(result, str) else ZONE_NAMES[result]
+    if kind == "translation":
+        # A physical address (int), or a fault's name: "NotPresent", "Protection", "UserAccessToKernel".
+        if isinstance(result, str):
+            if result not in FAULT_NAMES:
+                raise ValueError("unknown translation fault %r" % result)
+            return result
+        return "0x%x" % (int(result) & 0xFFFFFFFFFFFFFFFF)
     if kind == "bytes":
         data = bytes(result)
         if len(data) != request["len"]:

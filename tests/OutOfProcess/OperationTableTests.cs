@@ -32,6 +32,10 @@ public class OperationTableTests
         var carried = Operations.Carried(Protocol.Latest);
         Assert.Contains(Capability.Kmalloc, carried);
         Assert.Contains(Capability.SlabCache, carried);
+        Assert.Contains(Capability.Vmalloc, carried);
+        Assert.Contains(Capability.KernelPageTables, carried);
+        Assert.Contains(Capability.Tlb, carried);
+        Assert.DoesNotContain(Capability.Vmalloc, Operations.Carried(2));
         Assert.DoesNotContain(Capability.Mmu, carried);
         var members = carried.SelectMany(InterfacesOf).SelectMany(Members).ToList();
         foreach (var (iface, member) in members)
@@ -56,13 +60,14 @@ public class OperationTableTests
                 : result == typeof(long) || result == typeof(int) ? [WireType.Integer]
                 : result == typeof(bool) ? [WireType.Boolean]
                 : result == typeof(Zone) ? [WireType.Zone]
+                : result == typeof(Translation) ? [WireType.Translation]
                 : result == typeof(IReadOnlyList<SlabInfo>) ? new[] { WireType.SlabInfo } : [];
             Assert.True(expected.Contains(op.Value), $"{op.ContractName} returns {result.Name}, the table says {op.Value}");
             Assert.All(op.Then, f => Assert.False(f.Operation.ChangesState));
             Assert.True(op.Then.Count == 0 || op.Value == WireType.Address, $"{op.Name}: follow-ups refer to an address answer");
         }
-        Assert.Equal(2, Protocol.Latest);
-        Assert.Equal([1, 2], Protocol.Versions);
+        Assert.Equal(3, Protocol.Latest);
+        Assert.Equal([1, 2, 3], Protocol.Versions);
     }
 
     /// <summary>
@@ -75,14 +80,14 @@ public class OperationTableTests
         string log = Path.Combine(Path.GetTempPath(), $"kmm-requests-{Guid.NewGuid():N}");
         string recorder = $$"""
             import json, sys
-            values = {"Address": '"0x1000"', "Integer": "1", "Boolean": "false", "Zone": '"DMA"', "SlabInfo": "[]", "None": "null"}
+            values = {"Address": '"0x1000"', "Integer": "1", "Boolean": "false", "Zone": '"DMA"', "SlabInfo": "[]", "Translation": '"0x1000"', "None": "null"}
             kinds = {{JsonSerializer.Serialize(Operations.All.ToDictionary(o => o.Name, o => o.Value.ToString()))}}
             log = open(sys.argv[1], "a")
             for line in sys.stdin:
                 r = json.loads(line)
                 log.write(line); log.flush()
                 if r["op"] == "hello":
-                    print(json.dumps({"id": r["id"], "ok": True, "protocol": 2, "capabilities": {{JsonSerializer.Serialize(Operations.Carried(2).Select(c => c.ToString()))}}}))
+                    print(json.dumps({"id": r["id"], "ok": True, "protocol": {{Protocol.Latest}}, "capabilities": {{JsonSerializer.Serialize(Operations.Carried(Protocol.Latest).Select(c => c.ToString()))}}}))
                 elif r["op"] == "read":
                     print('{"id":%d,"ok":true,"value":"%s"}' % (r["id"], "00" * r["len"]))
                 else:
@@ -121,7 +126,7 @@ public class OperationTableTests
                     var v = r.GetProperty(f.Name);
                     var kind = f.Type switch
                     {
-                        WireType.Address or WireType.Zone or WireType.Text or WireType.Bytes => JsonValueKind.String,
+                        WireType.Address or WireType.Zone or WireType.Text or WireType.Bytes or WireType.Access => JsonValueKind.String,
                         WireType.OptionalByte => JsonValueKind.Null,
                         _ => JsonValueKind.Number,
                     };
@@ -135,7 +140,7 @@ public class OperationTableTests
     private static object? Sample(Type t) =>
         t == typeof(ulong) ? 0x2000UL : t == typeof(long) ? 8L : t == typeof(int) ? 1 : t == typeof(GfpFlags) ? Gfp.Kernel
         : t == typeof(Zone) ? Zone.Normal : t == typeof(PageHandle) ? new PageHandle(5) : t == typeof(SlabCacheHandle) ? new SlabCacheHandle(3)
-        : t == typeof(SlabFlags) ? SlabFlags.Poison : t == typeof(string) ? "name" : t == typeof(byte?) ? null
+        : t == typeof(SlabFlags) ? SlabFlags.Poison : t == typeof(Access) ? Access.UserWrite : t == typeof(string) ? "name" : t == typeof(byte?) ? null
         : throw new InvalidOperationException($"no sample for {t}");
 
     [Fact]

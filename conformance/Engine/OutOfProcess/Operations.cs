@@ -121,6 +121,45 @@ public static class Operations
     public static readonly WireOperation ReapCaches = Op("reapCaches", Capability.SlabCache, typeof(ISlab), nameof(ISlab.ReapCaches), W.Integer, true, 2,
         "pages released from wholly free slabs of caches without SLAB_NO_REAP");
 
+    // ---- Vmalloc (protocol 3) ---------------------------------------------------------------------
+
+    public static readonly WireOperation Vmalloc = Op("vmalloc", Capability.Vmalloc, typeof(IVmalloc), nameof(IVmalloc.Vmalloc), W.Address, true, 3,
+        "page-aligned address in the vmalloc window, or `\"0x0\"` (no memory, no room, size 0); `bug VMAL-3` in atomic context; `invalid` for size < 0", F("size", W.Integer));
+    public static readonly WireOperation Vzalloc = Op("vzalloc", Capability.Vmalloc, typeof(IVmalloc), nameof(IVmalloc.Vzalloc), W.Address, true, 3,
+        "as `vmalloc`, every byte of the area zeroed", F("size", W.Integer));
+    public static readonly WireOperation Vfree = Op("vfree", Capability.Vmalloc, typeof(IVmalloc), nameof(IVmalloc.Vfree), W.None, true, 3,
+        "`\"0x0\"` does nothing; `bug VMAL-6` unless the start of a live vmalloc area; in interrupt context `bug VMAL-3` or deferred per profile", F("addr", W.Address));
+    public static readonly WireOperation VmallocToPfn = Op("vmallocToPfn", Capability.Vmalloc, typeof(IVmalloc), nameof(IVmalloc.VmallocToPfn), W.Address, false, 3,
+        "the frame mapped at the page holding `addr`; `invalid` unless a mapped vmalloc address", F("addr", W.Address));
+    public static readonly WireOperation IsVmallocAddr = Op("isVmallocAddr", Capability.Vmalloc, typeof(IVmalloc), nameof(IVmalloc.IsVmallocAddr), W.Boolean, false, 3,
+        "whether `addr` lies in [`vmallocStart`, `vmallocEnd`)", F("addr", W.Address));
+
+    // ---- KernelPageTables (protocol 3) ------------------------------------------------------------
+
+    public static readonly WireOperation Translate = Op("translate", Capability.KernelPageTables, typeof(IKernelPageTables), nameof(IKernelPageTables.Translate), W.Translation, false, 3,
+        "the page-table walk: physical address, or the fault (`NotPresent`, `Protection`, `UserAccessToKernel`); no TLB", F("addr", W.Address), F("access", W.Access));
+    public static readonly WireOperation Ioremap = Op("ioremap", Capability.KernelPageTables, typeof(IKernelPageTables), nameof(IKernelPageTables.Ioremap), W.Address, true, 3,
+        "address keeping `physAddr`'s page offset, no RAM taken for data, or `\"0x0\"` (size 0, RAM, beyond the physical width, no room); `invalid` for size < 0", F("physAddr", W.Address), F("size", W.Integer));
+    public static readonly WireOperation Iounmap = Op("iounmap", Capability.KernelPageTables, typeof(IKernelPageTables), nameof(IKernelPageTables.Iounmap), W.None, true, 3,
+        "`\"0x0\"` does nothing; `bug DRV-5` for an address `ioremap` did not return", F("addr", W.Address));
+    public static readonly WireOperation PageTablePages = Op("pageTablePages", Capability.KernelPageTables, typeof(IKernelPageTables), nameof(IKernelPageTables.PageTablePages), W.Integer, false, 3,
+        "page-allocator frames used as page tables (/proc/meminfo PageTables)");
+
+    // ---- Tlb (protocol 3) -------------------------------------------------------------------------
+
+    public static readonly WireOperation TlbTranslate = Op("tlbTranslate", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbTranslate), W.Translation, true, 3,
+        "as `translate`, through the TLB: counts one hit or one miss, fills on a present miss", F("addr", W.Address), F("access", W.Access));
+    public static readonly WireOperation TlbHits = Op("tlbHits", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbHits), W.Integer, false, 3,
+        "translations answered from the TLB since boot (a `read` may move it: never kept by the runner)");
+    public static readonly WireOperation TlbMisses = Op("tlbMisses", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbMisses), W.Integer, false, 3,
+        "translations that walked the page tables since boot (as `tlbHits`)");
+    public static readonly WireOperation TlbEntries = Op("tlbEntries", Capability.Tlb, typeof(ITlb), nameof(ITlb.TlbEntries), W.Integer, false, 3,
+        "how many translations the TLB holds at most");
+    public static readonly WireOperation FlushTlbKernelRange = Op("flushTlbKernelRange", Capability.Tlb, typeof(ITlb), nameof(ITlb.FlushTlbKernelRange), W.None, true, 3,
+        "no translation of a page in [`start`, `end`) stays cached", F("start", W.Address), F("end", W.Address));
+    public static readonly WireOperation FlushTlbAll = Op("flushTlbAll", Capability.Tlb, typeof(ITlb), nameof(ITlb.FlushTlbAll), W.None, true, 3,
+        "no translation stays cached");
+
     // ---- What the suite asks about an answer, pipelined behind the call (feature "references") -------
 
     private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
@@ -149,6 +188,15 @@ public static class Operations
         [KmemCacheAlloc] = [Then(VirtToPhys)],
     };
 
+    /// <summary>
+    /// Pure queries whose answer a pure-looking request may still move, so the runner never keeps it:
+    /// the TLB counters, because a `read` goes through the TLB as the CPU does (ADDR-8).
+    /// </summary>
+    private static readonly HashSet<WireOperation> NeverKept = new(ReferenceEqualityComparer.Instance) { TlbHits, TlbMisses };
+
+    /// <summary>Whether the runner may keep this pure query's answer until the next state-changing request.</summary>
+    public static bool IsKept(WireOperation op) => !op.ChangesState && !NeverKept.Contains(op);
+
     /// <summary>Every operation, in document order.</summary>
     public static readonly IReadOnlyList<WireOperation> All =
     [
@@ -159,6 +207,9 @@ public static class Operations
         FillPageCache, ReclaimablePages, DropPageCache,
         Kmalloc, Kzalloc, Krealloc, Kfree, Ksize,
         KmemCacheCreate, KmemCacheAlloc, KmemCacheFree, KmemCacheShrink, KmemCacheDestroy, SlabInfo, ReapCaches,
+        Vmalloc, Vzalloc, Vfree, VmallocToPfn, IsVmallocAddr,
+        Translate, Ioremap, Iounmap, PageTablePages,
+        TlbTranslate, TlbHits, TlbMisses, TlbEntries, FlushTlbKernelRange, FlushTlbAll,
     ];
 
     /// <summary>The follow-ups of an operation (empty for most).</summary>

@@ -9,7 +9,8 @@ namespace KernelMm.Conformance.OutOfProcess;
 /// value type. A new family adds its interface here and one line per member (docs/protocol.md,
 /// "Adding an operation"); tests/OutOfProcess/OperationTableTests checks every line against the table.
 /// </summary>
-internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab
+internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab,
+    IVmalloc, IKernelPageTables, ITlb
 {
     // ---- IPageAllocator, IKernelMemory -----------------------------------------------------------
     public ulong GetFreePages(GfpFlags gfp, int order) => CallAddress(Op.GetFreePages, [gfp, order]);
@@ -63,6 +64,27 @@ internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IEx
     public int KmemCacheDestroy(SlabCacheHandle cache) => CallInt32(Op.KmemCacheDestroy, [cache]);
     public IReadOnlyList<SlabInfo> SlabInfo() => CachedSlabInfo();
     public long ReapCaches() => CallInteger(Op.ReapCaches, []);
+
+    // ---- IVmalloc (protocol 3) ---------------------------------------------------------------------
+    public ulong Vmalloc(long size) => CallAddress(Op.Vmalloc, [size]);
+    public ulong Vzalloc(long size) => CallAddress(Op.Vzalloc, [size]);
+    public void Vfree(ulong addr) => CallVoid(Op.Vfree, [addr]);
+    public ulong VmallocToPfn(ulong addr) => CallAddress(Op.VmallocToPfn, [addr]);
+    public bool IsVmallocAddr(ulong addr) => CallBoolean(Op.IsVmallocAddr, [addr]);
+
+    // ---- IKernelPageTables (protocol 3) ------------------------------------------------------------
+    public Translation Translate(ulong addr, Access access) => CallTranslation(Op.Translate, [addr, access]);
+    public ulong Ioremap(ulong physAddr, long size) => CallAddress(Op.Ioremap, [physAddr, size]);
+    public void Iounmap(ulong addr) => CallVoid(Op.Iounmap, [addr]);
+    public long PageTablePages => CallInteger(Op.PageTablePages, []);
+
+    // ---- ITlb (protocol 3) ---------------------------------------------------------------------------
+    public Translation TlbTranslate(ulong addr, Access access) => CallTranslation(Op.TlbTranslate, [addr, access]);
+    public long TlbHits => CallInteger(Op.TlbHits, []);
+    public long TlbMisses => CallInteger(Op.TlbMisses, []);
+    public int TlbEntries => CallInt32(Op.TlbEntries, []);
+    public void FlushTlbKernelRange(ulong start, ulong end) => CallVoid(Op.FlushTlbKernelRange, [start, end]);
+    public void FlushTlbAll() => CallVoid(Op.FlushTlbAll, []);
 
     // ---- Bulk observations ----------------------------------------------------------------------------
 

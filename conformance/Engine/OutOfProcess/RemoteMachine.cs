@@ -50,6 +50,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     {
         public ulong Value;
         public Zone Zone;
+        public Translation Translation;
         public byte[]? Bytes;
         public KernelApiException? Error;
     }
@@ -248,6 +249,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         WireType.Zone => "\"DMA\", \"Normal\" or \"HighMem\"",
         WireType.Bytes => $"a hex string of exactly {length} bytes ({length * 2} hex digits)",
         WireType.SlabInfo => "an array of slabinfo objects",
+        WireType.Translation => "a translation (a \"0x...\" physical address, or \"NotPresent\", \"Protection\" or \"UserAccessToKernel\")",
         _ => "null",
     };
 
@@ -328,6 +330,19 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         return zone;
     }
 
+    private Translation CallTranslation(WireOperation op, ReadOnlySpan<WireArg> args)
+    {
+        Check(op, WireType.Translation);
+        if (!op.ChangesState && Remembered(op, args) is { } known) return known.Translation;
+        var p = Proc;
+        var r = Exchange(p, op, args);
+        Translation t = default;
+        if (r.Ok && !r.TryTranslation(out t)) throw BadValue(p, op, r);
+        Remember(p, op, args, r, new Answer { Translation = t });
+        Finish(p, r, op);
+        return t;
+    }
+
     private void CallBytes(WireOperation op, ReadOnlySpan<WireArg> args, Span<byte> destination)
     {
         Check(op, WireType.Bytes);
@@ -354,7 +369,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
 
     private void Remember(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args, Response r, Answer answer)
     {
-        if (op.ChangesState) return;
+        if (!op.Kept) return;
         if (!r.Ok) answer.Error = ErrorOf(p, r, op.Name);
         _answers[Key(op, args)] = answer;
     }
@@ -367,6 +382,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         switch (op.Value)
         {
             case WireType.Zone: if (!r.TryZone(out a.Zone)) throw BadValue(p, op, r); break;
+            case WireType.Translation: if (!r.TryTranslation(out a.Translation)) throw BadValue(p, op, r); break;
             case WireType.Bytes:
                 a.Bytes = new byte[length];
                 if (!r.TryHexBytes(a.Bytes)) throw BadValue(p, op, r, length);
@@ -385,7 +401,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         foreach (var q in queries)
         {
             var op = q.Operation;
-            if (op.ChangesState || op.Fields.Count > 2) continue;
+            if (!op.Kept || op.Fields.Count > 2) continue;
             if (op == Operations.SlabInfo)
             {
                 if (_slabInfo is null && _pendingSlabInfo == 0) _pendingSlabInfo = Queue(p, op, []);

@@ -122,6 +122,14 @@ internal sealed class RequestWriter
         _ => "HighMem"u8,
     };
 
+    public static ReadOnlySpan<byte> AccessName(Spec.Contract.Access access) => access switch
+    {
+        Spec.Contract.Access.KernelRead => "KernelRead"u8,
+        Spec.Contract.Access.KernelWrite => "KernelWrite"u8,
+        Spec.Contract.Access.UserRead => "UserRead"u8,
+        _ => "UserWrite"u8,
+    };
+
     /// <summary>Bytes as one lowercase hex string, two digits per byte.</summary>
     public void HexBytes(ReadOnlySpan<byte> key, ReadOnlySpan<byte> data)
     {
@@ -369,6 +377,20 @@ internal sealed class Response
         if (Ascii.EqualsIgnoreCase(s, "DMA"u8)) zone = Spec.Contract.Zone.Dma;
         else if (Ascii.EqualsIgnoreCase(s, "Normal"u8)) zone = Spec.Contract.Zone.Normal;
         else if (Ascii.EqualsIgnoreCase(s, "HighMem"u8)) zone = Spec.Contract.Zone.HighMem;
+        else return false;
+        return true;
+    }
+
+    /// <summary>A translation: the physical address ("0x..." string), or a fault's name ("NotPresent", "Protection", "UserAccessToKernel").</summary>
+    public bool TryTranslation(out Spec.Contract.Translation translation)
+    {
+        translation = default;
+        if (ValueType != JsonTokenType.String) return false;
+        var s = Value[1..^1];
+        if (s.SequenceEqual("NotPresent"u8)) translation = Spec.Contract.Translation.Faulted(Spec.Contract.TranslationFault.NotPresent);
+        else if (s.SequenceEqual("Protection"u8)) translation = Spec.Contract.Translation.Faulted(Spec.Contract.TranslationFault.Protection);
+        else if (s.SequenceEqual("UserAccessToKernel"u8)) translation = Spec.Contract.Translation.Faulted(Spec.Contract.TranslationFault.UserAccessToKernel);
+        else if (s.Length > 2 && s[0] == '0' && (s[1] | 0x20) == 'x' && TryParseU64(s, out ulong pa)) translation = Spec.Contract.Translation.Mapped(pa);
         else return false;
         return true;
     }

@@ -27,6 +27,7 @@ public readonly struct WireArg
     public static implicit operator WireArg(GfpFlags v) => new((uint)v);
     public static implicit operator WireArg(SlabFlags v) => new((uint)v);
     public static implicit operator WireArg(Zone v) => new((int)v);
+    public static implicit operator WireArg(Access v) => new((int)v);
     public static implicit operator WireArg(PageHandle v) => new((long)v.Value);
     public static implicit operator WireArg(SlabCacheHandle v) => new((long)v.Value);
     public static implicit operator WireArg(string? v) => new(0, v, isNull: v is null);
@@ -44,6 +45,11 @@ public readonly struct WireArg
             case WireType.Zone:
                 // An undefined zone goes as its number, which the program must refuse ("invalid").
                 if ((ulong)Number < (ulong)Zones.Count) w.Ascii(key, RequestWriter.ZoneName((Zone)Number));
+                else w.Number(key, Number);
+                break;
+            case WireType.Access:
+                // An undefined access goes as its number, which the program must refuse ("invalid").
+                if (Enum.IsDefined((Access)Number)) w.Ascii(key, RequestWriter.AccessName((Access)Number));
                 else w.Number(key, Number);
                 break;
             case WireType.Boolean: w.Bool(key, Number != 0); break;

@@ -29,6 +29,8 @@ public static class WireCodegen
         WireType.Bytes => "hex bytes",
         WireType.OptionalByte => "integer 0..255 or null",
         WireType.SlabInfo => "slabinfo array",
+        WireType.Access => "access",
+        WireType.Translation => "translation",
         _ => t.ToString(),
     };
 
@@ -67,6 +69,7 @@ public static class WireCodegen
         WireType.Boolean => "bool",
         WireType.Text => "const char *",
         WireType.OptionalByte => "int",
+        WireType.Access => "int",
         _ => throw new InvalidOperationException($"{t} has no scalar C type"),
     };
 
@@ -77,6 +80,7 @@ public static class WireCodegen
         WireType.Address => "uint64_t",
         WireType.Boolean => "bool",
         WireType.Zone => "int",
+        WireType.Translation => "struct kmm_translation",
         _ => throw new InvalidOperationException($"{t} is not an answer type"),
     };
 
@@ -104,6 +108,7 @@ public static class WireCodegen
         WireType.Boolean => "kmm_get_bool",
         WireType.Text => "kmm_get_text",
         WireType.OptionalByte => "kmm_get_optional_byte",
+        WireType.Access => "kmm_get_access",
         _ => throw new InvalidOperationException(t.ToString()),
     };
 
@@ -113,6 +118,7 @@ public static class WireCodegen
         WireType.Address => "kmm_answer_address",
         WireType.Boolean => "kmm_answer_bool",
         WireType.Zone => "kmm_answer_zone",
+        WireType.Translation => "kmm_answer_translation",
         _ => throw new InvalidOperationException(t.ToString()),
     };
 
@@ -316,6 +322,8 @@ public static class WireCodegen
         WireType.Bytes => "bytes",
         WireType.OptionalByte => "optional_byte",
         WireType.SlabInfo => "slabinfo",
+        WireType.Access => "access",
+        WireType.Translation => "translation",
         _ => "none",
     };
 

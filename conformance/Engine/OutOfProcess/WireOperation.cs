@@ -28,6 +28,13 @@ public enum WireType
     OptionalByte,
     /// <summary>An array of /proc/slabinfo lines (objects, see docs/protocol.md).</summary>
     SlabInfo,
+    /// <summary>How the CPU touches an address (spec/Contract/Translation.cs <see cref="Spec.Contract.Access"/>): "KernelRead", "KernelWrite", "UserRead" or "UserWrite" (protocol 3).</summary>
+    Access,
+    /// <summary>
+    /// The result of a page-table walk (<see cref="Spec.Contract.Translation"/>): the physical address as a "0x..." string,
+    /// or the fault's name: "NotPresent", "Protection" or "UserAccessToKernel" (protocol 3).
+    /// </summary>
+    Translation,
 }
 
 /// <summary>One field of a request: its wire name and type, and the contract parameter it carries when the names differ.</summary>
@@ -85,6 +92,8 @@ public sealed class WireOperation
     public required WireType Value { get; init; }
     /// <summary>May change the machine's state (everything else is a pure observation the runner may ask ahead of time and cache).</summary>
     public required bool ChangesState { get; init; }
+    /// <summary>A pure query whose answer the runner keeps until the next state change (see <see cref="Operations.IsKept"/>).</summary>
+    public bool Kept => Operations.IsKept(this);
     /// <summary>The protocol version that introduced it.</summary>
     public required int Since { get; init; }
     /// <summary>Request fields, in the contract's parameter order.</summary>
