@@ -144,38 +144,9 @@ public sealed class PrintedTestTests(ITestOutputHelper output)
     /// <summary>Runs the dotnet CLI without build servers or node reuse (nothing outlives the test); returns its exit code and output.</summary>
     private static (int Exit, string Output) Dotnet(string workingDirectory, string arguments)
     {
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
-        var start = new ProcessStartInfo(host, arguments + " -nodeReuse:false -p:UseSharedCompilation=false")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // The test host inherits MSBuild's and VSTest's variables from the outer `dotnet test`: drop them.
-        foreach (var key in start.Environment.Keys.ToList())
-            if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase) || key.Equals("DOTNET_HOST_PATH", StringComparison.OrdinalIgnoreCase))
-                start.Environment.Remove(key);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-
-        var log = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(StepTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {arguments} did not finish within {StepTimeout.TotalMinutes} minutes:\n{log}");
-        }
-        process.WaitForExit();
-        return (process.ExitCode, log.ToString());
+        var start = Shared.IsolatedCommand.Start("dotnet", workingDirectory);
+        start.Arguments = arguments + " -nodeReuse:false -p:UseSharedCompilation=false";
+        return Shared.IsolatedCommand.Run(start, StepTimeout);
     }
 
     private static void TryDelete(string path)
