@@ -46,7 +46,7 @@ public sealed class BatchGradeTests(NativePrograms native) : IDisposable
         Script("omar", native.Misbehaving("crash", "--op", "freePages", "--after", "3"));   // crashes in the middle
         Script("pia", native.Misbehaving("crash", "--op", "hello"));                       // crashes at once
         Script("quinn", native.Misbehaving("exit", "--op", "hello"));                      // exits at once
-        Script("rosa", native.Misbehaving("hang", "--op", "allocPages"));                  // hangs
+        Script("rosa", InStudentFolder("rosa", native.Misbehaving("hang", "--op", "allocPages")));  // hangs: its programs (named under _dir) must not outlive the time limit
         Script("uma", native.Misbehaving("garbage", "--op", "getZeroedPage"));             // prints garbage
         // Correct, and leaves behind what it was given: its limits and its working folder.
         ScriptText("sam", $"grep 'Max address space' /proc/self/limits > limits.txt\npwd >> limits.txt\nexec {native.Buddy}\n");
@@ -199,6 +199,24 @@ public sealed class BatchGradeTests(NativePrograms native) : IDisposable
 
     private void Script(string student, IEnumerable<string> command) =>
         ScriptText(student, "exec " + string.Join(" ", command.Select(w => $"'{w}'")) + "\n");
+
+    /// <summary>
+    /// The command with every program linked into the student's folder (symbolic links, so nothing is
+    /// written that another test thread could hold open), so the programs' command lines name the
+    /// folder and <see cref="AssertNothingLeftRunning"/> sees a program the runner left behind.
+    /// </summary>
+    private string[] InStudentFolder(string student, string[] command)
+    {
+        string dir = Path.Combine(_dir, "subs", student, "tools"); // a subfolder: the grader looks for one program at the top
+        Directory.CreateDirectory(dir);
+        return [.. command.Select(word =>
+        {
+            if (!Path.IsPathRooted(word) || !File.Exists(word)) return word;
+            string link = Path.Combine(dir, Path.GetFileName(word));
+            if (!File.Exists(link)) File.CreateSymbolicLink(link, word);
+            return link;
+        })];
+    }
 
     private void ScriptText(string student, string body)
     {

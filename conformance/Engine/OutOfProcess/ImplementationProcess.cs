@@ -18,13 +18,27 @@ internal sealed class ImplementationProcess : IDisposable
 {
     private static readonly ConcurrentDictionary<ImplementationProcess, byte> Live = new();
 
+    /// <summary>Kept alive for the life of the runner: a collected registration is unregistered.</summary>
+    private static readonly System.Runtime.InteropServices.PosixSignalRegistration[] TerminationSignals;
+
     static ImplementationProcess()
     {
         // A runner that exits (or is interrupted) must not leave programs behind, hung ones included.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            foreach (var p in Live.Keys) p.Kill();
-        };
+        // ProcessExit alone is not enough: a runner stopped by SIGTERM (the grader's time limit, a CI
+        // job cancelled) left its programs running, each in its own process group. The signal
+        // handlers kill them first and leave the signal's default action (termination) in place.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        TerminationSignals = OperatingSystem.IsWindows() ? [] :
+        [
+            .. new[] { System.Runtime.InteropServices.PosixSignal.SIGTERM, System.Runtime.InteropServices.PosixSignal.SIGINT,
+                       System.Runtime.InteropServices.PosixSignal.SIGHUP, System.Runtime.InteropServices.PosixSignal.SIGQUIT }
+                .Select(signal => System.Runtime.InteropServices.PosixSignalRegistration.Create(signal, _ => KillAll())),
+        ];
+    }
+
+    private static void KillAll()
+    {
+        foreach (var p in Live.Keys) p.Kill();
     }
 
     private readonly Process _process;
