@@ -214,18 +214,7 @@ __attribute__((unused)) static void kmm_answer_translation(const struct kmm_req 
     out("}\n");
 }
 
-static void kmm_answer_bytes(const struct kmm_req *r, const uint8_t *b, int64_t n)
-{
-    ANSWER_OR_ERROR(r);
-    out("\"ok\":true,\"value\":\"");
-    out_reserve((size_t)n * 2);
-    for (int64_t i = 0; i < n; i++) {
-        ob[olen++] = "0123456789abcdef"[b[i] >> 4];
-        ob[olen++] = "0123456789abcdef"[b[i] & 15];
-    }
-    out("\"}\n");
-}
-
+/* Bytes as one hex string, two digits per byte. */
 static void out_hex_bytes(const uint8_t *b, int64_t n)
 {
     out("\"");
@@ -235,6 +224,14 @@ static void out_hex_bytes(const uint8_t *b, int64_t n)
         ob[olen++] = "0123456789abcdef"[b[i] & 15];
     }
     out("\"");
+}
+
+static void kmm_answer_bytes(const struct kmm_req *r, const uint8_t *b, int64_t n)
+{
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":");
+    out_hex_bytes(b, n);
+    out("}\n");
 }
 
 /* ---- Protocol 4 answers (user space) ---- */

@@ -9,7 +9,7 @@ namespace KernelMm.Conformance.OutOfProcess;
 /// </summary>
 internal sealed partial class RemoteMachine
 {
-    private ProtocolViolationException Malformed(ImplementationProcess p, WireOperation op, Response r, string expected, string problem) =>
+    private static ProtocolViolationException Malformed(ImplementationProcess p, WireOperation op, Response r, string expected, string problem) =>
         p.Violation($"the answer to {op.Name} must be {expected}, got {Value(r)}: {problem}");
 
     private UserFault CallUserFault(WireOperation op, ReadOnlySpan<WireArg> args)
