@@ -9,7 +9,7 @@ using KernelMm.Spec.Profiles;
 namespace KernelMm.Benchmarks;
 
 /// <summary>
-/// <c>--oop [--sequences N] [--concurrency C,...] [--spin US] [--profile NAME] [--memory 64M,...] [--family F]</c>:
+/// <c>--oop [--sequences N] [--concurrency C,...] [--repeat R] [--spin US] [--profile NAME] [--memory 64M,...] [--family F,...] [--no-reference] [--trips]</c>:
 /// checked operations per second of the conformance suite against the C example (examples/c-buddy,
 /// built with gcc -O2) through the protocol, beside the in-process reference on the same run and the
 /// transport floor (bench/echo). Reports wall time, the runner's CPU and the programs' CPU (the
@@ -43,7 +43,7 @@ internal static class OutOfProcessThroughput
         {
             Profiles = Program.Option(args, "--profile") is { } p ? [Profiles.Get(p)] : Profiles.All,
             MemorySizes = Program.Option(args, "--memory") is { } m ? m.Split(',').Select(ParseSize).ToArray() : Profiles.StandardMemorySizes,
-            Families = Program.Option(args, "--family") is { } f ? new HashSet<string> { f } : new HashSet<string>(),
+            Families = Program.Option(args, "--family") is { } f ? new HashSet<string>(f.Split(',')) : new HashSet<string>(),
             Settings = new RunSettings { Seed = 1, Sequences = sequences },
         };
         string buddy = BuildBuddy();
@@ -51,15 +51,12 @@ internal static class OutOfProcessThroughput
                           $"{options.Profiles.Count} profile(s) x {options.MemorySizes.Count} size(s), {sequences} sequences");
 
         // In process, for comparison (after a warm-up run for the JIT).
-        SuiteRunner.Run(new ReferenceFactory(), options with { Settings = options.Settings with { Sequences = Math.Max(5, sequences / 10) } });
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var reference = SuiteRunner.Run(new ReferenceFactory(), options);
-        var referenceCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-        Report("reference, in process", reference, referenceCpu, TimeSpan.Zero, null);
+        if (!args.Contains("--no-reference")) InProcess(options, sequences);
 
-        foreach (int c in concurrency)
+        int repeat = int.Parse(Program.Option(args, "--repeat") ?? "1", CultureInfo.InvariantCulture);
+        foreach (int c in concurrency.SelectMany(c => Enumerable.Repeat(c, repeat)))
         {
-            var po = new ProcessFactoryOptions { MaxConcurrency = c };
+            var po = new ProcessFactoryOptions { MaxConcurrency = c, CountRoundTripsByOperation = args.Contains("--trips") };
             if (spin >= 0) po = po with { ReadSpin = TimeSpan.FromMicroseconds(spin) };
             var runnerCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var childCpu = ChildrenCpu();
@@ -74,8 +71,20 @@ internal static class OutOfProcessThroughput
             childCpu = ChildrenCpu() - childCpu;
             Report($"c-buddy, {c} program(s) at once", result, runnerCpu, childCpu, stats);
             if (result.Failures.Any()) Console.WriteLine($"  FAILURES: {string.Join(", ", result.FailedRuleIds)}");
+            if (args.Contains("--trips"))
+                Console.WriteLine("  round trips per op by first request: " + string.Join(", ", stats.RoundTripsByFirstOperation
+                    .OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value / (double)result.Operations:0.000}")));
         }
         return 0;
+    }
+
+    private static void InProcess(SuiteOptions options, int sequences)
+    {
+        SuiteRunner.Run(new ReferenceFactory(), options with { Settings = options.Settings with { Sequences = Math.Max(5, sequences / 10) } });
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var reference = SuiteRunner.Run(new ReferenceFactory(), options);
+        var referenceCpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        Report("reference, in process", reference, referenceCpu, TimeSpan.Zero, null);
     }
 
     private static void Report(string what, SuiteResult r, TimeSpan runnerCpu, TimeSpan childCpu, ProcessFactoryStatistics? s)
@@ -85,6 +94,10 @@ internal static class OutOfProcessThroughput
         Console.WriteLine($"{what,-34} {ops,9:N0} ops  {wall,7:0.00} s  {ops / wall,9:N0} ops/s   CPU runner {runnerCpu.TotalSeconds:0.00} s + program {childCpu.TotalSeconds:0.00} s " +
                           $"= {ops / cpu,9:N0} ops per CPU-second" +
                           (s is null ? "" : $"   {s.Requests / ops:0.00} requests, {s.Exchanges / ops:0.00} round trips per op"));
+        // The figure that survives a shared machine: CPU per checked operation, and what it projects for
+        // a quiet machine whose every core runs either the runner or a program (enough programs at once).
+        Console.WriteLine($"{"",-34} CPU per op: runner {runnerCpu.TotalMicroseconds / ops:0.0} us + program {childCpu.TotalMicroseconds / ops:0.0} us = {cpu * 1e6 / ops:0.0} us; " +
+                          $"projected on {Environment.ProcessorCount} quiet core(s): {Environment.ProcessorCount * ops / cpu:N0} ops/s");
     }
 
     private static ulong ParseSize(string s) =>

@@ -123,6 +123,41 @@ public class AnswerParserFuzzTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(3000).WithReplay(20250611, 0x9E3779B97F4A7C15UL));
     }
 
+    /// <summary>
+    /// Response.Parse takes a fast path for the common answer shape ({"id":N,"ok":true,"value":V}); a
+    /// leading space sends the same line through the full JSON parser (it skips leading whitespace, the
+    /// fast path does not take such a line). Both must agree on every line: accepted or not, id, ok, value.
+    /// </summary>
+    [Fact]
+    public void FastPath_DecodesAsTheFullParser()
+    {
+        var common = from id in Gen.Choose(0, int.MaxValue)
+                     from v in Gen.Elements("null", "true", "false", "0", "-0", "7", "-12", "0012", "123456789012345678901", "1.5", "1e3", "\"0x1f00\"",
+                                            "\"deadbeef\"", "\"Normal\"", "\"\"", "\"a b\"", "\"a\\\"b\"", "\"0x\u0041\"", "", "nul", "\"open", "-")
+                     from noValue in Gen.Elements(false, false, false, true)
+                     from tail in Gen.Elements("}", "}", "}", "} ", "}}", ",}", ",\"x\":1}")
+                     select Encoding.UTF8.GetBytes(noValue ? $"{{\"id\":{id},\"ok\":true{tail}" : $"{{\"id\":{id},\"ok\":true,\"value\":{v}{tail}");
+        Prop.ForAll(Gen.Frequency((3, common), (2, Mutated), (1, RandomJson)).ToArbitrary(), line =>
+        {
+            var fast = new Response();
+            string? fastError = fast.Parse(line, 0, line.Length);
+            var spaced = new byte[line.Length + 1];
+            spaced[0] = (byte)' ';
+            line.CopyTo(spaced, 1);
+            var full = new Response();
+            string? fullError = full.Parse(spaced, 0, spaced.Length);
+            string input = Encoding.UTF8.GetString(line);
+            Assert.True((fastError is null) == (fullError is null), $"{input}: fast path says {fastError ?? "ok"}, full parser {fullError ?? "ok"}");
+            if (fastError is not null) return true;
+            Assert.Equal(full.Id, fast.Id);
+            Assert.Equal(full.Ok, fast.Ok);
+            Assert.Equal(full.ValueType, fast.ValueType);
+            Assert.Equal(full.ErrorKind, fast.ErrorKind);
+            Assert.True(full.Value.SequenceEqual(fast.Value), $"{input}: value {fast.ValueText()} vs {full.ValueText()}");
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(3000).WithReplay(20261129, 0x2545F4914F6CDD1DUL));
+    }
+
     [Fact]
     public void ValidAnswers_StillParse()
     {

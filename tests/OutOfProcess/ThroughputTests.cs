@@ -35,7 +35,7 @@ public class ThroughputTests(NativePrograms programs, ITestOutputHelper output)
             Assert.Empty(r.Failures);
             return (r, s);
         }
-        var pipelined = Run("c-buddy, protocol 2:", new ProcessFactoryOptions());
+        var pipelined = Run("c-buddy, protocol 2:", new ProcessFactoryOptions { CountRoundTripsByOperation = true });
         var single = Run("c-buddy, no references:", new ProcessFactoryOptions { UseReferences = false });
 
         // Same program, same sequences, same checks: only the round trips differ.
@@ -44,5 +44,14 @@ public class ThroughputTests(NativePrograms programs, ITestOutputHelper output)
         double before = (double)single.Stats.Exchanges / single.Result.Operations;
         Assert.True(perOp < 1.35, $"{perOp:0.00} round trips per checked operation");
         Assert.True(perOp < before * 0.6, $"references: {perOp:0.00} round trips per op, without: {before:0.00}");
+
+        // What each round trip was for (bench --oop --trips): every one counted once, by its first request.
+        var byFirst = pipelined.Stats.RoundTripsByFirstOperation;
+        output.WriteLine("round trips per op by first request: " + string.Join(", ", byFirst.OrderByDescending(kv => kv.Value)
+            .Select(kv => $"{kv.Key} {(double)kv.Value / pipelined.Result.Operations:0.000}")));
+        Assert.Equal(pipelined.Stats.Exchanges, byFirst.Values.Sum());
+        Assert.True(byFirst["hello"] >= pipelined.Stats.Boots, $"{byFirst["hello"]} hello round trips, {pipelined.Stats.Boots} boots");
+        Assert.Contains("allocPages", byFirst.Keys);
+        Assert.Empty(single.Stats.RoundTripsByFirstOperation); // not counted unless asked
     }
 }

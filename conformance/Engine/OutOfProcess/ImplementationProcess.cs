@@ -57,6 +57,8 @@ internal sealed class ImplementationProcess : IDisposable
     private long _nextId = 1;
     /// <summary>Requests written into the buffer since the last send (counted at the send).</summary>
     private long _pendingRequests;
+    /// <summary>The operation of the first request since the last send, when counted (<see cref="ProcessFactoryOptions.CountRoundTripsByOperation"/>).</summary>
+    private string? _firstOperation;
     private long _deadline;
     private TimeSpan _timeout;
     private bool _closing;
@@ -173,6 +175,7 @@ internal sealed class ImplementationProcess : IDisposable
     {
         long id = _nextId++;
         _requestStart = Writer.Length;
+        if (_pendingRequests == 0 && _options.CountRoundTripsByOperation) _firstOperation = Encoding.UTF8.GetString(op);
         Writer.Begin(id, op);
         return id;
     }
@@ -203,6 +206,7 @@ internal sealed class ImplementationProcess : IDisposable
         // same request on a replay) and while an answer is slow to come (see Receive).
         if (++_sinceMemoryCheck >= MemoryCheckInterval) { _sinceMemoryCheck = 0; CheckMemory(); }
         _stats.Exchanged(_pendingRequests);
+        if (_firstOperation is not null) _stats.Exchanged(_firstOperation);
         _pendingRequests = 0;
         int length = Writer.Length;
         Writer.Clear();

@@ -36,6 +36,18 @@ public sealed class ProcessFactoryStatistics
         Interlocked.Add(ref _requests, requests);
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byFirst = new();
+
+    /// <summary>
+    /// Round trips by the operation of their first request ("allocPages", "read", "snapshot"): what each
+    /// round trip was for. Counted only with <see cref="ProcessFactoryOptions.CountRoundTripsByOperation"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> RoundTripsByFirstOperation =>
+        new Dictionary<string, long>(_byFirst);
+
+    internal void Exchanged(string firstOperation) =>
+        _byFirst.AddOrUpdate(firstOperation, 1, static (_, n) => n + 1);
+
     public override string ToString() =>
         $"{ProcessesStarted} process(es), {Boots} boot(s), {Requests} requests in {Exchanges} round trips, {Faults} fault(s)";
 }

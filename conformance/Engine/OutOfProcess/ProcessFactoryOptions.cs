@@ -77,6 +77,9 @@ public sealed record ProcessFactoryOptions
     /// </summary>
     public int MaxConcurrency { get; init; } = Math.Max(1, System.Environment.ProcessorCount * 2);
 
+    /// <summary>Counts round trips by the operation of their first request (<see cref="ProcessFactoryStatistics.RoundTripsByFirstOperation"/>; for analysis, off by default).</summary>
+    public bool CountRoundTripsByOperation { get; init; }
+
     /// <summary>Requests kept for fault reports.</summary>
     public int HistoryLength { get; init; } = 16;
 

@@ -401,7 +401,8 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     public void Prefetch(ReadOnlySpan<PureQuery> queries)
     {
         var p = Proc;
-        var asked = new List<(QueryKey Key, long Id, int FollowStart, int FollowEnd)>(queries.Length);
+        var asked = _asked;
+        asked.Clear();
         foreach (var q in queries)
         {
             var op = q.Operation;
@@ -412,7 +413,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 continue;
             }
             var key = new QueryKey(op, (long)q.Argument, q.Second);
-            if (_answers.ContainsKey(key) || asked.Exists(a => a.Key == key)) continue;
+            if (_answers.ContainsKey(key) || Asked(asked, key)) continue;
             WireArg first = q.Argument, second = q.Second;
             long id = op.Fields.Count switch
             {
@@ -434,7 +435,18 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
             if (followEnd > followStart) ReadFollowUps(p, a.Error is null, a.Value, followStart, followEnd);
         }
         _followUps.Clear();
+        asked.Clear();
         if (_pendingSlabInfo != 0) ReadPendingSlabInfo(p);
+    }
+
+    /// <summary>The queries of the prefetch in flight (reused: no allocation per prefetch).</summary>
+    private readonly List<(QueryKey Key, long Id, int FollowStart, int FollowEnd)> _asked = new();
+
+    private static bool Asked(List<(QueryKey Key, long Id, int FollowStart, int FollowEnd)> asked, QueryKey key)
+    {
+        foreach (var a in asked)
+            if (a.Key == key) return true;
+        return false;
     }
 
     // ---- Snapshot ----------------------------------------------------------------------------

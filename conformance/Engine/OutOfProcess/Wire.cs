@@ -195,6 +195,7 @@ internal sealed class Response
         Capabilities = Features = null;
         bool sawOk = false, sawId = false;
         var line = buffer.AsSpan(start, length);
+        if (TryParseCommon(line, start)) return null;
         if (!System.Text.Unicode.Utf8.IsValid(line))
         {
             int at = FirstInvalidUtf8(line);
@@ -300,6 +301,65 @@ internal sealed class Response
         if (!sawOk) return "no \"ok\"";
         if (!Ok && ErrorKind is null) return "\"ok\":false without an \"error\" object with a \"kind\"";
         return null;
+    }
+
+    /// <summary>
+    /// The fast path for the answer nearly every line is, written exactly as the kits write it:
+    /// <c>{"id":N,"ok":true}</c> or <c>{"id":N,"ok":true,"value":V}</c> with V null, true, false, an
+    /// integer, or a string of ASCII letters and digits ("0x1f00", hex bytes, "Normal"). It accepts
+    /// nothing the full parser would reject and decodes what it accepts the same way; every other line
+    /// (errors, hello, objects and arrays, whitespace, escapes, other key orders) goes to the full parser.
+    /// </summary>
+    private bool TryParseCommon(ReadOnlySpan<byte> line, int start)
+    {
+        ReadOnlySpan<byte> head = "{\"id\":"u8, ok = ",\"ok\":true"u8, value = ",\"value\":"u8;
+        if (line.Length < head.Length + 1 + ok.Length + 1 || !line.StartsWith(head) || line[^1] != (byte)'}') return false;
+        int i = head.Length;
+        int digits = IntegerLength(line[i..], allowMinus: false);
+        if (digits is 0 or > 18) return false;
+        long id = 0;
+        foreach (byte d in line.Slice(i, digits)) id = id * 10 + (d - '0');
+        i += digits;
+        if (!line[i..].StartsWith(ok)) return false;
+        i += ok.Length;
+        if (i == line.Length - 1)
+        {
+            Id = id;
+            Ok = true;
+            return true;
+        }
+        if (!line[i..].StartsWith(value)) return false;
+        i += value.Length;
+        var v = line[i..^1];
+        JsonTokenType type;
+        if (v.SequenceEqual("null"u8)) type = JsonTokenType.Null;
+        else if (v.SequenceEqual("true"u8)) type = JsonTokenType.True;
+        else if (v.SequenceEqual("false"u8)) type = JsonTokenType.False;
+        else if (v.Length >= 2 && v[0] == '"' && v[^1] == '"')
+        {
+            foreach (byte c in v[1..^1])
+                if (!char.IsAsciiLetterOrDigit((char)c)) return false;
+            type = JsonTokenType.String;
+        }
+        else if (v.Length > 0 && IntegerLength(v, allowMinus: true) == v.Length) type = JsonTokenType.Number;
+        else return false;
+        Id = id;
+        Ok = true;
+        ValueType = type;
+        ValueStart = start + i;
+        ValueEnd = start + line.Length - 1;
+        return true;
+    }
+
+    /// <summary>Length of the JSON integer at the start of <paramref name="s"/> ("0" or no leading zero, at most 19 digits), 0 for none.</summary>
+    private static int IntegerLength(ReadOnlySpan<byte> s, bool allowMinus)
+    {
+        int i = allowMinus && s.Length > 0 && s[0] == '-' ? 1 : 0;
+        int first = i;
+        while (i < s.Length && i - first < 20 && char.IsAsciiDigit((char)s[i])) i++;
+        int n = i - first;
+        if (n == 0 || n > 19 || (n > 1 && s[first] == '0')) return 0;
+        return i;
     }
 
     /// <summary>Offset of the first byte that does not start or continue a valid UTF-8 sequence (for messages).</summary>
