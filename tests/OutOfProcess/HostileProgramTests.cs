@@ -154,7 +154,10 @@ public class StderrFloodTests(NativePrograms programs, ITestOutputHelper output)
     {
         // 100 MB on standard error as one line, then normal answers: the runner keeps a few KiB of it.
         const long flood = 100L << 20;
-        using var factory = new ProcessFactory(programs.Misbehaving("stderr-flood", "--op", "getFreePages", "--bytes", flood.ToString()));
+        // The answer comes after the flood, so its time is the pipe's: generous, as this test is about memory, not speed
+        // (at load ~50 the default 2 s once ran out).
+        using var factory = new ProcessFactory(programs.Misbehaving("stderr-flood", "--op", "getFreePages", "--bytes", flood.ToString()),
+            new ProcessFactoryOptions { OperationTimeout = TimeSpan.FromSeconds(60) });
         using var mm = factory.Create(X86_64M)!;
         var pages = (IPageAllocator)mm;
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);

@@ -360,7 +360,7 @@ internal sealed class ImplementationProcess : IDisposable
                 $"{_label} exceeded its memory limit: {reason}, while {doing} request {Describe(id)}",
                 _killResident, _killLimit, RecentRequests(), StderrTail()));
         bool exited;
-        try { exited = _process.WaitForExit(1000); }
+        try { exited = _process.WaitForExit(5000); } // a dead program is reaped at once on a quiet machine; at load 50 it once took over a second
         catch (Exception e) when (e is InvalidOperationException or SystemException) { exited = true; }
         string how = exited ? DescribeExit() : "closed its standard output but kept running (killed)";
         if (_orphanedPipe) how += ", leaving a process it started holding its standard output (its process group was killed)";

@@ -83,7 +83,7 @@ internal sealed class StderrTail
     /// </summary>
     public string Text(bool lastWords = false)
     {
-        if (lastWords) _closed.Wait(500);
+        if (lastWords) _closed.Wait(2000);
         lock (_lines)
         {
             var all = _lines.ToList();
