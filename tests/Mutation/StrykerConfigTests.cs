@@ -1,0 +1,101 @@
+using System.Reflection;
+using System.Text.Json;
+
+namespace KernelMm.Tests.Mutation;
+
+/// <summary>
+/// The mutation-run configurations stay runnable without running Stryker (which takes minutes and is
+/// kept out of CI, docs/mutation.md): they parse, name projects that exist, the per-area configs
+/// together mutate every file of the reference exactly once, and every test filter names tests that
+/// exist (a renamed test class would otherwise silently drop out of the mutation run).
+/// </summary>
+public class StrykerConfigTests
+{
+    private static readonly string[] Areas = ["physical", "heap", "vm", "user"];
+
+    [Fact]
+    public void Every_config_parses_and_names_a_project_that_exists()
+    {
+        foreach (var (path, config) in Configs())
+        {
+            var project = config.GetProperty("project").GetString()!;
+            string dir = Path.GetDirectoryName(path)!;
+            Assert.True(Directory.EnumerateFiles(dir, project, SearchOption.AllDirectories).Any(), $"{path}: project {project} not found under {dir}");
+            if (config.TryGetProperty("solution", out var sln))
+                Assert.True(File.Exists(Path.Combine(dir, sln.GetString()!)), $"{path}: solution {sln} not found");
+            Assert.True(config.TryGetProperty("coverage-analysis", out _), $"{path}: coverage-analysis is not set");
+        }
+        var tools = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root(), "dotnet-tools.json"))).RootElement;
+        Assert.Equal("5.1.0", tools.GetProperty("tools").GetProperty("dotnet-stryker").GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public void The_area_configs_mutate_every_reference_file_exactly_once()
+    {
+        string reference = Path.Combine(Root(), "reference");
+        var files = Directory.EnumerateFiles(reference, "*.cs", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(reference, f).Replace('\\', '/'))
+            .Where(f => !f.StartsWith("obj/") && !f.StartsWith("bin/") && f != "InternalsVisibleTo.cs")
+            .ToList();
+        var owners = files.ToDictionary(f => f, _ => new List<string>());
+        foreach (var area in Areas)
+        {
+            var config = Config(Path.Combine(Root(), $"stryker-config.{area}.json"));
+            foreach (var glob in config.GetProperty("mutate").EnumerateArray().Select(g => g.GetString()!))
+            {
+                Assert.StartsWith("**/", glob);
+                var matched = files.Where(f => ("/" + f).EndsWith("/" + glob["**/".Length..])).ToList();
+                Assert.True(matched.Count == 1, $"{area}: '{glob}' matches {matched.Count} reference files");
+                owners[matched[0]].Add(area);
+            }
+        }
+        var wrong = owners.Where(o => o.Value.Count != 1).Select(o => $"{o.Key}: {(o.Value.Count == 0 ? "no area" : string.Join(", ", o.Value))}").ToList();
+        Assert.True(wrong.Count == 0, "every reference file belongs to exactly one area config:\n" + string.Join("\n", wrong));
+        var whole = Config(Path.Combine(Root(), "stryker-config.json"));
+        Assert.Equal(["**/*.cs"], whole.GetProperty("mutate").EnumerateArray().Select(g => g.GetString()));
+    }
+
+    [Fact]
+    public void Every_test_filter_term_selects_tests_that_exist()
+    {
+        var tests = typeof(StrykerConfigTests).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+                .Where(m => m.GetCustomAttributes<FactAttribute>(inherit: true).Any())
+                .Select(m => $"{t.FullName}.{m.Name}"))
+            .ToList();
+        var wholeTerms = Terms(Config(Path.Combine(Root(), "stryker-config.json"))).ToHashSet();
+        foreach (var file in Areas.Select(a => $"stryker-config.{a}.json").Append("stryker-config.json"))
+        {
+            foreach (var term in Terms(Config(Path.Combine(Root(), file))))
+            {
+                Assert.True(tests.Any(t => t.Contains(term, StringComparison.Ordinal)), $"{file}: filter term '{term}' selects no test");
+                Assert.Contains(term, wholeTerms); // the whole run's selection includes every area's
+            }
+        }
+    }
+
+    private static IEnumerable<string> Terms(JsonElement config) =>
+        config.GetProperty("test-case-filter").GetString()!.Split('|').Select(t =>
+        {
+            Assert.StartsWith("FullyQualifiedName~", t);
+            return t["FullyQualifiedName~".Length..];
+        });
+
+    private static IEnumerable<(string Path, JsonElement Config)> Configs()
+    {
+        foreach (var f in Directory.EnumerateFiles(Root(), "stryker-config*.json"))
+            yield return (f, Config(f));
+        var sample = Path.Combine(Root(), "examples", "ThirdPartySample", "stryker-config.json");
+        yield return (sample, Config(sample));
+    }
+
+    private static JsonElement Config(string path) =>
+        JsonDocument.Parse(File.ReadAllText(path)).RootElement.GetProperty("stryker-config");
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Conformance.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+}
