@@ -50,7 +50,13 @@ public sealed class ProcessFactoryStatistics
 /// </summary>
 public sealed class ProcessFactory : IConcurrentFactory, IDisposable
 {
-    private static readonly IReadOnlySet<Capability> Minimal = new HashSet<Capability> { Capability.PageAllocator };
+    /// <summary>
+    /// What a program that has never booted is taken to declare: everything the protocol carries. Its
+    /// boot fault then fails every family the run selects (a user-space program that cannot start is not
+    /// passed because its family was taken to be n/a), and no capability is assumed to be the one every
+    /// program has: a program may declare any set (UserMemory alone, say).
+    /// </summary>
+    private static readonly IReadOnlySet<Capability> Unknown = Operations.Carried(Protocol.Latest);
 
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
@@ -185,6 +191,11 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
                                   $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
             caps.Add(c);
         }
+        // Any set will do (UserMemory alone, say: every other family is then n/a and not run), but not none:
+        // a program that declares nothing could only "pass" with every rule n/a.
+        if (caps.Count == 0)
+            throw p.Violation("the hello answer declares no capability, so nothing could be judged: declare what the program implements " +
+                              $"(one or more of {string.Join(", ", carried)})");
         var features = (hello.Features ?? []).ToHashSet();
         _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
         _lastCapabilities = caps;
@@ -198,7 +209,7 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
 
     /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
     private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>
-        new(this, null, profile, _lastCapabilities ?? Minimal, new HashSet<string>(), _options, fault);
+        new(this, null, profile, _lastCapabilities ?? Unknown, new HashSet<string>(), _options, fault);
 
     private static ImplementationFaultException Rephrase(ImplementationFaultException f, string m) =>
         f switch
