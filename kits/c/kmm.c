@@ -26,6 +26,7 @@ enum { MAX_KEYS = 24, MAX_DEPTH = 16 };
 const char *const kmm_zone_names[KMM_NZONES] = { "DMA", "Normal", "HighMem" };
 const char *const kmm_access_names[KMM_NACCESS] = { "KernelRead", "KernelWrite", "UserRead", "UserWrite" };
 const char *const kmm_fault_names[KMM_NFAULTS] = { "None", "NotPresent", "Protection", "UserAccessToKernel" };
+const char *const kmm_user_fault_names[KMM_NUSER_FAULTS] = { "None", "MapError", "AccessError", "Bus", "OutOfMemory" };
 
 struct kmm_req {
     bool has_id;
@@ -223,6 +224,77 @@ static void kmm_answer_bytes(const struct kmm_req *r, const uint8_t *b, int64_t 
         ob[olen++] = "0123456789abcdef"[b[i] & 15];
     }
     out("\"}\n");
+}
+
+static void out_hex_bytes(const uint8_t *b, int64_t n)
+{
+    out("\"");
+    out_reserve((size_t)n * 2);
+    for (int64_t i = 0; i < n; i++) {
+        ob[olen++] = "0123456789abcdef"[b[i] >> 4];
+        ob[olen++] = "0123456789abcdef"[b[i] & 15];
+    }
+    out("\"");
+}
+
+/* ---- Protocol 4 answers (user space) ---- */
+
+__attribute__((unused)) static void kmm_answer_user_fault(const struct kmm_req *r, int fault)
+{
+    if (!e_kind && (fault < 0 || fault >= KMM_NUSER_FAULTS)) kmm_invalid("addr", "the implementation answered user fault %d", fault);
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":\"");
+    out(kmm_user_fault_names[fault]);
+    out("\"}\n");
+}
+
+/* user_read: {"fault":"None","data":"<len bytes>"}, or {"fault":"<name>"}. */
+__attribute__((unused)) static void kmm_answer_user_load(const struct kmm_req *r, int fault, const uint8_t *b, int64_t n)
+{
+    if (!e_kind && (fault < 0 || fault >= KMM_NUSER_FAULTS)) kmm_invalid("addr", "the implementation answered user fault %d", fault);
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":{\"fault\":\"");
+    out(kmm_user_fault_names[fault]);
+    out("\"");
+    if (fault == KMM_USER_FAULT_NONE) { out(",\"data\":"); out_hex_bytes(b, n); }
+    out("}}\n");
+}
+
+/* read_file: the first count (0..len) bytes as hex. */
+__attribute__((unused)) static void kmm_answer_copied_bytes(const struct kmm_req *r, const uint8_t *b, int64_t count, int64_t len)
+{
+    if (!e_kind && (count < 0 || count > len)) kmm_invalid("len", "the implementation copied %lld bytes of %lld", (long long)count, (long long)len);
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":");
+    out_hex_bytes(b, count);
+    out("}\n");
+}
+
+/* get_user: {"result":N,"value":"0x..."}. */
+__attribute__((unused)) static void kmm_answer_result_with_value(const struct kmm_req *r, int64_t result, uint64_t value)
+{
+    ANSWER_OR_ERROR(r);
+    out("\"ok\":true,\"value\":{\"result\":");
+    out_i64(result);
+    out(",\"value\":");
+    out_hex(result == 0 ? value : 0);
+    out("}}\n");
+}
+
+/* last_mmap: the vma, or null when the driver's mmap was never called. */
+__attribute__((unused)) static void kmm_answer_vma(const struct kmm_req *r, bool found, const struct kmm_vma *v)
+{
+    ANSWER_OR_ERROR(r);
+    if (!found) { out("\"ok\":true,\"value\":null}\n"); return; }
+    out("\"ok\":true,\"value\":{\"vmStart\":");
+    out_hex(v->vm_start);
+    out(",\"vmEnd\":");
+    out_hex(v->vm_end);
+    out(",\"vmPgoff\":");
+    out_hex(v->vm_pgoff);
+    out(",\"vmPageProt\":");
+    out_u64(v->vm_page_prot, 10);
+    out(v->shared ? ",\"shared\":true}}\n" : ",\"shared\":false}}\n");
 }
 
 static void kmm_unsupported(const struct kmm_req *r)
@@ -626,6 +698,40 @@ static bool kmm_get_bytes(const struct kmm_req *r, const char *key, const uint8_
     }
     *data = b;
     *len = (int64_t)(t->n / 2);
+    return true;
+}
+
+/* An array of "0x..." strings (registerPageListDevice's pages), into a buffer of the kit's. */
+static uint64_t *address_list;
+static size_t address_list_cap;
+
+__attribute__((unused)) static bool kmm_get_address_list(const struct kmm_req *r, const char *key, const uint64_t **list, int64_t *count)
+{
+    const struct kmm_tok *t = field(r, key);
+    if (!t || t->type != T_ARR) return missing(key);
+    const char *save = p;
+    p = t->s + 1;
+    size_t n = 0;
+    bool ok = true;
+    ws();
+    while (ok && *p != ']') {
+        struct kmm_tok v;
+        uint64_t x;
+        ok = value_tok(&v, 0) && v.type == T_STR && kmm_tok_address(&v, &x);
+        if (ok && n == address_list_cap) {
+            size_t cap = address_list_cap ? address_list_cap * 2 : 64;
+            uint64_t *grown = cap <= MAX_BYTES ? realloc(address_list, cap * sizeof *grown) : NULL;
+            if (!grown) ok = false;
+            else { address_list = grown; address_list_cap = cap; }
+        }
+        if (ok) address_list[n++] = x;
+        ws();
+        if (*p == ',') { p++; ws(); }
+    }
+    p = save;
+    if (!ok) return missing(key);
+    *list = address_list;
+    *count = (int64_t)n;
     return true;
 }
 

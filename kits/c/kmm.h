@@ -63,6 +63,27 @@ enum kmm_fault { KMM_FAULT_NONE, KMM_FAULT_NOT_PRESENT, KMM_FAULT_PROTECTION, KM
 /* The result of a page-table walk: phys when fault is KMM_FAULT_NONE (answered as "0x..."), else the fault's name. */
 struct kmm_translation { uint64_t phys; int fault; };
 
+/* ---- User space (protocol 4: capabilities UserMemory, Swap, UserCopy, DriverMmap) ---- */
+
+/* mmap/mprotect protection bits and mmap flags, with Linux's values (spec/Contract/IUserMemory.cs). */
+#define KMM_PROT_NONE  0x0u
+#define KMM_PROT_READ  0x1u
+#define KMM_PROT_WRITE 0x2u
+#define KMM_PROT_EXEC  0x4u
+#define KMM_MAP_SHARED    0x01u
+#define KMM_MAP_PRIVATE   0x02u
+#define KMM_MAP_FIXED     0x10u
+#define KMM_MAP_ANONYMOUS 0x20u
+/* open(2) modes. */
+enum kmm_open_mode { KMM_O_RDONLY, KMM_O_WRONLY, KMM_O_RDWR };
+
+/* How a user-mode access ended (user_read, user_write): the signal the process got, if any. */
+enum kmm_user_fault { KMM_USER_FAULT_NONE, KMM_USER_FAULT_MAP_ERROR, KMM_USER_FAULT_ACCESS_ERROR, KMM_USER_FAULT_BUS,
+                      KMM_USER_FAULT_OUT_OF_MEMORY, KMM_NUSER_FAULTS };
+
+/* What a driver's mmap method received (last_mmap): vm_start, vm_end, vm_pgoff, the PROT_ bits, shared or private. */
+struct kmm_vma { uint64_t vm_start, vm_end, vm_pgoff; uint32_t vm_page_prot; bool shared; };
+
 /* A JSON token of a request (internal to the kit, used by the generated dispatch). */
 struct kmm_tok { int type; const char *s; size_t n; };
 struct kmm_req;
@@ -96,6 +117,8 @@ extern const char *const kmm_zone_names[KMM_NZONES];
 /* Access and fault names as the protocol spells them ("KernelRead", ...; "NotPresent", ...). */
 extern const char *const kmm_access_names[KMM_NACCESS];
 extern const char *const kmm_fault_names[KMM_NFAULTS];
+/* User fault names ("None", "MapError", "AccessError", "Bus", "OutOfMemory"). */
+extern const char *const kmm_user_fault_names[KMM_NUSER_FAULTS];
 
 /* Runs the protocol on stdin/stdout until end of input or "shutdown"; returns the exit status for main. */
 int kmm_main(const struct kmm_ops *ops);

@@ -6,7 +6,7 @@
 #ifndef KMM_GENERATED_H
 #define KMM_GENERATED_H
 /* The newest protocol version this kit speaks. */
-#define KMM_PROTOCOL 3
+#define KMM_PROTOCOL 4
 
 /* Capabilities (spec/Contract/Capability.cs): a program declares one when every callback of its operations is set. */
 enum kmm_capability {
@@ -19,8 +19,12 @@ enum kmm_capability {
     KMM_CAP_VMALLOC = 1u << 6,
     KMM_CAP_KERNEL_PAGE_TABLES = 1u << 7,
     KMM_CAP_TLB = 1u << 8,
+    KMM_CAP_USER_MEMORY = 1u << 9,
+    KMM_CAP_SWAP = 1u << 10,
+    KMM_CAP_USER_COPY = 1u << 11,
+    KMM_CAP_DRIVER_MMAP = 1u << 12,
 };
-#define KMM_NCAPS 9
+#define KMM_NCAPS 13
 
 /* The hello request's "profile" object (docs/protocol.md, "Handshake"); X_given is false when field X was absent or null. */
 struct kmm_profile {
@@ -255,6 +259,62 @@ struct kmm_ops {
     void (*flush_tlb_kernel_range)(uint64_t start, uint64_t end);
     /* flushTlbAll (ITlb.FlushTlbAll, protocol 3): no translation stays cached */
     void (*flush_tlb_all)(void);
+    /* ---- UserMemory ---- */
+    /* createProcess (IUserMemory.CreateProcess, protocol 4): pid (> 0) of a new process with an empty address space and no descriptors, or -12 (-ENOMEM) */
+    int64_t (*create_process)(void);
+    /* fork (IUserMemory.Fork, protocol 4): the child's pid: shared mappings stay shared, private ones copy-on-write, descriptors duplicated; or -12 with nothing created */
+    int64_t (*fork)(int64_t pid);
+    /* exit (IUserMemory.Exit, protocol 4): the process ends: mappings removed, frames and swap slots only it used freed, descriptors closed */
+    void (*exit)(int64_t pid);
+    /* pageFaults (IUserMemory.PageFaults, protocol 4): page faults the process took so far, resolved or not (min_flt + maj_flt) */
+    int64_t (*page_faults)(int64_t pid);
+    /* createFile (IUserMemory.CreateFile, protocol 4): id (> 0) of a new zero-filled in-memory file of size bytes (never swapped); invalid for size < 0 */
+    int64_t (*create_file)(int64_t size);
+    /* readFile (IUserMemory.ReadFile, protocol 4): pread by an observer: the file's bytes from offset, at most len, stopping at the end of the file; invalid for offset < 0 */
+    int64_t (*read_file)(int64_t file, int64_t offset, int64_t len, uint8_t *out);
+    /* writeFile (IUserMemory.WriteFile, protocol 4): pwrite by an observer, seen by every MAP_SHARED mapping; invalid for a range beyond the file (it never grows) */
+    void (*write_file)(int64_t file, int64_t offset, const uint8_t *data, int64_t data_len);
+    /* open (IUserMemory.Open, protocol 4): the lowest free descriptor (>= 0) for the file, opened with mode */
+    int64_t (*open)(int64_t pid, int64_t file, int64_t mode);
+    /* openDevice (IUserMemory.OpenDevice, protocol 4): a descriptor for character device device (0: the serial port, which has no mmap), or -19 (-ENODEV) */
+    int64_t (*open_device)(int64_t pid, int64_t device);
+    /* close (IUserMemory.Close, protocol 4): 0, or -9 (-EBADF) when fd is not open; mappings made through it stay */
+    int64_t (*close)(int64_t pid, int64_t fd);
+    /* mmap (IUserMemory.Mmap, protocol 4): page-aligned start of the new mapping (a JSON integer), or a negated errno with nothing changed: -22, -12, -9, -13, -19, -75 */
+    int64_t (*mmap)(int64_t pid, uint64_t addr, uint64_t length, uint32_t prot, uint32_t flags, int64_t fd, int64_t offset);
+    /* munmap (IUserMemory.Munmap, protocol 4): 0 (also when nothing was mapped), splitting what it cuts; -22 for an unaligned addr, length 0, a range outside user space */
+    int64_t (*munmap)(int64_t pid, uint64_t addr, uint64_t length);
+    /* mprotect (IUserMemory.Mprotect, protocol 4): 0, splitting what it cuts; -22 (unaligned, unknown bit), -12 (part not mapped), -13 (write to a shared read-only file mapping) */
+    int64_t (*mprotect)(int64_t pid, uint64_t addr, uint64_t length, uint32_t prot);
+    /* userRead (IUserMemory.UserRead, protocol 4): a load by the process within one page, faulting the page in: {"fault":"None","data":hex}, or the fault; invalid across a page boundary */
+    int (*user_read)(int64_t pid, uint64_t addr, int64_t len, uint8_t *out);
+    /* userWrite (IUserMemory.UserWrite, protocol 4): a store by the process within one page: "None", or the fault (nothing stored); invalid across a page boundary */
+    int (*user_write)(int64_t pid, uint64_t addr, const uint8_t *data, int64_t data_len);
+    /* ---- Swap ---- */
+    /* swapTotalPages (ISwap.SwapTotalPages, protocol 4): slots of the swap device, in pages (SwapTotal) */
+    int64_t (*swap_total_pages)(void);
+    /* swapFreePages (ISwap.SwapFreePages, protocol 4): free slots (SwapFree) */
+    int64_t (*swap_free_pages)(void);
+    /* swapOut (ISwap.SwapOut, protocol 4): anonymous user pages written out (0..pages), victims of your choice; invalid for pages < 0; bug GFP-1 in atomic context */
+    int64_t (*swap_out)(int64_t pages);
+    /* anonPages (ISwap.AnonPages, protocol 4): resident anonymous user pages with frames in the zone, mapped once (nr_anon_pages) */
+    int64_t (*anon_pages)(int zone);
+    /* ---- UserCopy ---- */
+    /* copyFromUser (IUserCopy.CopyFromUser, protocol 4): bytes NOT copied (0: all), stopping at the first bad user byte, the rest of to zeroed; fault for an unmapped kernel buffer; invalid for n < 0 */
+    int64_t (*copy_from_user)(int64_t pid, uint64_t to, uint64_t from, int64_t n);
+    /* copyToUser (IUserCopy.CopyToUser, protocol 4): as copyFromUser the other way (the user bytes past the stop are unspecified) */
+    int64_t (*copy_to_user)(int64_t pid, uint64_t to, uint64_t from, int64_t n);
+    /* getUser (IUserCopy.GetUser, protocol 4): {"result":0,"value":"0x…"} (little-endian), or result -14 (-EFAULT) with value 0; invalid for a size other than 1, 2, 4 (8 on 64-bit) */
+    int64_t (*get_user)(int64_t pid, uint64_t addr, int64_t size, uint64_t *value);
+    /* putUser (IUserCopy.PutUser, protocol 4): stores the low size bytes of value: 0, or -14 (-EFAULT) with nothing stored; invalid as getUser */
+    int64_t (*put_user)(int64_t pid, uint64_t addr, int64_t size, uint64_t value);
+    /* ---- DriverMmap ---- */
+    /* registerRemapDevice (IDriverMmap.RegisterRemapDevice, protocol 4): device number of a driver whose mmap does remap_pfn_range of frames [pfn, pfn + pages), remapSize bytes (0: the vma's size); invalid outside RAM */
+    int64_t (*register_remap_device)(uint64_t pfn, int64_t pages, int64_t remapSize);
+    /* registerPageListDevice (IDriverMmap.RegisterPageListDevice, protocol 4): device number of a driver whose mmap does vm_insert_page of each page of the list, in order; invalid for a value that is no page handle */
+    int64_t (*register_page_list_device)(const uint64_t *pages, int64_t pages_count);
+    /* lastMmap (IDriverMmap.LastMmap, protocol 4): the vma the device's mmap method received last, or null; invalid for an unknown device */
+    bool (*last_mmap)(int64_t device, struct kmm_vma *vma);
 };
 
 #endif /* KMM_GENERATED_H */
@@ -274,6 +334,10 @@ static unsigned kmm_capabilities(const struct kmm_ops *ops, int version)
     if (version >= 3 && ops->vmalloc && ops->vzalloc && ops->vfree && ops->vmalloc_to_pfn && ops->is_vmalloc_addr) caps |= KMM_CAP_VMALLOC;
     if (version >= 3 && ops->translate && ops->ioremap && ops->iounmap && ops->page_table_pages) caps |= KMM_CAP_KERNEL_PAGE_TABLES;
     if (version >= 3 && ops->tlb_translate && ops->tlb_hits && ops->tlb_misses && ops->tlb_entries && ops->flush_tlb_kernel_range && ops->flush_tlb_all) caps |= KMM_CAP_TLB;
+    if (version >= 4 && ops->create_process && ops->fork && ops->exit && ops->page_faults && ops->create_file && ops->read_file && ops->write_file && ops->open && ops->open_device && ops->close && ops->mmap && ops->munmap && ops->mprotect && ops->user_read && ops->user_write) caps |= KMM_CAP_USER_MEMORY;
+    if (version >= 4 && ops->swap_total_pages && ops->swap_free_pages && ops->swap_out && ops->anon_pages) caps |= KMM_CAP_SWAP;
+    if (version >= 4 && ops->copy_from_user && ops->copy_to_user && ops->get_user && ops->put_user) caps |= KMM_CAP_USER_COPY;
+    if (version >= 4 && ops->register_remap_device && ops->register_page_list_device && ops->last_mmap) caps |= KMM_CAP_DRIVER_MMAP;
     return caps;
 }
 
@@ -290,6 +354,10 @@ static unsigned kmm_partial_capabilities(const struct kmm_ops *ops)
     if ((ops->vmalloc || ops->vzalloc || ops->vfree || ops->vmalloc_to_pfn || ops->is_vmalloc_addr) && !(ops->vmalloc && ops->vzalloc && ops->vfree && ops->vmalloc_to_pfn && ops->is_vmalloc_addr)) caps |= KMM_CAP_VMALLOC;
     if ((ops->translate || ops->ioremap || ops->iounmap || ops->page_table_pages) && !(ops->translate && ops->ioremap && ops->iounmap && ops->page_table_pages)) caps |= KMM_CAP_KERNEL_PAGE_TABLES;
     if ((ops->tlb_translate || ops->tlb_hits || ops->tlb_misses || ops->tlb_entries || ops->flush_tlb_kernel_range || ops->flush_tlb_all) && !(ops->tlb_translate && ops->tlb_hits && ops->tlb_misses && ops->tlb_entries && ops->flush_tlb_kernel_range && ops->flush_tlb_all)) caps |= KMM_CAP_TLB;
+    if ((ops->create_process || ops->fork || ops->exit || ops->page_faults || ops->create_file || ops->read_file || ops->write_file || ops->open || ops->open_device || ops->close || ops->mmap || ops->munmap || ops->mprotect || ops->user_read || ops->user_write) && !(ops->create_process && ops->fork && ops->exit && ops->page_faults && ops->create_file && ops->read_file && ops->write_file && ops->open && ops->open_device && ops->close && ops->mmap && ops->munmap && ops->mprotect && ops->user_read && ops->user_write)) caps |= KMM_CAP_USER_MEMORY;
+    if ((ops->swap_total_pages || ops->swap_free_pages || ops->swap_out || ops->anon_pages) && !(ops->swap_total_pages && ops->swap_free_pages && ops->swap_out && ops->anon_pages)) caps |= KMM_CAP_SWAP;
+    if ((ops->copy_from_user || ops->copy_to_user || ops->get_user || ops->put_user) && !(ops->copy_from_user && ops->copy_to_user && ops->get_user && ops->put_user)) caps |= KMM_CAP_USER_COPY;
+    if ((ops->register_remap_device || ops->register_page_list_device || ops->last_mmap) && !(ops->register_remap_device && ops->register_page_list_device && ops->last_mmap)) caps |= KMM_CAP_DRIVER_MMAP;
     return caps;
 }
 
@@ -303,6 +371,10 @@ static const char *const kmm_capability_names[KMM_NCAPS] = {
     "Vmalloc",
     "KernelPageTables",
     "Tlb",
+    "UserMemory",
+    "Swap",
+    "UserCopy",
+    "DriverMmap",
 };
 
 /* One profile field (a scalar of the hello profile object). */
@@ -755,6 +827,230 @@ static bool kmm_dispatch(const struct kmm_ops *ops, const struct kmm_req *r)
         if (!ops->flush_tlb_all) { kmm_unsupported(r); return true; }
         ops->flush_tlb_all();
         kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "createProcess")) {
+        if (!ops->create_process) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->create_process());
+        return true;
+    }
+    if (kmm_op_is(r, "fork")) {
+        if (!ops->fork) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        if (!(kmm_get_int(r, "pid", &pid))) return true;
+        kmm_answer_int(r, ops->fork(pid));
+        return true;
+    }
+    if (kmm_op_is(r, "exit")) {
+        if (!ops->exit) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        if (!(kmm_get_int(r, "pid", &pid))) return true;
+        ops->exit(pid);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "pageFaults")) {
+        if (!ops->page_faults) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        if (!(kmm_get_int(r, "pid", &pid))) return true;
+        kmm_answer_int(r, ops->page_faults(pid));
+        return true;
+    }
+    if (kmm_op_is(r, "createFile")) {
+        if (!ops->create_file) { kmm_unsupported(r); return true; }
+        int64_t size;
+        if (!(kmm_get_int(r, "size", &size))) return true;
+        kmm_answer_int(r, ops->create_file(size));
+        return true;
+    }
+    if (kmm_op_is(r, "readFile")) {
+        if (!ops->read_file) { kmm_unsupported(r); return true; }
+        int64_t file;
+        int64_t offset;
+        int64_t len;
+        if (!(kmm_get_int(r, "file", &file) && kmm_get_int(r, "offset", &offset) && kmm_get_int(r, "len", &len))) return true;
+        uint8_t *out = kmm_scratch(r, len);
+        if (!out) return true;
+        int64_t count = ops->read_file(file, offset, len, out);
+        kmm_answer_copied_bytes(r, out, count, len);
+        return true;
+    }
+    if (kmm_op_is(r, "writeFile")) {
+        if (!ops->write_file) { kmm_unsupported(r); return true; }
+        int64_t file;
+        int64_t offset;
+        const uint8_t *data; int64_t data_len;
+        if (!(kmm_get_int(r, "file", &file) && kmm_get_int(r, "offset", &offset) && kmm_get_bytes(r, "data", &data, &data_len))) return true;
+        ops->write_file(file, offset, data, data_len);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "open")) {
+        if (!ops->open) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        int64_t file;
+        int64_t mode;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_int(r, "file", &file) && kmm_get_int(r, "mode", &mode))) return true;
+        kmm_answer_int(r, ops->open(pid, file, mode));
+        return true;
+    }
+    if (kmm_op_is(r, "openDevice")) {
+        if (!ops->open_device) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        int64_t device;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_int(r, "device", &device))) return true;
+        kmm_answer_int(r, ops->open_device(pid, device));
+        return true;
+    }
+    if (kmm_op_is(r, "close")) {
+        if (!ops->close) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        int64_t fd;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_int(r, "fd", &fd))) return true;
+        kmm_answer_int(r, ops->close(pid, fd));
+        return true;
+    }
+    if (kmm_op_is(r, "mmap")) {
+        if (!ops->mmap) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        uint64_t length;
+        uint32_t prot;
+        uint32_t flags;
+        int64_t fd;
+        int64_t offset;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_address(r, "length", &length) && kmm_get_mask(r, "prot", &prot) && kmm_get_mask(r, "flags", &flags) && kmm_get_int(r, "fd", &fd) && kmm_get_int(r, "offset", &offset))) return true;
+        kmm_answer_int(r, ops->mmap(pid, addr, length, prot, flags, fd, offset));
+        return true;
+    }
+    if (kmm_op_is(r, "munmap")) {
+        if (!ops->munmap) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        uint64_t length;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_address(r, "length", &length))) return true;
+        kmm_answer_int(r, ops->munmap(pid, addr, length));
+        return true;
+    }
+    if (kmm_op_is(r, "mprotect")) {
+        if (!ops->mprotect) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        uint64_t length;
+        uint32_t prot;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_address(r, "length", &length) && kmm_get_mask(r, "prot", &prot))) return true;
+        kmm_answer_int(r, ops->mprotect(pid, addr, length, prot));
+        return true;
+    }
+    if (kmm_op_is(r, "userRead")) {
+        if (!ops->user_read) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        int64_t len;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_int(r, "len", &len))) return true;
+        uint8_t *out = kmm_scratch(r, len);
+        if (!out) return true;
+        int fault = ops->user_read(pid, addr, len, out);
+        kmm_answer_user_load(r, fault, out, len);
+        return true;
+    }
+    if (kmm_op_is(r, "userWrite")) {
+        if (!ops->user_write) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        const uint8_t *data; int64_t data_len;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_bytes(r, "data", &data, &data_len))) return true;
+        kmm_answer_user_fault(r, ops->user_write(pid, addr, data, data_len));
+        return true;
+    }
+    if (kmm_op_is(r, "swapTotalPages")) {
+        if (!ops->swap_total_pages) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->swap_total_pages());
+        return true;
+    }
+    if (kmm_op_is(r, "swapFreePages")) {
+        if (!ops->swap_free_pages) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->swap_free_pages());
+        return true;
+    }
+    if (kmm_op_is(r, "swapOut")) {
+        if (!ops->swap_out) { kmm_unsupported(r); return true; }
+        int64_t pages;
+        if (!(kmm_get_int(r, "pages", &pages))) return true;
+        kmm_answer_int(r, ops->swap_out(pages));
+        return true;
+    }
+    if (kmm_op_is(r, "anonPages")) {
+        if (!ops->anon_pages) { kmm_unsupported(r); return true; }
+        int zone;
+        if (!(kmm_get_zone(r, "zone", &zone))) return true;
+        kmm_answer_int(r, ops->anon_pages(zone));
+        return true;
+    }
+    if (kmm_op_is(r, "copyFromUser")) {
+        if (!ops->copy_from_user) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t to;
+        uint64_t from;
+        int64_t n;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "to", &to) && kmm_get_address(r, "from", &from) && kmm_get_int(r, "n", &n))) return true;
+        kmm_answer_int(r, ops->copy_from_user(pid, to, from, n));
+        return true;
+    }
+    if (kmm_op_is(r, "copyToUser")) {
+        if (!ops->copy_to_user) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t to;
+        uint64_t from;
+        int64_t n;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "to", &to) && kmm_get_address(r, "from", &from) && kmm_get_int(r, "n", &n))) return true;
+        kmm_answer_int(r, ops->copy_to_user(pid, to, from, n));
+        return true;
+    }
+    if (kmm_op_is(r, "getUser")) {
+        if (!ops->get_user) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        int64_t size;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_int(r, "size", &size))) return true;
+        uint64_t value = 0;
+        int64_t result = ops->get_user(pid, addr, size, &value);
+        kmm_answer_result_with_value(r, result, value);
+        return true;
+    }
+    if (kmm_op_is(r, "putUser")) {
+        if (!ops->put_user) { kmm_unsupported(r); return true; }
+        int64_t pid;
+        uint64_t addr;
+        int64_t size;
+        uint64_t value;
+        if (!(kmm_get_int(r, "pid", &pid) && kmm_get_address(r, "addr", &addr) && kmm_get_int(r, "size", &size) && kmm_get_address(r, "value", &value))) return true;
+        kmm_answer_int(r, ops->put_user(pid, addr, size, value));
+        return true;
+    }
+    if (kmm_op_is(r, "registerRemapDevice")) {
+        if (!ops->register_remap_device) { kmm_unsupported(r); return true; }
+        uint64_t pfn;
+        int64_t pages;
+        int64_t remapSize;
+        if (!(kmm_get_address(r, "pfn", &pfn) && kmm_get_int(r, "pages", &pages) && kmm_get_int(r, "remapSize", &remapSize))) return true;
+        kmm_answer_int(r, ops->register_remap_device(pfn, pages, remapSize));
+        return true;
+    }
+    if (kmm_op_is(r, "registerPageListDevice")) {
+        if (!ops->register_page_list_device) { kmm_unsupported(r); return true; }
+        const uint64_t *pages; int64_t pages_count;
+        if (!(kmm_get_address_list(r, "pages", &pages, &pages_count))) return true;
+        kmm_answer_int(r, ops->register_page_list_device(pages, pages_count));
+        return true;
+    }
+    if (kmm_op_is(r, "lastMmap")) {
+        if (!ops->last_mmap) { kmm_unsupported(r); return true; }
+        int64_t device;
+        if (!(kmm_get_int(r, "device", &device))) return true;
+        struct kmm_vma vma = {0};
+        bool found = ops->last_mmap(device, &vma);
+        kmm_answer_vma(r, found, &vma);
         return true;
     }
     return false;

@@ -21,10 +21,14 @@ A capability is declared when the class has a method for every one of its operat
 below lists them). Arguments arrive as Python values: addresses, pfns, handles, sizes, orders and
 masks as int; zones as int (DMA, NORMAL, HIGHMEM); names as str; written data as bytes; a slab
 constructor byte as int or None; an access (protocol 3) as its name ("KernelRead", "KernelWrite",
-"UserRead", "UserWrite"). Return int for addresses and counts (0 is NULL), bool, a zone int, bytes
-of exactly the requested length for read, for slab_info a list of SlabInfo, and for translate and
-tlb_translate the physical address (int) or the fault's name ("NotPresent", "Protection",
-"UserAccessToKernel").
+"UserRead", "UserWrite"); prot, flags and mode (protocol 4) as int; a page list as a list of int.
+Return int for addresses and counts (0 is NULL), bool, a zone int, bytes of exactly the requested
+length for read, for slab_info a list of SlabInfo, and for translate and tlb_translate the physical
+address (int) or the fault's name ("NotPresent", "Protection", "UserAccessToKernel"). Protocol 4
+(user space): system calls return their int result or a negated errno (-EINVAL); user_write returns
+a user fault's name ("None", "MapError", "AccessError", "Bus", "OutOfMemory"); user_read the bytes
+read (exactly len) or a fault's name; read_file the bytes copied (at most len); get_user a tuple
+(result, value); last_mmap None or a Vma.
 """
 
 import json
@@ -39,6 +43,16 @@ ZONE_NAMES = ("DMA", "Normal", "HighMem")
 # How the CPU touches an address, and why a translation faults (protocol 3, spec/Contract/Translation.cs).
 ACCESS_NAMES = ("KernelRead", "KernelWrite", "UserRead", "UserWrite")
 FAULT_NAMES = ("NotPresent", "Protection", "UserAccessToKernel")
+
+# User space (protocol 4, spec/Contract/IUserMemory.cs): PROT_ bits, MAP_ flags, open modes, user faults, errnos.
+PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0x0, 0x1, 0x2, 0x4
+MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
+O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
+USER_FAULT_NAMES = ("None", "MapError", "AccessError", "Bus", "OutOfMemory")
+EPERM, EBADF, ENOMEM, EACCES, EFAULT, ENODEV, EINVAL, EOVERFLOW = 1, 9, 12, 13, 14, 19, 22, 75
+
+# What a driver's mmap method received (last_mmap): vm_page_prot holds the PROT_ bits.
+Vma = namedtuple("Vma", "vm_start vm_end vm_pgoff vm_page_prot shared")
 
 # GFP bits (spec/Contract/Gfp.cs).
 GFP_DIRECT_RECLAIM, GFP_IO, GFP_FS, GFP_HIGH = 0x1, 0x2, 0x4, 0x8
@@ -145,7 +159,7 @@ def _int(value):
 
 
 # ---- BEGIN GENERATED from conformance/Engine/OutOfProcess/Operations.cs (WireCodegen.PythonTable): do not edit ----
-PROTOCOL = 3
+PROTOCOL = 4
 # op: (method, capability, since, changes_state, ((field, type), ...), value type)
 OPERATIONS = {
     "getFreePages": ("get_free_pages", "PageAllocator", 1, True, (("gfp", "mask"), ("order", "integer"), ), "address"),
@@ -203,6 +217,32 @@ OPERATIONS = {
     "tlbEntries": ("tlb_entries", "Tlb", 3, False, (), "integer"),
     "flushTlbKernelRange": ("flush_tlb_kernel_range", "Tlb", 3, True, (("start", "address"), ("end", "address"), ), "none"),
     "flushTlbAll": ("flush_tlb_all", "Tlb", 3, True, (), "none"),
+    "createProcess": ("create_process", "UserMemory", 4, True, (), "integer"),
+    "fork": ("fork", "UserMemory", 4, True, (("pid", "integer"), ), "integer"),
+    "exit": ("exit", "UserMemory", 4, True, (("pid", "integer"), ), "none"),
+    "pageFaults": ("page_faults", "UserMemory", 4, False, (("pid", "integer"), ), "integer"),
+    "createFile": ("create_file", "UserMemory", 4, True, (("size", "integer"), ), "integer"),
+    "readFile": ("read_file", "UserMemory", 4, False, (("file", "integer"), ("offset", "integer"), ("len", "integer"), ), "copied_bytes"),
+    "writeFile": ("write_file", "UserMemory", 4, True, (("file", "integer"), ("offset", "integer"), ("data", "bytes"), ), "none"),
+    "open": ("open", "UserMemory", 4, True, (("pid", "integer"), ("file", "integer"), ("mode", "integer"), ), "integer"),
+    "openDevice": ("open_device", "UserMemory", 4, True, (("pid", "integer"), ("device", "integer"), ), "integer"),
+    "close": ("close", "UserMemory", 4, True, (("pid", "integer"), ("fd", "integer"), ), "integer"),
+    "mmap": ("mmap", "UserMemory", 4, True, (("pid", "integer"), ("addr", "address"), ("length", "address"), ("prot", "mask"), ("flags", "mask"), ("fd", "integer"), ("offset", "integer"), ), "integer"),
+    "munmap": ("munmap", "UserMemory", 4, True, (("pid", "integer"), ("addr", "address"), ("length", "address"), ), "integer"),
+    "mprotect": ("mprotect", "UserMemory", 4, True, (("pid", "integer"), ("addr", "address"), ("length", "address"), ("prot", "mask"), ), "integer"),
+    "userRead": ("user_read", "UserMemory", 4, True, (("pid", "integer"), ("addr", "address"), ("len", "integer"), ), "user_load"),
+    "userWrite": ("user_write", "UserMemory", 4, True, (("pid", "integer"), ("addr", "address"), ("data", "bytes"), ), "user_fault"),
+    "swapTotalPages": ("swap_total_pages", "Swap", 4, False, (), "integer"),
+    "swapFreePages": ("swap_free_pages", "Swap", 4, False, (), "integer"),
+    "swapOut": ("swap_out", "Swap", 4, True, (("pages", "integer"), ), "integer"),
+    "anonPages": ("anon_pages", "Swap", 4, False, (("zone", "zone"), ), "integer"),
+    "copyFromUser": ("copy_from_user", "UserCopy", 4, True, (("pid", "integer"), ("to", "address"), ("from", "address"), ("n", "integer"), ), "integer"),
+    "copyToUser": ("copy_to_user", "UserCopy", 4, True, (("pid", "integer"), ("to", "address"), ("from", "address"), ("n", "integer"), ), "integer"),
+    "getUser": ("get_user", "UserCopy", 4, True, (("pid", "integer"), ("addr", "address"), ("size", "integer"), ), "result_with_value"),
+    "putUser": ("put_user", "UserCopy", 4, True, (("pid", "integer"), ("addr", "address"), ("size", "integer"), ("value", "address"), ), "integer"),
+    "registerRemapDevice": ("register_remap_device", "DriverMmap", 4, True, (("pfn", "address"), ("pages", "integer"), ("remapSize", "integer"), ), "integer"),
+    "registerPageListDevice": ("register_page_list_device", "DriverMmap", 4, True, (("pages", "addresses"), ), "integer"),
+    "lastMmap": ("last_mmap", "DriverMmap", 4, False, (("device", "integer"), ), "vma"),
 }
 # ---- END GENERATED ----
 
@@ -253,6 +293,10 @@ def _arg(request, name, kind, remembered):
             return value
         if kind == "bytes":
             return bytes.fromhex(value)
+        if kind == "addresses":
+            if not isinstance(value, list):
+                raise ValueError
+            return [_int(v) for v in value]
         if kind == "optional_byte":
             if value is None:
                 return None
@@ -288,6 +332,33 @@ def _value(kind, result, request):
         if len(data) != request["len"]:
             raise ValueError("read returned %d bytes, %d were asked for" % (len(data), request["len"]))
         return data.hex()
+    if kind == "user_fault":
+        name = result if isinstance(result, str) else USER_FAULT_NAMES[result]
+        if name not in USER_FAULT_NAMES:
+            raise ValueError("unknown user fault %r" % result)
+        return name
+    if kind == "user_load":
+        # The bytes read (exactly len), or a fault's name.
+        if isinstance(result, str) and result != "None":
+            return {"fault": _value("user_fault", result, request)}
+        data = bytes(result)
+        if len(data) != request["len"]:
+            raise ValueError("user_read returned %d bytes, %d were asked for" % (len(data), request["len"]))
+        return {"fault": "None", "data": data.hex()}
+    if kind == "copied_bytes":
+        data = bytes(result)
+        if len(data) > request["len"]:
+            raise ValueError("read_file returned %d bytes, at most %d were asked for" % (len(data), request["len"]))
+        return data.hex()
+    if kind == "result_with_value":
+        code, value = result
+        return {"result": int(code), "value": "0x%x" % ((int(value) if code == 0 else 0) & 0xFFFFFFFFFFFFFFFF)}
+    if kind == "vma":
+        if result is None:
+            return None
+        v = result if isinstance(result, Vma) else Vma(*result)
+        return {"vmStart": "0x%x" % v.vm_start, "vmEnd": "0x%x" % v.vm_end, "vmPgoff": "0x%x" % v.vm_pgoff,
+                "vmPageProt": int(v.vm_page_prot), "shared": bool(v.shared)}
     if kind == "slabinfo":
         lines = []
         for line in result:

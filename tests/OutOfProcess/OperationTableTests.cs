@@ -36,7 +36,11 @@ public class OperationTableTests
         Assert.Contains(Capability.KernelPageTables, carried);
         Assert.Contains(Capability.Tlb, carried);
         Assert.DoesNotContain(Capability.Vmalloc, Operations.Carried(2));
-        Assert.DoesNotContain(Capability.Mmu, carried);
+        foreach (var user in new[] { Capability.UserMemory, Capability.Swap, Capability.UserCopy, Capability.DriverMmap })
+        {
+            Assert.Contains(user, carried);
+            Assert.DoesNotContain(user, Operations.Carried(3));
+        }
         var members = carried.SelectMany(InterfacesOf).SelectMany(Members).ToList();
         foreach (var (iface, member) in members)
             Assert.True(Operations.All.Count(o => o.Interface == iface && o.Member == member) == 1, $"{iface.Name}.{member} needs exactly one operation in Operations.cs");
@@ -52,10 +56,17 @@ public class OperationTableTests
         {
             var method = op.Interface.GetMethod(op.Member);
             var property = op.Interface.GetProperty(op.Member);
-            var parameters = method?.GetParameters().Select(p => p.Name!).ToArray() ?? [];
+            // An out parameter is part of the answer (getUser's value), not a field.
+            var parameters = method?.GetParameters().Where(p => !p.IsOut).Select(p => p.Name!).ToArray() ?? [];
             Assert.Equal(parameters, op.Fields.Select(f => f.ContractParameter!).ToArray());
             Type result = method?.ReturnType ?? property!.PropertyType;
-            var expected = result == typeof(void) ? [WireType.None, WireType.Bytes]
+            bool spanOut = method?.GetParameters().Any(p => p.ParameterType == typeof(Span<byte>)) ?? false;
+            bool outValue = method?.GetParameters().Any(p => p.IsOut) ?? false;
+            var expected = spanOut ? result == typeof(void) ? [WireType.Bytes] : result == typeof(UserFault) ? [WireType.UserLoad] : [WireType.CopiedBytes]
+                : outValue ? [WireType.ResultWithValue]
+                : result == typeof(void) ? [WireType.None]
+                : result == typeof(UserFault) ? [WireType.UserFault]
+                : result == typeof(DriverVma) ? [WireType.Vma]
                 : result == typeof(ulong) || result == typeof(PageHandle) || result == typeof(SlabCacheHandle) ? [WireType.Address]
                 : result == typeof(long) || result == typeof(int) ? [WireType.Integer]
                 : result == typeof(bool) ? [WireType.Boolean]
@@ -66,8 +77,8 @@ public class OperationTableTests
             Assert.All(op.Then, f => Assert.False(f.Operation.ChangesState));
             Assert.True(op.Then.Count == 0 || op.Value == WireType.Address, $"{op.Name}: follow-ups refer to an address answer");
         }
-        Assert.Equal(3, Protocol.Latest);
-        Assert.Equal([1, 2, 3], Protocol.Versions);
+        Assert.Equal(4, Protocol.Latest);
+        Assert.Equal([1, 2, 3, 4], Protocol.Versions);
     }
 
     /// <summary>
@@ -80,7 +91,8 @@ public class OperationTableTests
         string log = Path.Combine(Path.GetTempPath(), $"kmm-requests-{Guid.NewGuid():N}");
         string recorder = $$"""
             import json, sys
-            values = {"Address": '"0x1000"', "Integer": "1", "Boolean": "false", "Zone": '"DMA"', "SlabInfo": "[]", "Translation": '"0x1000"', "None": "null"}
+            values = {"Address": '"0x1000"', "Integer": "1", "Boolean": "false", "Zone": '"DMA"', "SlabInfo": "[]", "Translation": '"0x1000"', "None": "null",
+                      "UserFault": '"None"', "ResultWithValue": '{"result":0,"value":"0x2a"}', "Vma": "null"}
             kinds = {{JsonSerializer.Serialize(Operations.All.ToDictionary(o => o.Name, o => o.Value.ToString()))}}
             log = open(sys.argv[1], "a")
             for line in sys.stdin:
@@ -88,8 +100,10 @@ public class OperationTableTests
                 log.write(line); log.flush()
                 if r["op"] == "hello":
                     print(json.dumps({"id": r["id"], "ok": True, "protocol": {{Protocol.Latest}}, "capabilities": {{JsonSerializer.Serialize(Operations.Carried(Protocol.Latest).Select(c => c.ToString()))}}}))
-                elif r["op"] == "read":
+                elif r["op"] == "read" or r["op"] == "readFile":
                     print('{"id":%d,"ok":true,"value":"%s"}' % (r["id"], "00" * r["len"]))
+                elif r["op"] == "userRead":
+                    print('{"id":%d,"ok":true,"value":{"fault":"None","data":"%s"} }' % (r["id"], "00" * r["len"]))
                 else:
                     print('{"id":%d,"ok":true,"value":%s}' % (r["id"], values.get(kinds.get(r["op"]), "null")))
                 sys.stdout.flush()
@@ -104,6 +118,15 @@ public class OperationTableTests
             {
                 if (op == Operations.Read) ((IKernelMemory)mm).Read(0x1000, new byte[3]);
                 else if (op == Operations.Write) ((IKernelMemory)mm).Write(0x1000, [1, 2]);
+                else if (op == Operations.ReadFile) Assert.Equal(2, ((IUserMemory)mm).ReadFile(1, 0, new byte[2]));
+                else if (op == Operations.WriteFile) ((IUserMemory)mm).WriteFile(1, 0, [1, 2]);
+                else if (op == Operations.UserRead) Assert.Equal(UserFault.None, ((IUserMemory)mm).UserRead(1, 0x1000, new byte[4]));
+                else if (op == Operations.UserWrite) Assert.Equal(UserFault.None, ((IUserMemory)mm).UserWrite(1, 0x1000, [1]));
+                else if (op == Operations.GetUser)
+                {
+                    Assert.Equal(0, ((IUserCopy)mm).GetUser(1, 0x1000, 4, out ulong got));
+                    Assert.Equal(0x2aUL, got);
+                }
                 else if (op.Interface.GetProperty(op.Member) is { } property) property.GetValue(mm);
                 else
                 {
@@ -128,6 +151,7 @@ public class OperationTableTests
                     {
                         WireType.Address or WireType.Zone or WireType.Text or WireType.Bytes or WireType.Access => JsonValueKind.String,
                         WireType.OptionalByte => JsonValueKind.Null,
+                        WireType.Addresses => JsonValueKind.Array,
                         _ => JsonValueKind.Number,
                     };
                     Assert.True(v.ValueKind == kind, $"{op.Name}.{f.Name}: {v.ValueKind}, the table says {f.Type}");
@@ -141,6 +165,8 @@ public class OperationTableTests
         t == typeof(ulong) ? 0x2000UL : t == typeof(long) ? 8L : t == typeof(int) ? 1 : t == typeof(GfpFlags) ? Gfp.Kernel
         : t == typeof(Zone) ? Zone.Normal : t == typeof(PageHandle) ? new PageHandle(5) : t == typeof(SlabCacheHandle) ? new SlabCacheHandle(3)
         : t == typeof(SlabFlags) ? SlabFlags.Poison : t == typeof(Access) ? Access.UserWrite : t == typeof(string) ? "name" : t == typeof(byte?) ? null
+        : t == typeof(Prot) ? Prot.Read | Prot.Write : t == typeof(MapFlags) ? MapFlags.Private | MapFlags.Anonymous : t == typeof(OpenMode) ? OpenMode.ReadWrite
+        : t == typeof(IReadOnlyList<PageHandle>) ? new List<PageHandle> { new(5), new(6) }
         : throw new InvalidOperationException($"no sample for {t}");
 
     [Fact]

@@ -160,6 +160,84 @@ public static class Operations
     public static readonly WireOperation FlushTlbAll = Op("flushTlbAll", Capability.Tlb, typeof(ITlb), nameof(ITlb.FlushTlbAll), W.None, true, 3,
         "no translation stays cached");
 
+    // ---- UserMemory (protocol 4) --------------------------------------------------------------------
+    // Results are the system calls' own: a value, or a negated errno as a JSON integer (-22 is -EINVAL).
+
+    public static readonly WireOperation CreateProcess = Op("createProcess", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.CreateProcess), W.Integer, true, 4,
+        "pid (> 0) of a new process with an empty address space and no descriptors, or -12 (-ENOMEM)");
+    public static readonly WireOperation Fork = Op("fork", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Fork), W.Integer, true, 4,
+        "the child's pid: shared mappings stay shared, private ones copy-on-write, descriptors duplicated; or -12 with nothing created", F("pid", W.Integer));
+    public static readonly WireOperation Exit = Op("exit", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Exit), W.None, true, 4,
+        "the process ends: mappings removed, frames and swap slots only it used freed, descriptors closed", F("pid", W.Integer));
+    public static readonly WireOperation PageFaults = Op("pageFaults", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.PageFaults), W.Integer, false, 4,
+        "page faults the process took so far, resolved or not (min_flt + maj_flt)", F("pid", W.Integer));
+    public static readonly WireOperation CreateFile = Op("createFile", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.CreateFile), W.Integer, true, 4,
+        "id (> 0) of a new zero-filled in-memory file of `size` bytes (never swapped); `invalid` for size < 0", F("size", W.Integer));
+    public static readonly WireOperation ReadFile = Op("readFile", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.ReadFile), W.CopiedBytes, false, 4,
+        "pread by an observer: the file's bytes from `offset`, at most `len`, stopping at the end of the file; `invalid` for offset < 0",
+        F("file", W.Integer), F("offset", W.Integer), F("len", W.Integer, "destination"));
+    public static readonly WireOperation WriteFile = Op("writeFile", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.WriteFile), W.None, true, 4,
+        "pwrite by an observer, seen by every MAP_SHARED mapping; `invalid` for a range beyond the file (it never grows)",
+        F("file", W.Integer), F("offset", W.Integer), F("data", W.Bytes, "source"));
+    public static readonly WireOperation Open = Op("open", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Open), W.Integer, true, 4,
+        "the lowest free descriptor (>= 0) for the file, opened with `mode`", F("pid", W.Integer), F("file", W.Integer), F("mode", W.OpenMode));
+    public static readonly WireOperation OpenDevice = Op("openDevice", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.OpenDevice), W.Integer, true, 4,
+        "a descriptor for character device `device` (0: the serial port, which has no mmap), or -19 (-ENODEV)", F("pid", W.Integer), F("device", W.Integer));
+    public static readonly WireOperation Close = Op("close", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Close), W.Integer, true, 4,
+        "0, or -9 (-EBADF) when `fd` is not open; mappings made through it stay", F("pid", W.Integer), F("fd", W.Integer));
+    public static readonly WireOperation Mmap = Op("mmap", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Mmap), W.Integer, true, 4,
+        "page-aligned start of the new mapping (a JSON integer), or a negated errno with nothing changed: -22, -12, -9, -13, -19, -75",
+        F("pid", W.Integer), F("addr", W.Address), F("length", W.Address), F("prot", W.Prot), F("flags", W.MapFlags), F("fd", W.Integer), F("offset", W.Integer));
+    public static readonly WireOperation Munmap = Op("munmap", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Munmap), W.Integer, true, 4,
+        "0 (also when nothing was mapped), splitting what it cuts; -22 for an unaligned addr, length 0, a range outside user space",
+        F("pid", W.Integer), F("addr", W.Address), F("length", W.Address));
+    public static readonly WireOperation Mprotect = Op("mprotect", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.Mprotect), W.Integer, true, 4,
+        "0, splitting what it cuts; -22 (unaligned, unknown bit), -12 (part not mapped), -13 (write to a shared read-only file mapping)",
+        F("pid", W.Integer), F("addr", W.Address), F("length", W.Address), F("prot", W.Prot));
+    public static readonly WireOperation UserRead = Op("userRead", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.UserRead), W.UserLoad, true, 4,
+        "a load by the process within one page, faulting the page in: `{\"fault\":\"None\",\"data\":hex}`, or the fault; `invalid` across a page boundary",
+        F("pid", W.Integer), F("addr", W.Address), F("len", W.Integer, "destination"));
+    public static readonly WireOperation UserWrite = Op("userWrite", Capability.UserMemory, typeof(IUserMemory), nameof(IUserMemory.UserWrite), W.UserFault, true, 4,
+        "a store by the process within one page: `\"None\"`, or the fault (nothing stored); `invalid` across a page boundary",
+        F("pid", W.Integer), F("addr", W.Address), F("data", W.Bytes, "source"));
+
+    // ---- Swap (protocol 4) ----------------------------------------------------------------------------
+
+    public static readonly WireOperation SwapTotalPages = Op("swapTotalPages", Capability.Swap, typeof(ISwap), nameof(ISwap.SwapTotalPages), W.Integer, false, 4,
+        "slots of the swap device, in pages (SwapTotal)");
+    public static readonly WireOperation SwapFreePages = Op("swapFreePages", Capability.Swap, typeof(ISwap), nameof(ISwap.SwapFreePages), W.Integer, false, 4,
+        "free slots (SwapFree)");
+    public static readonly WireOperation SwapOut = Op("swapOut", Capability.Swap, typeof(ISwap), nameof(ISwap.SwapOut), W.Integer, true, 4,
+        "anonymous user pages written out (0..pages), victims of your choice; `invalid` for pages < 0; `bug GFP-1` in atomic context", F("pages", W.Integer));
+    public static readonly WireOperation AnonPages = Op("anonPages", Capability.Swap, typeof(ISwap), nameof(ISwap.AnonPages), W.Integer, false, 4,
+        "resident anonymous user pages with frames in the zone, mapped once (nr_anon_pages)", F("zone", W.Zone));
+
+    // ---- UserCopy (protocol 4) ------------------------------------------------------------------------
+
+    public static readonly WireOperation CopyFromUser = Op("copyFromUser", Capability.UserCopy, typeof(IUserCopy), nameof(IUserCopy.CopyFromUser), W.Integer, true, 4,
+        "bytes NOT copied (0: all), stopping at the first bad user byte, the rest of `to` zeroed; `fault` for an unmapped kernel buffer; `invalid` for n < 0",
+        F("pid", W.Integer), F("to", W.Address), F("from", W.Address), F("n", W.Integer));
+    public static readonly WireOperation CopyToUser = Op("copyToUser", Capability.UserCopy, typeof(IUserCopy), nameof(IUserCopy.CopyToUser), W.Integer, true, 4,
+        "as `copyFromUser` the other way (the user bytes past the stop are unspecified)",
+        F("pid", W.Integer), F("to", W.Address), F("from", W.Address), F("n", W.Integer));
+    public static readonly WireOperation GetUser = Op("getUser", Capability.UserCopy, typeof(IUserCopy), nameof(IUserCopy.GetUser), W.ResultWithValue, true, 4,
+        "`{\"result\":0,\"value\":\"0x…\"}` (little-endian), or result -14 (-EFAULT) with value 0; `invalid` for a size other than 1, 2, 4 (8 on 64-bit)",
+        F("pid", W.Integer), F("addr", W.Address), F("size", W.Integer));
+    public static readonly WireOperation PutUser = Op("putUser", Capability.UserCopy, typeof(IUserCopy), nameof(IUserCopy.PutUser), W.Integer, true, 4,
+        "stores the low `size` bytes of `value`: 0, or -14 (-EFAULT) with nothing stored; `invalid` as `getUser`",
+        F("pid", W.Integer), F("addr", W.Address), F("size", W.Integer), F("value", W.Address));
+
+    // ---- DriverMmap (protocol 4) ----------------------------------------------------------------------
+
+    public static readonly WireOperation RegisterRemapDevice = Op("registerRemapDevice", Capability.DriverMmap, typeof(IDriverMmap), nameof(IDriverMmap.RegisterRemapDevice), W.Integer, true, 4,
+        "device number of a driver whose mmap does remap_pfn_range of frames [`pfn`, pfn + `pages`), `remapSize` bytes (0: the vma's size); `invalid` outside RAM",
+        F("pfn", W.Address), F("pages", W.Integer), F("remapSize", W.Integer));
+    public static readonly WireOperation RegisterPageListDevice = Op("registerPageListDevice", Capability.DriverMmap, typeof(IDriverMmap), nameof(IDriverMmap.RegisterPageListDevice), W.Integer, true, 4,
+        "device number of a driver whose mmap does vm_insert_page of each page of the list, in order; `invalid` for a value that is no page handle",
+        F("pages", W.Addresses));
+    public static readonly WireOperation LastMmap = Op("lastMmap", Capability.DriverMmap, typeof(IDriverMmap), nameof(IDriverMmap.LastMmap), W.Vma, false, 4,
+        "the vma the device's mmap method received last, or null; `invalid` for an unknown device", F("device", W.Integer));
+
     // ---- What the suite asks about an answer, pipelined behind the call (feature "references") -------
 
     private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
@@ -194,8 +272,11 @@ public static class Operations
     /// </summary>
     private static readonly HashSet<WireOperation> NeverKept = new(ReferenceEqualityComparer.Instance) { TlbHits, TlbMisses };
 
-    /// <summary>Whether the runner may keep this pure query's answer until the next state-changing request.</summary>
-    public static bool IsKept(WireOperation op) => !op.ChangesState && !NeverKept.Contains(op);
+    /// <summary>
+    /// Whether the runner may keep this pure query's answer until the next state-changing request: a pure
+    /// query, not in <see cref="NeverKept"/>, whose fields the runner's key covers (at most two: readFile's three are not).
+    /// </summary>
+    public static bool IsKept(WireOperation op) => !op.ChangesState && !NeverKept.Contains(op) && op.Fields.Count <= 2;
 
     /// <summary>Every operation, in document order.</summary>
     public static readonly IReadOnlyList<WireOperation> All =
@@ -210,6 +291,10 @@ public static class Operations
         Vmalloc, Vzalloc, Vfree, VmallocToPfn, IsVmallocAddr,
         Translate, Ioremap, Iounmap, PageTablePages,
         TlbTranslate, TlbHits, TlbMisses, TlbEntries, FlushTlbKernelRange, FlushTlbAll,
+        CreateProcess, Fork, Exit, PageFaults, CreateFile, ReadFile, WriteFile, Open, OpenDevice, Close, Mmap, Munmap, Mprotect, UserRead, UserWrite,
+        SwapTotalPages, SwapFreePages, SwapOut, AnonPages,
+        CopyFromUser, CopyToUser, GetUser, PutUser,
+        RegisterRemapDevice, RegisterPageListDevice, LastMmap,
     ];
 
     /// <summary>The follow-ups of an operation (empty for most).</summary>
@@ -220,7 +305,7 @@ public static class Operations
 
     /// <summary>
     /// The capabilities protocol <paramref name="version"/> carries: those whose every operation exists in it
-    /// (a capability with no operation yet, such as Mmu today, is never carried).
+    /// (a capability with no operation is never carried).
     /// </summary>
     public static IReadOnlySet<Capability> Carried(int version) =>
         Enum.GetValues<Capability>()

@@ -10,7 +10,7 @@ namespace KernelMm.Conformance.OutOfProcess;
 /// "Adding an operation"); tests/OutOfProcess/OperationTableTests checks every line against the table.
 /// </summary>
 internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab,
-    IVmalloc, IKernelPageTables, ITlb
+    IVmalloc, IKernelPageTables, ITlb, IUserMemory, ISwap, IUserCopy, IDriverMmap
 {
     // ---- IPageAllocator, IKernelMemory -----------------------------------------------------------
     public ulong GetFreePages(GfpFlags gfp, int order) => CallAddress(Op.GetFreePages, [gfp, order]);
@@ -85,6 +85,41 @@ internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IEx
     public int TlbEntries => CallInt32(Op.TlbEntries, []);
     public void FlushTlbKernelRange(ulong start, ulong end) => CallVoid(Op.FlushTlbKernelRange, [start, end]);
     public void FlushTlbAll() => CallVoid(Op.FlushTlbAll, []);
+
+    // ---- IUserMemory (protocol 4) ----------------------------------------------------------------------
+    public int CreateProcess() => CallInt32(Op.CreateProcess, []);
+    public int Fork(int pid) => CallInt32(Op.Fork, [pid]);
+    public void Exit(int pid) => CallVoid(Op.Exit, [pid]);
+    public long PageFaults(int pid) => CallInteger(Op.PageFaults, [pid]);
+    public int CreateFile(long size) => CallInt32(Op.CreateFile, [size]);
+    public int ReadFile(int file, long offset, Span<byte> destination) => CallCopiedBytes(Op.ReadFile, [file, offset, destination.Length], destination);
+    public void WriteFile(int file, long offset, ReadOnlySpan<byte> source) => CallVoid(Op.WriteFile, [file, offset, source.ToArray()]);
+    public int Open(int pid, int file, OpenMode mode) => CallInt32(Op.Open, [pid, file, mode]);
+    public int OpenDevice(int pid, int device) => CallInt32(Op.OpenDevice, [pid, device]);
+    public int Close(int pid, int fd) => CallInt32(Op.Close, [pid, fd]);
+    public long Mmap(int pid, ulong addr, ulong length, Prot prot, MapFlags flags, int fd, long offset) =>
+        CallInteger(Op.Mmap, [pid, addr, length, prot, flags, fd, offset]);
+    public int Munmap(int pid, ulong addr, ulong length) => CallInt32(Op.Munmap, [pid, addr, length]);
+    public int Mprotect(int pid, ulong addr, ulong length, Prot prot) => CallInt32(Op.Mprotect, [pid, addr, length, prot]);
+    public UserFault UserRead(int pid, ulong addr, Span<byte> destination) => CallUserLoad(Op.UserRead, [pid, addr, destination.Length], destination);
+    public UserFault UserWrite(int pid, ulong addr, ReadOnlySpan<byte> source) => CallUserFault(Op.UserWrite, [pid, addr, source.ToArray()]);
+
+    // ---- ISwap (protocol 4) ----------------------------------------------------------------------------
+    public long SwapTotalPages => CallInteger(Op.SwapTotalPages, []);
+    public long SwapFreePages => CallInteger(Op.SwapFreePages, []);
+    public int SwapOut(int pages) => CallInt32(Op.SwapOut, [pages]);
+    public long AnonPages(Zone zone) => CallInteger(Op.AnonPages, [zone]);
+
+    // ---- IUserCopy (protocol 4) ------------------------------------------------------------------------
+    public long CopyFromUser(int pid, ulong to, ulong from, long n) => CallInteger(Op.CopyFromUser, [pid, to, from, n]);
+    public long CopyToUser(int pid, ulong to, ulong from, long n) => CallInteger(Op.CopyToUser, [pid, to, from, n]);
+    public int GetUser(int pid, ulong addr, int size, out ulong value) => CallResultWithValue(Op.GetUser, [pid, addr, size], out value);
+    public int PutUser(int pid, ulong addr, int size, ulong value) => CallInt32(Op.PutUser, [pid, addr, size, value]);
+
+    // ---- IDriverMmap (protocol 4) ----------------------------------------------------------------------
+    public int RegisterRemapDevice(ulong pfn, long pages, long remapSize) => CallInt32(Op.RegisterRemapDevice, [pfn, pages, remapSize]);
+    public int RegisterPageListDevice(IReadOnlyList<PageHandle> pages) => CallInt32(Op.RegisterPageListDevice, [WireArg.Handles(pages)]);
+    public DriverVma? LastMmap(int device) => CallVma(Op.LastMmap, [device]);
 
     // ---- Bulk observations ----------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
         public Zone Zone;
         public Translation Translation;
         public byte[]? Bytes;
+        public DriverVma? Vma;
         public KernelApiException? Error;
     }
 
@@ -388,6 +389,9 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
                 if (!r.TryHexBytes(a.Bytes)) throw BadValue(p, op, r, length);
                 break;
             case WireType.Boolean: if (!r.TryBool(out bool b)) throw BadValue(p, op, r); a.Value = b ? 1UL : 0; break;
+            case WireType.Vma:
+                if (UserAnswerParser.Vma(r.Value, out a.Vma) is { } problem) throw p.Violation($"the answer to {op.Name} must be null or a vma object, got {Value(r)}: {problem}");
+                break;
             case WireType.Integer: if (!r.TryI64(out long n)) throw BadValue(p, op, r); a.Value = (ulong)n; break;
             default: if (!r.TryU64(out a.Value)) throw BadValue(p, op, r); break;
         }

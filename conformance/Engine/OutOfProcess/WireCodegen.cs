@@ -31,6 +31,15 @@ public static class WireCodegen
         WireType.SlabInfo => "slabinfo array",
         WireType.Access => "access",
         WireType.Translation => "translation",
+        WireType.Prot => "PROT_ mask",
+        WireType.MapFlags => "MAP_ flags",
+        WireType.OpenMode => "O_ mode",
+        WireType.Addresses => "array of \"0x…\"",
+        WireType.UserFault => "user fault",
+        WireType.UserLoad => "user load",
+        WireType.CopiedBytes => "hex bytes (≤ len)",
+        WireType.ResultWithValue => "result and value",
+        WireType.Vma => "vma or null",
         _ => t.ToString(),
     };
 
@@ -63,7 +72,8 @@ public static class WireCodegen
     private static string CType(WireType t) => t switch
     {
         WireType.Integer => "int64_t",
-        WireType.Gfp or WireType.SlabFlags => "uint32_t",
+        WireType.Gfp or WireType.SlabFlags or WireType.Prot or WireType.MapFlags => "uint32_t",
+        WireType.OpenMode => "int64_t",
         WireType.Address => "uint64_t",
         WireType.Zone => "int",
         WireType.Boolean => "bool",
@@ -81,6 +91,9 @@ public static class WireCodegen
         WireType.Boolean => "bool",
         WireType.Zone => "int",
         WireType.Translation => "struct kmm_translation",
+        WireType.UserFault or WireType.UserLoad => "int",
+        WireType.CopiedBytes or WireType.ResultWithValue => "int64_t",
+        WireType.Vma => "bool",
         _ => throw new InvalidOperationException($"{t} is not an answer type"),
     };
 
@@ -90,9 +103,12 @@ public static class WireCodegen
         foreach (var f in op.Fields)
         {
             if (f.Type == WireType.Bytes) { ps.Add($"const uint8_t *{f.Name}"); ps.Add($"int64_t {f.Name}_len"); }
+            else if (f.Type == WireType.Addresses) { ps.Add($"const uint64_t *{f.Name}"); ps.Add($"int64_t {f.Name}_count"); }
             else ps.Add($"{CType(f.Type)}{(f.Type == WireType.Text ? "" : " ")}{f.Name}");
         }
-        if (op.Value == WireType.Bytes) ps.Add("uint8_t *out");
+        if (op.Value is WireType.Bytes or WireType.UserLoad or WireType.CopiedBytes) ps.Add("uint8_t *out");
+        if (op.Value == WireType.ResultWithValue) ps.Add("uint64_t *value");
+        if (op.Value == WireType.Vma) ps.Add("struct kmm_vma *vma");
         return ps.Count == 0 ? "void" : string.Join(", ", ps);
     }
 
@@ -102,7 +118,8 @@ public static class WireCodegen
     {
         WireType.Integer => "kmm_get_int",
         WireType.Gfp => "kmm_get_mask",
-        WireType.SlabFlags => "kmm_get_mask",
+        WireType.SlabFlags or WireType.Prot or WireType.MapFlags => "kmm_get_mask",
+        WireType.OpenMode => "kmm_get_int",
         WireType.Address => "kmm_get_address",
         WireType.Zone => "kmm_get_zone",
         WireType.Boolean => "kmm_get_bool",
@@ -119,6 +136,7 @@ public static class WireCodegen
         WireType.Boolean => "kmm_answer_bool",
         WireType.Zone => "kmm_answer_zone",
         WireType.Translation => "kmm_answer_translation",
+        WireType.UserFault => "kmm_answer_user_fault",
         _ => throw new InvalidOperationException(t.ToString()),
     };
 
@@ -262,6 +280,14 @@ public static class WireCodegen
             var gets = new List<string>();
             foreach (var f in op.Fields)
             {
+                if (f.Type == WireType.Addresses)
+                {
+                    sb.AppendLine($"        const uint64_t *{f.Name}; int64_t {f.Name}_count;");
+                    gets.Add($"kmm_get_address_list(r, \"{f.Name}\", &{f.Name}, &{f.Name}_count)");
+                    args.Add(f.Name);
+                    args.Add($"{f.Name}_count");
+                    continue;
+                }
                 if (f.Type == WireType.Bytes)
                 {
                     sb.AppendLine($"        const uint8_t *{f.Name}; int64_t {f.Name}_len;");
@@ -273,22 +299,49 @@ public static class WireCodegen
                 string decl = f.Type == WireType.Text ? $"char {f.Name}[256]" : $"{CType(f.Type)} {f.Name}";
                 sb.AppendLine($"        {decl};");
                 gets.Add(f.Type == WireType.Text ? $"{CGetter(f.Type)}(r, \"{f.Name}\", {f.Name}, sizeof {f.Name})"
-                    : f.Type == WireType.Gfp || f.Type == WireType.SlabFlags ? $"{CGetter(f.Type)}(r, \"{f.Name}\", &{f.Name})"
-                    : $"{CGetter(f.Type)}(r, \"{f.Name}\", &{f.Name})");
+                        : $"{CGetter(f.Type)}(r, \"{f.Name}\", &{f.Name})");
                 args.Add(f.Name);
             }
             if (gets.Count > 0) sb.AppendLine($"        if (!({string.Join(" && ", gets)})) return true;");
-            string call = $"ops->{op.SnakeName}({string.Join(", ", op.Value == WireType.Bytes ? args.Append("out") : args)})";
+            var outArgs = op.Value switch
+            {
+                WireType.Bytes or WireType.UserLoad or WireType.CopiedBytes => args.Append("out"),
+                WireType.ResultWithValue => args.Append("&value"),
+                WireType.Vma => args.Append("&vma"),
+                _ => args,
+            };
+            string call = $"ops->{op.SnakeName}({string.Join(", ", outArgs)})";
+            if (op.Value is WireType.Bytes or WireType.UserLoad or WireType.CopiedBytes)
+            {
+                if (!op.Fields.Any(f => f.Name == "len" && f.Type == WireType.Integer))
+                    throw new InvalidOperationException($"{op.Name} answers bytes: it needs an integer field \"len\"");
+                sb.AppendLine("        uint8_t *out = kmm_scratch(r, len);");
+                sb.AppendLine("        if (!out) return true;");
+            }
             switch (op.Value)
             {
                 case WireType.None: sb.AppendLine($"        {call};"); sb.AppendLine("        kmm_answer_null(r);"); break;
                 case WireType.Bytes:
-                    if (!op.Fields.Any(f => f.Name == "len" && f.Type == WireType.Integer))
-                        throw new InvalidOperationException($"{op.Name} answers bytes: it needs an integer field \"len\"");
-                    sb.AppendLine("        uint8_t *out = kmm_scratch(r, len);");
-                    sb.AppendLine("        if (!out) return true;");
                     sb.AppendLine($"        {call};");
                     sb.AppendLine("        kmm_answer_bytes(r, out, len);");
+                    break;
+                case WireType.UserLoad:
+                    sb.AppendLine($"        int fault = {call};");
+                    sb.AppendLine("        kmm_answer_user_load(r, fault, out, len);");
+                    break;
+                case WireType.CopiedBytes:
+                    sb.AppendLine($"        int64_t count = {call};");
+                    sb.AppendLine("        kmm_answer_copied_bytes(r, out, count, len);");
+                    break;
+                case WireType.ResultWithValue:
+                    sb.AppendLine("        uint64_t value = 0;");
+                    sb.AppendLine($"        int64_t result = {call};");
+                    sb.AppendLine("        kmm_answer_result_with_value(r, result, value);");
+                    break;
+                case WireType.Vma:
+                    sb.AppendLine("        struct kmm_vma vma = {0};");
+                    sb.AppendLine($"        bool found = {call};");
+                    sb.AppendLine("        kmm_answer_vma(r, found, &vma);");
                     break;
                 case WireType.SlabInfo:
                     sb.AppendLine("        kmm_slabinfo_begin(r);");
@@ -324,6 +377,15 @@ public static class WireCodegen
         WireType.SlabInfo => "slabinfo",
         WireType.Access => "access",
         WireType.Translation => "translation",
+        WireType.Prot => "mask",
+        WireType.MapFlags => "mask",
+        WireType.OpenMode => "integer",
+        WireType.Addresses => "addresses",
+        WireType.UserFault => "user_fault",
+        WireType.UserLoad => "user_load",
+        WireType.CopiedBytes => "copied_bytes",
+        WireType.ResultWithValue => "result_with_value",
+        WireType.Vma => "vma",
         _ => "none",
     };
 

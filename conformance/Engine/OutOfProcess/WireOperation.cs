@@ -35,6 +35,30 @@ public enum WireType
     /// or the fault's name: "NotPresent", "Protection" or "UserAccessToKernel" (protocol 3).
     /// </summary>
     Translation,
+    /// <summary>A JSON integer holding the mmap/mprotect PROT_ bit mask (<see cref="Spec.Contract.Prot"/>, Linux's values) (protocol 4).</summary>
+    Prot,
+    /// <summary>A JSON integer holding the mmap MAP_ flag bit mask (<see cref="Spec.Contract.MapFlags"/>, Linux's values) (protocol 4).</summary>
+    MapFlags,
+    /// <summary>A JSON integer holding an open(2) access mode: 0 O_RDONLY, 1 O_WRONLY, 2 O_RDWR (<see cref="Spec.Contract.OpenMode"/>) (protocol 4).</summary>
+    OpenMode,
+    /// <summary>A JSON array of "0x..." strings: page handles, in order (a driver's page list) (protocol 4).</summary>
+    Addresses,
+    /// <summary>How a user-mode access ended (<see cref="Spec.Contract.UserFault"/>): "None", "MapError", "AccessError", "Bus" or "OutOfMemory" (protocol 4).</summary>
+    UserFault,
+    /// <summary>
+    /// A user-mode load: <c>{"fault":"None","data":"hex"}</c> with exactly len bytes, or <c>{"fault":"MapError"}</c>
+    /// (any other fault name; "data" absent or null) (protocol 4).
+    /// </summary>
+    UserLoad,
+    /// <summary>The bytes a copy delivered, as one hex string of 0 to len bytes; their number is the call's result (readFile) (protocol 4).</summary>
+    CopiedBytes,
+    /// <summary>A result with an out value: <c>{"result":0,"value":"0x2a"}</c> (get_user's return and x) (protocol 4).</summary>
+    ResultWithValue,
+    /// <summary>
+    /// A driver's vma (<see cref="Spec.Contract.DriverVma"/>) or null:
+    /// <c>{"vmStart":"0x…","vmEnd":"0x…","vmPgoff":"0x…","vmPageProt":3,"shared":true}</c> (protocol 4).
+    /// </summary>
+    Vma,
 }
 
 /// <summary>One field of a request: its wire name and type, and the contract parameter it carries when the names differ.</summary>
