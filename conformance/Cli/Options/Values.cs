@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using KernelMm.Conformance.Running;
+using static KernelMm.Conformance.Text.Suggestions;
 using KernelMm.Spec.Profiles;
 using KernelMm.Spec.Rules;
 
@@ -173,31 +174,6 @@ public static partial class Values
 
     /// <summary>Splits repeated and comma-separated option values into trimmed items.</summary>
     public static IEnumerable<string> Items(IEnumerable<string> texts) => texts.SelectMany(t => t.Split(',')).Select(s => s.Trim());
-
-    /// <summary>" (did you mean X?)" for the closest known name, when one is close.</summary>
-    public static string Suggest(string text, IEnumerable<string> known)
-    {
-        var best = known.Select(k => (k, d: Distance(text.ToLowerInvariant(), k.ToLowerInvariant()))).OrderBy(p => p.d).FirstOrDefault();
-        return best.k is not null && best.d <= Math.Max(2, best.k.Length / 3) ? $" (did you mean {best.k}?)" : "";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        if (a.Length > 64 || b.Length > 64) return int.MaxValue;
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int up = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = up;
-            }
-        }
-        return row[b.Length];
-    }
 
     private static bool IsDigits(string s, bool allowMinus)
     {

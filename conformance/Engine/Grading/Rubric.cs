@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using KernelMm.Conformance.Running;
+using static KernelMm.Conformance.Text.Suggestions;
 using KernelMm.Spec.Rules;
 
 namespace KernelMm.Conformance.Grading;
@@ -221,30 +222,6 @@ public sealed record Rubric
         var names = Spec.Profiles.Profiles.All.Select(p => p.Name).ToList();
         var found = names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
         return found is not null ? (found, null) : (null, $"no profile \"{Show(name)}\"{Suggest(name, names)}; known: {string.Join(", ", names)}");
-    }
-
-    private static string Suggest(string text, IEnumerable<string> known)
-    {
-        var best = known.Select(k => (k, d: Distance(text.ToLowerInvariant(), k.ToLowerInvariant()))).OrderBy(p => p.d).FirstOrDefault();
-        return best.k is not null && best.d <= Math.Max(2, best.k.Length / 3) ? $" (did you mean {best.k}?)" : "";
-    }
-
-    private static int Distance(string a, string b)
-    {
-        if (a.Length > 64 || b.Length > 64) return int.MaxValue;
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int up = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = up;
-            }
-        }
-        return row[b.Length];
     }
 
     private static string Show(JsonElement value) => value.ValueKind == JsonValueKind.String ? $"\"{Show(value.GetString()!)}\"" : Show(value.GetRawText());

@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
+using KernelMm.Conformance.Families.Shared;
 
 namespace KernelMm.Conformance.Families.Heap;
 
@@ -96,20 +97,10 @@ public static class HeapGen
     public static Gen<HeapOp[]> Sequence(Profile p) =>
         Gen.Sized(size => from n in Gen.Choose(1, Math.Max(1, size)) from ops in Op(p).ArrayOf(n) select ops);
 
-    public static IEnumerable<HeapOp[]> Shrink(HeapOp[] ops)
+    public static IEnumerable<HeapOp[]> Shrink(HeapOp[] ops) => SequenceShrink.Candidates(ops, Simplify);
+
+    private static IEnumerable<HeapOp> Simplify(HeapOp op)
     {
-        for (int chunk = ops.Length / 2; chunk >= 1; chunk /= 2)
-            for (int start = 0; start + chunk <= ops.Length; start += chunk)
-                yield return [.. ops[..start], .. ops[(start + chunk)..]];
-        for (int i = 0; i < ops.Length; i++)
-        {
-            var op = ops[i];
-            if (op.Slot > 0)
-            {
-                var copy = (HeapOp[])ops.Clone();
-                copy[i] = op with { Slot = 0 };
-                yield return copy;
-            }
-        }
+        if (op.Slot > 0) yield return op with { Slot = 0 };
     }
 }

@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
+using KernelMm.Conformance.Families.Shared;
 
 namespace KernelMm.Conformance.Families.Pages;
 
@@ -92,19 +93,7 @@ public static class PageGen
     /// Shrinks by removing chunks (halves, quarters, ... single steps), then by simplifying one
     /// step (smaller order, smaller argument, simpler flags).
     /// </summary>
-    public static IEnumerable<PageOp[]> Shrink(PageOp[] ops)
-    {
-        for (int chunk = ops.Length / 2; chunk >= 1; chunk /= 2)
-            for (int start = 0; start + chunk <= ops.Length; start += chunk)
-                yield return [.. ops[..start], .. ops[(start + chunk)..]];
-        for (int i = 0; i < ops.Length; i++)
-            foreach (var simpler in Simplify(ops[i]))
-            {
-                var copy = (PageOp[])ops.Clone();
-                copy[i] = simpler;
-                yield return copy;
-            }
-    }
+    public static IEnumerable<PageOp[]> Shrink(PageOp[] ops) => SequenceShrink.Candidates(ops, Simplify);
 
     private static IEnumerable<PageOp> Simplify(PageOp op)
     {

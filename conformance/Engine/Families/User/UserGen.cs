@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using KernelMm.Spec.Contract;
 using KernelMm.Spec.Profiles;
+using KernelMm.Conformance.Families.Shared;
 
 namespace KernelMm.Conformance.Families.User;
 
@@ -101,19 +102,7 @@ public static class UserGen
                           select (UserOp[])[new UserOp(UserOpKind.Spawn), .. ops]);
 
     /// <summary>Shrinks by removing chunks (halves, quarters, ... single steps), then by simplifying one step.</summary>
-    public static IEnumerable<UserOp[]> Shrink(UserOp[] ops)
-    {
-        for (int chunk = ops.Length / 2; chunk >= 1; chunk /= 2)
-            for (int start = 0; start + chunk <= ops.Length; start += chunk)
-                yield return [.. ops[..start], .. ops[(start + chunk)..]];
-        for (int i = 0; i < ops.Length; i++)
-            foreach (var simpler in Simplify(ops[i]))
-            {
-                var copy = (UserOp[])ops.Clone();
-                copy[i] = simpler;
-                yield return copy;
-            }
-    }
+    public static IEnumerable<UserOp[]> Shrink(UserOp[] ops) => SequenceShrink.Candidates(ops, Simplify);
 
     private static IEnumerable<UserOp> Simplify(UserOp op)
     {

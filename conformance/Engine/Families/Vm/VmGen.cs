@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using KernelMm.Spec.Profiles;
+using KernelMm.Conformance.Families.Shared;
 
 namespace KernelMm.Conformance.Families.Vm;
 
@@ -89,20 +90,10 @@ public static class VmGen
     }
 
     /// <summary>Shrinks by removing chunks (halves, quarters, ... single steps), then by simplifying one step (slot 0, smaller size).</summary>
-    public static IEnumerable<VmOp[]> Shrink(VmOp[] ops)
+    public static IEnumerable<VmOp[]> Shrink(VmOp[] ops) => SequenceShrink.Candidates(ops, Simplify);
+
+    private static IEnumerable<VmOp> Simplify(VmOp op)
     {
-        for (int chunk = ops.Length / 2; chunk >= 1; chunk /= 2)
-            for (int start = 0; start + chunk <= ops.Length; start += chunk)
-                yield return [.. ops[..start], .. ops[(start + chunk)..]];
-        for (int i = 0; i < ops.Length; i++)
-        {
-            var op = ops[i];
-            if (op.Slot > 0)
-            {
-                var copy = (VmOp[])ops.Clone();
-                copy[i] = op with { Slot = 0 };
-                yield return copy;
-            }
-        }
+        if (op.Slot > 0) yield return op with { Slot = 0 };
     }
 }
