@@ -42,6 +42,7 @@ public class DeclarationTests
     /// selects fails with the boot fault instead of being n/a (which would pass the run).
     /// </summary>
     [Theory]
+    [InlineData("user")]
     [InlineData("vm")]
     [InlineData("pages")]
     public void A_program_that_never_boots_fails_the_selected_family(string family)
@@ -49,7 +50,7 @@ public class DeclarationTests
         using var factory = new ProcessFactory(["sh", "-c", "exit 3"]);
         var result = SuiteRunner.Run(factory, new SuiteOptions
         {
-            Profiles = [Profiles.X86_32],
+            Profiles = [Profiles.X86_64],
             MemorySizes = [64UL << 20],
             Families = new HashSet<string> { family },
             Settings = new RunSettings { Seed = 1, Sequences = 2, MaxSteps = 5 },
