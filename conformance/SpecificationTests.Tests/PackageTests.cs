@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Compression;
-using System.Text;
 using System.Xml.Linq;
 using KernelMm.Conformance.Specification;
 using KernelMm.Spec.Contract;
@@ -168,44 +167,16 @@ public sealed class PackageTests
         }
     }
 
-    /// <summary>Runs the dotnet CLI with no build servers or node reuse, so that nothing outlives the test; returns its output.</summary>
+    /// <summary>Runs the dotnet CLI as from a fresh shell (tests/Shared/IsolatedCommand: no build servers or node reuse, so that nothing outlives the test); returns its output.</summary>
     private static string Dotnet(string workingDirectory, string arguments)
     {
-        string host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
-        var start = new ProcessStartInfo(host, arguments + " -nodeReuse:false -p:UseSharedCompilation=false")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // The test host inherits MSBuild's and VSTest's variables from the outer `dotnet test`: drop them.
-        foreach (var key in start.Environment.Keys.ToList())
-            if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
-                || key.StartsWith("TESTINGPLATFORM", StringComparison.OrdinalIgnoreCase) || key.Equals("DOTNET_HOST_PATH", StringComparison.OrdinalIgnoreCase))
-                start.Environment.Remove(key);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        var start = KernelMm.Tests.Shared.IsolatedCommand.Start("dotnet", workingDirectory);
+        start.Arguments = arguments + " -nodeReuse:false -p:UseSharedCompilation=false";
         var clock = Stopwatch.StartNew();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(StepTimeout))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {arguments} did not finish within {StepTimeout.TotalMinutes} minutes:\n{output}");
-        }
-        process.WaitForExit();
+        var (exit, output) = KernelMm.Tests.Shared.IsolatedCommand.Run(start, StepTimeout);
         Console.Error.WriteLine($"package test: dotnet {arguments.Split(' ')[0]} took {clock.Elapsed.TotalSeconds:F1} s");
-        Assert.True(process.ExitCode == 0, $"dotnet {arguments} exited {process.ExitCode}:\n{output}");
-        return output.ToString();
+        Assert.True(exit == 0, $"dotnet {arguments} exited {exit}:\n{output}");
+        return output;
     }
 
     private static string GlobalPackagesFolder() =>

@@ -25,7 +25,9 @@ public sealed class CliProgramTests(NativePrograms programs) : IClassFixture<Nat
     {
         string path = Path.Combine(_dir, name, "buddy");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.Copy(program, path); // keeps the mode bits on Unix
+        // A link, not a copy: a program this process has just written can still be open for writing in a child another
+        // test thread is forking (until that child execs), and exec of it then fails with "Text file busy" (ETXTBSY).
+        File.CreateSymbolicLink(path, program);
         return path;
     }
 

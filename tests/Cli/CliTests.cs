@@ -98,6 +98,42 @@ public sealed class CliTests : IDisposable
         Assert.Contains("RAM: multiples of 8M up to 64G", output);
     }
 
+    /// <summary>Before: `profiles` left out the kernel virtual layout and page-table format that docs/rules.md tabulates.</summary>
+    [Fact]
+    public void Profiles_ShowTheKernelVirtualLayoutAndPageTableFormat()
+    {
+        var (code, output, _) = Invoke("profiles");
+        Assert.Equal(ExitCodes.Passed, code);
+        string Block(string name) => output.Split('\n').SkipWhile(l => !l.StartsWith(name + " ")).Take(5).Aggregate("", (a, l) => a + l + "\n");
+
+        // x86-32: 0xc0000000 + 64M + 8M, and + 896M + 8M once HIGHMEM caps low memory (arch/x86/include/asm/pgtable_32_areas.h).
+        string x86 = Block("x86-32");
+        Assert.Contains("VMALLOC_START = PAGE_OFFSET + low memory + VMALLOC_OFFSET 8M (0xc4800000 with 64M of RAM, 0xf8800000 with 896M or more)", x86);
+        Assert.Contains("VMALLOC_END 0xff7fe000", x86);
+        Assert.Contains("ioremap window = vmalloc window", x86);
+        Assert.Contains("PKMAP_BASE 0xff800000 (1024 kmap slots of one page)", x86);
+        Assert.Contains("TASK_SIZE 0xc0000000", x86);
+        Assert.Contains("vfree in interrupt reported (VMAL-3)", x86);
+        Assert.Contains("page tables: 2 levels (10/10 index bits, top first), 12 offset bits, 4-byte entries, 32-bit virtual and 32-bit physical addresses", x86);
+
+        // 64-bit-8k: no HIGHMEM, so VMALLOC_START keeps moving with RAM; no kmap window; Alpha's three levels over 13 offset bits.
+        string alpha = Block("64-bit-8k");
+        Assert.Contains("(0xfffffd0004000000 with 64M of RAM, 0xfffffd0080000000 with 2G)", alpha);
+        Assert.Contains("VMALLOC_END 0xfffffe0000000000", alpha);
+        Assert.Contains("no PKMAP window", alpha);
+        Assert.Contains("page tables: 3 levels (10/10/10 index bits, top first), 13 offset bits, 8-byte entries, 43-bit virtual and 44-bit physical addresses", alpha);
+
+        Assert.Contains("vfree in interrupt deferred (vfree_atomic)", Block("linux-6"));
+        // Every named profile, x86-64 (outside the default run) included, gets both lines.
+        foreach (var p in KernelMm.Spec.Profiles.Profiles.Named)
+        {
+            string block = Block(p.Name);
+            Assert.Contains($"VMALLOC_END 0x{p.VmallocEnd:x}", block);
+            Assert.Contains($"TASK_SIZE 0x{p.TaskSize:x}", block);
+            Assert.Contains($"page tables: {p.PageTableLevelBits.Count} levels", block);
+        }
+    }
+
     /// <summary>Before: every report said "Conformance of 'buddy'" (or 'reference'): --name did not exist.</summary>
     [Fact]
     public void Name_LabelsTheTable_TheReports_AndTheReplayCommands()

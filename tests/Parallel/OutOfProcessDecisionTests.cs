@@ -41,10 +41,11 @@ public class OutOfProcessDecisionTests(NativePrograms programs)
             "#!/bin/sh\nread line\n" +
             $"echo '{{\"id\":1,\"ok\":true,\"protocol\":{Protocol.Latest},\"name\":\"parallel\",\"capabilities\":[\"PageAllocator\",\"{capability}\"]}}'\n" +
             "while read line; do :; done\n");
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
-            using var factory = new ProcessFactory([script]);
+            // Run by /bin/sh, not executed itself: a file this process has just written can still be open for writing in a
+            // child another test thread is forking (until that child execs), and then exec of it fails with "Text file busy".
+            using var factory = new ProcessFactory(["/bin/sh", script]);
             using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20));
             // The boot failed: the machine carries only what the adapter can, and its first call raises the boot fault.
             Assert.NotNull(mm);

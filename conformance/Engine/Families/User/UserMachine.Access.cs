@@ -192,13 +192,13 @@ internal sealed partial class UserMachine
         if (pr.Either)
         {
             _s.That(rule ?? "MMAP-6", actual == pr.Expected || actual == UserFault.AccessError,
-                () => $"{what}: after a refused mprotect the page keeps its old or gets its new protection, so the access must give {pr.Expected} or SEGV_ACCERR; it gave {actual}");
+                $"{what}: after a refused mprotect the page keeps its old or gets its new protection, so the access must give {pr.Expected} or SEGV_ACCERR; it gave {actual}");
             return actual == UserFault.None && pr.Expected == UserFault.None;
         }
         if (pr.Kernel)
         {
             _s.That(rule ?? pr.Rule, actual is UserFault.MapError or UserFault.AccessError,
-                () => $"{what}: the address is not below TASK_SIZE 0x{_p.TaskSize:x}, so user mode must get SIGSEGV; got {actual}");
+                $"{what}: the address is not below TASK_SIZE 0x{_p.TaskSize:x}, so user mode must get SIGSEGV; got {actual}");
             return false;
         }
         _s.That(rule ?? pr.Rule, actual == pr.Expected, () => pr.Expected == UserFault.None
@@ -224,7 +224,7 @@ internal sealed partial class UserMachine
         long after = Faults(p);
         if (_t.Enabled) _t.Step($"page faults of {p.Var}: {before} -> {after}", $"// um.PageFaults({p.Var}): {before} -> {after}");
         _s.That(rule ?? "ADDR-6", after > before,
-            () => $"the first access to {m.Var} [0x{m.Start:x}-0x{m.End:x}) at 0x{va:x}, a mapping none of whose pages was touched, completed without a page fault ({p.Var}'s count stayed {before}): user pages must be faulted in on demand");
+            $"the first access to {m.Var} [0x{m.Start:x}-0x{m.End:x}) at 0x{va:x}, a mapping none of whose pages was touched, completed without a page fault ({p.Var}'s count stayed {before}): user pages must be faulted in on demand");
     }
 
     private static string Preview(byte[] buf) =>
@@ -338,7 +338,7 @@ internal sealed partial class UserMachine
                 {
                     var after = KernelBytes(k, 4);
                     _s.That("ADDR-9", after is not null && after.AsSpan().SequenceEqual(before),
-                        () => $"a user store to kernel address 0x{k:x} changed kernel memory there");
+                        $"a user store to kernel address 0x{k:x} changed kernel memory there");
                 }
                 break;
             default:

@@ -65,12 +65,12 @@ internal sealed partial class UserMachine
     private void CheckNotCopied(string call, long n, long reach, long r)
     {
         if (reach >= n)
-            _s.That("UACC-1", r == 0, () => $"{call}: every page of the {n} bytes can be reached, so it must return 0 (bytes not copied), got {r}");
+            _s.That("UACC-1", r == 0, $"{call}: every page of the {n} bytes can be reached, so it must return 0 (bytes not copied), got {r}");
         else if (reach == 0)
-            _s.That("UACC-3", r == n, () => $"{call}: the first user page cannot be reached, so nothing may be copied: it must return {n}, got {r}");
+            _s.That("UACC-3", r == n, $"{call}: the first user page cannot be reached, so nothing may be copied: it must return {n}, got {r}");
         else
             _s.That("UACC-1", r >= n - reach && r <= n,
-                () => $"{call}: the user range becomes unreachable after {reach} of {n} bytes, so it must return the bytes NOT copied, at least {n - reach} and at most {n}; got {r}");
+                $"{call}: the user range becomes unreachable after {reach} of {n} bytes, so it must return the bytes NOT copied, at least {n - reach} and at most {n}; got {r}");
     }
 
     private void CopyToUser(UserOp op)
@@ -141,12 +141,12 @@ internal sealed partial class UserMachine
             {
                 int diff = got.AsSpan((int)done, len).CommonPrefixLength(page.AsSpan(off, len));
                 long d0 = done;
-                _s.That("UACC-1", diff == len, () => $"{call}: kernel byte {d0 + diff} is 0x{got[d0 + diff]:x2}, but the user byte at 0x{at + (ulong)diff:x} is 0x{page[off + diff]:x2}");
+                _s.That("UACC-1", diff == len, $"{call}: kernel byte {d0 + diff} is 0x{got[d0 + diff]:x2}, but the user byte at 0x{at + (ulong)diff:x} is 0x{page[off + diff]:x2}");
             }
             done += len;
         }
         int nonZero = got.AsSpan((int)copied).IndexOfAnyExcept((byte)0);
-        _s.That("UACC-1", nonZero < 0, () => $"{call} returned {r} bytes not copied, but kernel byte {copied + nonZero} of the uncopied tail is 0x{got[copied + nonZero]:x2}: copy_from_user zeroes what it could not copy");
+        _s.That("UACC-1", nonZero < 0, $"{call} returned {r} bytes not copied, but kernel byte {copied + nonZero} of the uncopied tail is 0x{got[copied + nonZero]:x2}: copy_from_user zeroes what it could not copy");
         got.CopyTo(_kbufData, 0);
     }
 
@@ -194,11 +194,11 @@ internal sealed partial class UserMachine
         if (e is not null) { _s.Fail("UACC-2", $"{call} raised {Describe(e)}"); return; }
         if (!good)
         {
-            _s.That("UACC-3", r != 0, () => $"{call} returned 0 (value 0x{value:x}): a pointer to {why} must fault");
-            _s.That("UACC-2", r == -Errno.EFAULT && value == 0, () => $"{call} failed with {r} and value 0x{value:x}: get_user returns -EFAULT and sets the value to 0");
+            _s.That("UACC-3", r != 0, $"{call} returned 0 (value 0x{value:x}): a pointer to {why} must fault");
+            _s.That("UACC-2", r == -Errno.EFAULT && value == 0, $"{call} failed with {r} and value 0x{value:x}: get_user returns -EFAULT and sets the value to 0");
             return;
         }
-        _s.That("UACC-2", r == 0, () => $"{call} returned {r}: a readable user address gives 0");
+        _s.That("UACC-2", r == 0, $"{call} returned {r}: a readable user address gives 0");
         Accessed(proc, map!, va);
         if (proc.Find(va + (ulong)size - 1) is { } last) Accessed(proc, last, va + (ulong)size - 1);
         Span<byte> expected = stackalloc byte[8];
@@ -211,7 +211,7 @@ internal sealed partial class UserMachine
             expected[i] = page[(int)(at & (ulong)(_ps - 1))];
         }
         ulong want = BinaryPrimitives.ReadUInt64LittleEndian(expected);
-        _s.That("UACC-2", value == want, () => $"{call} gave 0x{value:x}; the {size} bytes there hold 0x{want:x} (little-endian)");
+        _s.That("UACC-2", value == want, $"{call} gave 0x{value:x}; the {size} bytes there hold 0x{want:x} (little-endian)");
     }
 
     private void PutUser(UserOp op)
@@ -229,17 +229,17 @@ internal sealed partial class UserMachine
         if (e is not null) { _s.Fail("UACC-2", $"{call} raised {Describe(e)}"); return; }
         if (!good)
         {
-            _s.That("UACC-3", r != 0, () => $"{call} returned 0: a pointer to {why} must fault");
-            _s.That("UACC-2", r == -Errno.EFAULT, () => $"{call} failed with {r}: put_user returns -EFAULT");
+            _s.That("UACC-3", r != 0, $"{call} returned 0: a pointer to {why} must fault");
+            _s.That("UACC-2", r == -Errno.EFAULT, $"{call} failed with {r}: put_user returns -EFAULT");
             if (kernelBefore is not null)
             {
                 var after = KernelBytes(va, size);
-                _s.That("UACC-3", after is not null && after.AsSpan().SequenceEqual(kernelBefore), () => $"{call} changed kernel memory at 0x{va:x}");
+                _s.That("UACC-3", after is not null && after.AsSpan().SequenceEqual(kernelBefore), $"{call} changed kernel memory at 0x{va:x}");
             }
             else if (map is not null && Allows(map.Prot, false)) ReadAndCheck(proc, va, size, $"memory a refused {call} must not change", "UACC-3");
             return;
         }
-        _s.That("UACC-2", r == 0, () => $"{call} returned {r}: a writable user address gives 0");
+        _s.That("UACC-2", r == 0, $"{call} returned {r}: a writable user address gives 0");
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
         for (int i = 0; i < size;)
@@ -267,26 +267,26 @@ internal sealed partial class UserMachine
             case 0:
                 e = Try(() => r = _copy!.CopyFromUser(proc.Pid, _kbuf, _kbuf2, n));
                 if (_t.Enabled) _t.Step($"copy_from_user({proc.Var}, kbuf, kbuf2 (a kernel address), {n}) -> {(e is null ? r.ToString() : Describe(e))}", $"uc.CopyFromUser({proc.Var}, kbuf, kbuf2, {n});");
-                _s.That("UACC-3", e is null && r == n, () => $"copy_from_user from the kernel address 0x{_kbuf2:x} must copy nothing and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
+                _s.That("UACC-3", e is null && r == n, $"copy_from_user from the kernel address 0x{_kbuf2:x} must copy nothing and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
                 var got = new byte[n];
                 _mem!.Read(_kbuf, got);
                 _s.That("UACC-3", !got.AsSpan().SequenceEqual(_kbuf2Data.AsSpan(0, (int)n)) || n == 0,
-                    () => $"copy_from_user from a kernel address copied the kernel's bytes into the destination");
+                    $"copy_from_user from a kernel address copied the kernel's bytes into the destination");
                 got.CopyTo(_kbufData, 0);
                 break;
             case 1:
                 e = Try(() => r = _copy!.CopyToUser(proc.Pid, _kbuf2, _kbuf, n));
                 if (_t.Enabled) _t.Step($"copy_to_user({proc.Var}, kbuf2 (a kernel address), kbuf, {n}) -> {(e is null ? r.ToString() : Describe(e))}", $"uc.CopyToUser({proc.Var}, kbuf2, kbuf, {n});");
-                _s.That("UACC-3", e is null && r == n, () => $"copy_to_user to the kernel address 0x{_kbuf2:x} must copy nothing and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
+                _s.That("UACC-3", e is null && r == n, $"copy_to_user to the kernel address 0x{_kbuf2:x} must copy nothing and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
                 var k2 = new byte[_ps];
                 _mem!.Read(_kbuf2, k2);
-                _s.That("UACC-3", k2.AsSpan().SequenceEqual(_kbuf2Data), () => $"copy_to_user to a kernel address wrote kernel memory at 0x{_kbuf2:x}");
+                _s.That("UACC-3", k2.AsSpan().SequenceEqual(_kbuf2Data), $"copy_to_user to a kernel address wrote kernel memory at 0x{_kbuf2:x}");
                 break;
             default:
                 ulong from = _p.TaskSize - (ulong)(n / 2 + 1);
                 e = Try(() => r = _copy!.CopyFromUser(proc.Pid, _kbuf, from, n));
                 if (_t.Enabled) _t.Step($"copy_from_user({proc.Var}, kbuf, 0x{from:x} (reaching TASK_SIZE), {n}) -> {(e is null ? r.ToString() : Describe(e))}", $"uc.CopyFromUser({proc.Var}, kbuf, 0x{from:x}UL, {n});");
-                _s.That("UACC-3", e is null && r == n, () => $"copy_from_user of a range reaching TASK_SIZE must be refused whole (access_ok) and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
+                _s.That("UACC-3", e is null && r == n, $"copy_from_user of a range reaching TASK_SIZE must be refused whole (access_ok) and return {n}, got {(e is null ? r.ToString() : Describe(e))}");
                 var z = new byte[n];
                 _mem!.Read(_kbuf, z);
                 z.CopyTo(_kbufData, 0);

@@ -32,7 +32,7 @@ internal sealed partial class UserMachine
             _t.Step($"buf_{name} = __get_free_pages(GFP_KERNEL, {order}) = 0x{addr:x}, filled; {name} = register remap device(pfn 0x{pfn:x}, {pages} pages, remap size {remapSize}) -> {(re is null ? id.ToString() : Describe(re))}",
                 $"var buf_{name} = pages.GetFreePages(Gfp.Kernel, {order}); mem.Write(buf_{name}, Bytes({op.Seed}, {pages * _ps})); var {name} = drv.RegisterRemapDevice(pages.VirtToPhys(buf_{name}) >> {_shift}, {pages}, {remapSize});");
         }
-        _s.That("DRV-1", re is null, () => $"registering a remap_pfn_range device failed: {Describe(re)}");
+        _s.That("DRV-1", re is null, $"registering a remap_pfn_range device failed: {Describe(re)}");
         var obj = new ObjModel { Name = name, Kind = MapKind.Device, Id = id, Size = (long)pages * _ps, Remap = true, RemapSize = remapSize };
         for (int i = 0; i < pages; i++)
         {
@@ -67,7 +67,7 @@ internal sealed partial class UserMachine
         var e = Try(() => id = _drv.RegisterPageListDevice(handles));
         if (_t.Enabled) _t.Step($"{name} = register page-list device({count} pages) -> {(e is null ? id.ToString() : Describe(e))}",
             $"var {name} = drv.RegisterPageListDevice([{string.Join(", ", Enumerable.Range(0, count).Select(i => $"{name}_p{i}"))}]);");
-        _s.That("DRV-1", e is null, () => $"registering a vm_insert_page device failed: {Describe(e)}");
+        _s.That("DRV-1", e is null, $"registering a vm_insert_page device failed: {Describe(e)}");
         var dev = new ObjModel { Name = name, Kind = MapKind.Device, Id = id, Size = obj.Size, Remap = false };
         dev.KernelAddresses.AddRange(obj.KernelAddresses);
         foreach (var (i, page) in obj.Pages) dev.Pages[i] = page;
@@ -92,7 +92,7 @@ internal sealed partial class UserMachine
             int n = 0;
             var oe = Try(() => n = _um.OpenDevice(proc.Pid, dev.Id));
             if (_t.Enabled) _t.Step($"fd{n}_{proc.Var} = open({proc.Var}, {dev.Name}) -> {(oe is null ? n.ToString() : Describe(oe))}", $"um.OpenDevice({proc.Var}, {dev.Name}); // fd {n}");
-            _s.That("DRV-1", oe is null && n >= 0 && !proc.Fds.ContainsKey(n), () => $"opening device {dev.Name} returned {(oe is null ? n.ToString() : Describe(oe))}");
+            _s.That("DRV-1", oe is null && n >= 0 && !proc.Fds.ContainsKey(n), $"opening device {dev.Name} returned {(oe is null ? n.ToString() : Describe(oe))}");
             if (oe is not null || n < 0) return;
             proc.Fds[n] = fd = new FdModel(n, dev, false, OpenMode.ReadWrite);
         }
@@ -106,7 +106,7 @@ internal sealed partial class UserMachine
         if (_t.Enabled) _t.Step($"the vma {dev.Name}'s mmap method received: {(vma is null ? "none" : vma.ToString())}", $"var vma_{name} = drv.LastMmap({dev.Name});");
         _s.That("DRV-1", vma is not null && vma.VmEnd - vma.VmStart == len && vma.VmPgoff == (ulong)pgoff && vma.VmPageProt == prot && vma.Shared
                          && (r < 0 || vma.VmStart == (ulong)r),
-            () => $"mmap of {len} bytes of {dev.Name} at page offset {pgoff} with {prot} (returned {Result(r)}): the driver received {(vma is null ? "no vma" : vma.ToString())}");
+            $"mmap of {len} bytes of {dev.Name} at page offset {pgoff} with {prot} (returned {Result(r)}): the driver received {(vma is null ? "no vma" : vma.ToString())}");
         string? error = pgoff + k > devPages ? "DRV-1"
             : dev.Remap && dev.RemapSize % _ps != 0 && !_p.RemapPfnRangeRoundsSize ? "DRV-2" : null;
         if (error is not null)
@@ -146,7 +146,7 @@ internal sealed partial class UserMachine
         ulong addr = dev.KernelAddresses[index] + (ulong)off;
         var e = Try(() => _mem.Write(addr, data));
         if (_t.Enabled) _t.Step($"driver writes {len} bytes at 0x{addr:x} ({dev.Name} page {index}) -> {Describe(e)}", $"mem.Write(0x{addr:x}UL, Bytes({op.Seed}, {len}));");
-        _s.That("DRV-4", e is null, () => $"the driver's store to its own memory at 0x{addr:x} failed: {Describe(e)}");
+        _s.That("DRV-4", e is null, $"the driver's store to its own memory at 0x{addr:x} failed: {Describe(e)}");
         ApplyToObject(dev, ((long)index << _shift) + off, data);
         EchoViews(dev, index, off, len, null, null, 4);
     }

@@ -79,7 +79,7 @@ internal sealed partial class UserMachine
         if (fd is not null && (!fd.CanRead || (shared && (prot & Prot.Write) != 0 && !fd.CanWrite)))
         {
             _s.That("MMAP-6", r == -Errno.EACCES,
-                () => $"mmap of {fd.Obj!.Name} opened {fd.Mode} with {prot}, {(shared ? "MAP_SHARED" : "MAP_PRIVATE")} must fail with -EACCES, got {Result(r)}");
+                $"mmap of {fd.Obj!.Name} opened {fd.Mode} with {prot}, {(shared ? "MAP_SHARED" : "MAP_PRIVATE")} must fail with -EACCES, got {Result(r)}");
             return null;
         }
         if (r < 0)
@@ -100,17 +100,17 @@ internal sealed partial class UserMachine
         FdModel? fd, long offset, bool fixedAddr, ulong addr, ObjModel? device = null, long populated = long.MaxValue)
     {
         if (fixedAddr)
-            _s.That("MMAP-4", start == addr, () => $"mmap(MAP_FIXED 0x{addr:x}) returned 0x{start:x}: MAP_FIXED must place the mapping exactly at addr");
+            _s.That("MMAP-4", start == addr, $"mmap(MAP_FIXED 0x{addr:x}) returned 0x{start:x}: MAP_FIXED must place the mapping exactly at addr");
         else
         {
             _s.That("ADDR-9", start < _p.TaskSize && alen <= _p.TaskSize - start,
-                () => $"mmap returned 0x{start:x}, whose {alen} bytes do not lie below TASK_SIZE 0x{_p.TaskSize:x}");
+                $"mmap returned 0x{start:x}, whose {alen} bytes do not lie below TASK_SIZE 0x{_p.TaskSize:x}");
             // An overlap only in the rounded-up last page says the mapping is shorter than it must be (MMAP-1).
             var overlapping = proc.Maps.Where(m => m.End > start && m.Start < start + alen).ToList();
             bool tailOnly = overlapping.Count > 0 && len % (ulong)_ps != 0 && overlapping.All(m => m.Start >= start + (len & ~(ulong)(_ps - 1)));
             _s.That(tailOnly ? "MMAP-1" : "MMAP-4", (start & (ulong)(_ps - 1)) == 0 && start != 0 && overlapping.Count == 0,
-                () => $"mmap(0x{addr:x}, {len}) without MAP_FIXED returned 0x{start:x}: the kernel's choice must be page aligned, not 0, and its {alen} bytes must not overlap a mapping the process has: "
-                      + string.Join(", ", overlapping));
+                $"mmap(0x{addr:x}, {len}) without MAP_FIXED returned 0x{start:x}: the kernel's choice must be page aligned, not 0, and its {alen} bytes must not overlap a mapping the process has: "
+                      + $"{string.Join(", ", overlapping)}");
         }
         ulong end = start + alen;
         bool replaced = fixedAddr && !proc.IsFree(start, end);
@@ -229,7 +229,7 @@ internal sealed partial class UserMachine
                     _s.Operations++;
                     string name = _m.Name("m");
                     long r = CallMmap(proc, name, 0, (ulong)_ps, rw, MapFlags.SharedValidate, f3.Fd, 0, "MAP_SHARED_VALIDATE");
-                    _s.That("MMAP-3", r >= 0, () => $"MAP_SHARED | MAP_PRIVATE (MAP_SHARED_VALIDATE) of a file on {_p.Name} must make a shared mapping, got {Result(r)}");
+                    _s.That("MMAP-3", r >= 0, $"MAP_SHARED | MAP_PRIVATE (MAP_SHARED_VALIDATE) of a file on {_p.Name} must make a shared mapping, got {Result(r)}");
                     if (r >= 0 && proc.Maps.Count < MaxMaps + 4) AddMapping(proc, name, (ulong)r, (ulong)_ps, (ulong)_ps, rw, false, true, f3, 0, false, 0);
                     else if (r >= 0) CallMunmap(proc, (ulong)r, (ulong)_ps);
                 }
@@ -283,7 +283,7 @@ internal sealed partial class UserMachine
         string name = _m.Name("m");
         long r = CallMmap(proc, name, addr, len, prot, flags, fd, offset, what);
         _s.That(rule, r < 0 && errnos.Contains((int)-r),
-            () => $"mmap with {what} must fail with {string.Join(" or ", errnos.Select(n => "-" + Errno.Name(n)))}, got {Result(r)}");
+            $"mmap with {what} must fail with {string.Join(" or ", errnos.Select(n => "-" + Errno.Name(n)))}, got {Result(r)}");
     }
 
     private string Result(long r) => r < 0 && r >= -4095 ? $"-{Errno.Name(r)}" : $"0x{r:x}";
@@ -329,7 +329,7 @@ internal sealed partial class UserMachine
         var before = Predict(proc, probe, false);
         if (before.Expected == UserFault.None && !before.Either) ReadAndCheck(proc, probe, 8, "a page about to be unmapped", null);
         int r = CallMunmap(proc, start, len);
-        _s.That("MMAP-8", r == 0, () => $"munmap(0x{start:x}, {len}) of a range of the process must return 0, got {Result(r)}");
+        _s.That("MMAP-8", r == 0, $"munmap(0x{start:x}, {len}) of a range of the process must return 0, got {Result(r)}");
         var left = RemoveRange(proc, start, end, MapOrigin.MunmapSplit, munmap: true);
         // MMAP-8: the removed pages fault; what is left of the mappings it cut stays mapped with its contents.
         ReadAndCheck(proc, probe, 8, "an unmapped page", "MMAP-8");
@@ -354,7 +354,7 @@ internal sealed partial class UserMachine
             _ => (_p.TaskSize - (ulong)_ps, 2 * (ulong)_ps, "a range across TASK_SIZE", "ADDR-9"),
         };
         int r = CallMunmap(proc, addr, len, what);
-        _s.That(rule, r == -Errno.EINVAL, () => $"munmap with {what} must fail with -EINVAL, got {Result(r)}");
+        _s.That(rule, r == -Errno.EINVAL, $"munmap with {what} must fail with -EINVAL, got {Result(r)}");
     }
 
     // ---- mprotect -------------------------------------------------------------------------------------
@@ -390,12 +390,12 @@ internal sealed partial class UserMachine
             if (hole) allowed.Add(Errno.ENOMEM);
             if (denied) allowed.Add(Errno.EACCES);
             _s.That("MMAP-6", r < 0 && allowed.Contains(-r),
-                () => $"mprotect(0x{start:x}, {end - start}, {prot}) over {(hole ? "a hole" : "a shared mapping of a read-only descriptor")} must fail with {string.Join(" or ", allowed.Select(n => "-" + Errno.Name(n)))}, got {Result(r)}");
+                $"mprotect(0x{start:x}, {end - start}, {prot}) over {(hole ? "a hole" : "a shared mapping of a read-only descriptor")} must fail with {string.Join(" or ", allowed.Select(n => "-" + Errno.Name(n)))}, got {Result(r)}");
             // POSIX lets a refused mprotect change the protection of some pages of the range: the mapped ones are unknown now.
             Reprotect(proc, start, end, null);
             return;
         }
-        _s.That("MMAP-6", r == 0, () => $"mprotect(0x{start:x}, {end - start}, {prot}) of mapped pages must return 0, got {Result(r)}");
+        _s.That("MMAP-6", r == 0, $"mprotect(0x{start:x}, {end - start}, {prot}) of mapped pages must return 0, got {Result(r)}");
         Reprotect(proc, start, end, prot);
         // MMAP-6: the new protection holds for the very next access.
         ulong va = start + (ulong)(op.Pages * 131 % Math.Max(1, _ps - 8));
@@ -432,33 +432,33 @@ internal sealed partial class UserMachine
             case 0:
                 _s.Operations++;
                 int r0 = CallMprotect(proc, WindowStart + 1, (ulong)_ps, Prot.Read, "an unaligned start");
-                _s.That("MMAP-6", r0 == -Errno.EINVAL, () => $"mprotect with an unaligned start must fail with -EINVAL, got {Result(r0)}");
+                _s.That("MMAP-6", r0 == -Errno.EINVAL, $"mprotect with an unaligned start must fail with -EINVAL, got {Result(r0)}");
                 break;
             case 1:
                 if (proc.Maps.Count == 0) return;
                 var m1 = proc.Maps[op.Proc % proc.Maps.Count];
                 _s.Operations++;
                 int r1 = CallMprotect(proc, m1.Start, (ulong)_ps, (Prot)0x100, "an unknown protection bit");
-                _s.That("MMAP-6", r1 == -Errno.EINVAL, () => $"mprotect with the unknown protection bit 0x100 must fail with -EINVAL, got {Result(r1)}");
+                _s.That("MMAP-6", r1 == -Errno.EINVAL, $"mprotect with the unknown protection bit 0x100 must fail with -EINVAL, got {Result(r1)}");
                 break;
             case 2:
                 ulong hole = WindowPage(op.Proc * 613 + 17, 1);
                 if (proc.Find(hole) is not null) return;
                 _s.Operations++;
                 int r2 = CallMprotect(proc, hole, (ulong)_ps, Prot.Read, "an unmapped page");
-                _s.That("MMAP-6", r2 == -Errno.ENOMEM, () => $"mprotect of a page nothing maps must fail with -ENOMEM, got {Result(r2)}");
+                _s.That("MMAP-6", r2 == -Errno.ENOMEM, $"mprotect of a page nothing maps must fail with -ENOMEM, got {Result(r2)}");
                 break;
             case 3:
                 var m3 = proc.Maps.FirstOrDefault(m => !m.MayWrite);
                 if (m3 is null) return;
                 _s.Operations++;
                 int r3 = CallMprotect(proc, m3.Start, (ulong)_ps, Prot.Read | Prot.Write, "PROT_WRITE on a shared mapping of a read-only descriptor");
-                _s.That("MMAP-6", r3 == -Errno.EACCES, () => $"mprotect(PROT_WRITE) of a MAP_SHARED mapping of a read-only descriptor must fail with -EACCES, got {Result(r3)}");
+                _s.That("MMAP-6", r3 == -Errno.EACCES, $"mprotect(PROT_WRITE) of a MAP_SHARED mapping of a read-only descriptor must fail with -EACCES, got {Result(r3)}");
                 break;
             default:
                 _s.Operations++;
                 int r4 = CallMprotect(proc, _p.PageOffset, (ulong)_ps, Prot.Read | Prot.Write, "a kernel address");
-                _s.That("ADDR-9", r4 == -Errno.ENOMEM, () => $"mprotect of a kernel address must fail with -ENOMEM (no user mapping there), got {Result(r4)}");
+                _s.That("ADDR-9", r4 == -Errno.ENOMEM, $"mprotect of a kernel address must fail with -ENOMEM (no user mapping there), got {Result(r4)}");
                 break;
         }
     }

@@ -36,7 +36,7 @@ internal sealed partial class UserMachine
         long freeAfter = _swap.SwapFreePages;
         if (_t.Enabled) _t.Step($"swap_out({pages}) -> {(e is null ? done.ToString() : Describe(e))}; swap free {freeBefore} -> {freeAfter}", $"sw.SwapOut({pages});");
         _s.That("SWAP-1", e is null && done >= 0 && done <= pages && freeAfter >= 0 && freeAfter <= freeBefore,
-            () => $"swap_out({pages}) returned {(e is null ? done.ToString() : Describe(e))} with swap free going {freeBefore} -> {freeAfter}");
+            $"swap_out({pages}) returned {(e is null ? done.ToString() : Describe(e))} with swap free going {freeBefore} -> {freeAfter}");
         if (done > 0) AfterSwap();
     }
 
@@ -50,7 +50,7 @@ internal sealed partial class UserMachine
         // Only when every page a process holds was read back can one of them be known to have been swapped.
         if (read > 0 && read == known)
             _s.That("SWAP-1", faultsAfter > faultsBefore,
-                () => $"pages were swapped out, yet reading back all {read} pages the processes hold took no page fault: a swapped-out page must come back through a fault");
+                $"pages were swapped out, yet reading back all {read} pages the processes hold took no page fault: a swapped-out page must come back through a fault");
         CheckKernelBlocks();
     }
 
@@ -151,7 +151,7 @@ internal sealed partial class UserMachine
         long anon = zones.Sum(z => _swap!.AnonPages(z));
         long swapFree = _swap!.SwapFreePages;
         _s.That("GFP-4", anon == 0 || swapFree == 0,
-            () => $"an order-0 {Gfp.Describe(gfp)} allocation returned NULL while {anon} swappable user pages were resident in its zones and {swapFree} swap slots were free: a sleeping allocation must swap them out first");
+            $"an order-0 {Gfp.Describe(gfp)} allocation returned NULL while {anon} swappable user pages were resident in its zones and {swapFree} swap slots were free: a sleeping allocation must swap them out first");
     }
 
     /// <summary>ADDR-5: a process maps more than the machine's RAM (touching a little of it), and every mapping works.</summary>
@@ -169,7 +169,7 @@ internal sealed partial class UserMachine
             string name = _m.Name("big");
             long r = CallMmap(proc, name, 0, region, rw, MapFlags.Private | MapFlags.Anonymous, -1, 0, $"{i + 1} of {count} mappings of {Spec.Profiles.Profile.FormatSize(region)}: more than the {Spec.Profiles.Profile.FormatSize(ram)} of RAM in all");
             _s.That("ADDR-5", r > 0 && proc.IsFree((ulong)r, (ulong)r + region),
-                () => $"mapping {i + 1} of {count} regions of {region} bytes failed ({Result(r)}): a virtual address space may be larger than physical memory");
+                $"mapping {i + 1} of {count} regions of {region} bytes failed ({Result(r)}): a virtual address space may be larger than physical memory");
             if (r <= 0) break;
             starts.Add((ulong)r);
         }
@@ -184,12 +184,12 @@ internal sealed partial class UserMachine
                 var e2 = Try(() => f2 = _um.UserRead(proc.Pid, va, back));
                 if (_t.Enabled) _t.Step($"write and read 8 bytes at 0x{va:x} -> {f}, {f2}", $"um.UserWrite({proc.Var}, 0x{va:x}UL, Bytes({i * 2 + (int)(va & 1) + 99}, 8));");
                 _s.That("ADDR-5", e is null && e2 is null && f == UserFault.None && f2 == UserFault.None && back.AsSpan().SequenceEqual(data),
-                    () => $"a page of a mapping beyond the size of RAM at 0x{va:x} did not keep a store: {(e ?? e2) switch { null => $"{f}, {f2}", var x => Describe(x) }}");
+                    $"a page of a mapping beyond the size of RAM at 0x{va:x} did not keep a store: {(e ?? e2) switch { null => $"{f}, {f2}", var x => Describe(x) }}");
             }
         foreach (ulong start in starts)
         {
             int r = CallMunmap(proc, start, region);
-            _s.That("ADDR-5", r == 0, () => $"munmap of a {region}-byte mapping returned {Result(r)}");
+            _s.That("ADDR-5", r == 0, $"munmap of a {region}-byte mapping returned {Result(r)}");
         }
     }
 }

@@ -112,7 +112,7 @@ internal sealed partial class UserMachine
         var e = Try(() => pid = _um.CreateProcess());
         if (_t.Enabled) _t.Step($"{name} = create_process() -> {(e is null ? pid.ToString() : Describe(e))}", $"var {name} = um.CreateProcess();");
         _s.That("ADDR-4", e is null && pid > 0 && _m.Procs.All(p => p.Pid != pid),
-            () => $"create_process must return a new pid > 0, got {(e is null ? pid.ToString() : Describe(e))}");
+            $"create_process must return a new pid > 0, got {(e is null ? pid.ToString() : Describe(e))}");
         _m.Procs.Add(new ProcModel { Pid = pid, Var = name });
     }
 
@@ -126,7 +126,7 @@ internal sealed partial class UserMachine
         if (_t.Enabled) _t.Step($"{name} = fork({parent.Var}) -> {(e is null ? pid.ToString() : Describe(e))}", $"var {name} = um.Fork({parent.Var});");
         if (e is null && pid == -Errno.ENOMEM) return null;
         _s.That("ADDR-4", e is null && pid > 0 && _m.Procs.All(p => p.Pid != pid),
-            () => $"fork({parent.Var}) must return a new pid > 0, got {(e is null ? pid.ToString() : Describe(e))}");
+            $"fork({parent.Var}) must return a new pid > 0, got {(e is null ? pid.ToString() : Describe(e))}");
         var child = new ProcModel { Pid = pid, Var = name, Related = true };
         parent.Related = true;
         foreach (var m in parent.Maps) child.Maps.Add(m.Slice(m.Start, m.End, _shift, m.Origin == MapOrigin.Device ? MapOrigin.Device : MapOrigin.Fork));
@@ -174,7 +174,7 @@ internal sealed partial class UserMachine
         _s.Operations++;
         var e = Try(() => _um.Exit(proc.Pid));
         if (_t.Enabled) _t.Step($"exit({proc.Var}) -> {Describe(e)}", $"um.Exit({proc.Var});");
-        _s.That("ADDR-4", e is null, () => $"exit({proc.Var}) failed: {Describe(e)}");
+        _s.That("ADDR-4", e is null, $"exit({proc.Var}) failed: {Describe(e)}");
         _m.Procs.Remove(proc);
         if (_m.Procs.Count == 0) CheckAccounting();
     }
@@ -204,11 +204,11 @@ internal sealed partial class UserMachine
         long free = FreePages();
         if (_t.Enabled) _t.Step($"every process has exited: drain caches; free pages {free}", "pages.DrainCaches();");
         _s.That("ADDR-11", free == _baselineFree,
-            () => $"every process has exited, but {free} pages are free; {_baselineFree} were free before the first process was made (the processes' frames, page tables or swap-in pages were not all given back)");
+            $"every process has exited, but {free} pages are free; {_baselineFree} were free before the first process was made (the processes' frames, page tables or swap-in pages were not all given back)");
         if (_swap is not null)
         {
             long swapFree = _swap.SwapFreePages, total = _swap.SwapTotalPages;
-            _s.That("ADDR-11", swapFree == total, () => $"every process has exited, but only {swapFree} of {total} swap slots are free");
+            _s.That("ADDR-11", swapFree == total, $"every process has exited, but only {swapFree} of {total} swap slots are free");
         }
         _baselineFree = -1;
     }
@@ -233,7 +233,7 @@ internal sealed partial class UserMachine
         var e = Try(() => id = _um.CreateFile(size));
         if (_t.Enabled) _t.Step($"{name} = create_file({size}) -> {(e is null ? id.ToString() : Describe(e))}", $"var {name} = um.CreateFile({size});");
         if (e is null && id == -Errno.ENOMEM) return;
-        _s.That("MMAP-7", e is null && id > 0, () => $"creating a file of {size} bytes failed: {(e is null ? id.ToString() : Describe(e))}");
+        _s.That("MMAP-7", e is null && id > 0, $"creating a file of {size} bytes failed: {(e is null ? id.ToString() : Describe(e))}");
         _m.Files.Add(new ObjModel { Name = name, Kind = MapKind.FileShared, Id = id, Size = size });
         _kernelDirty = true;
     }
@@ -252,7 +252,7 @@ internal sealed partial class UserMachine
         var e = Try(() => fd = _um.Open(proc.Pid, file.Id, mode));
         string name = $"fd{fd}_{proc.Var}";
         if (_t.Enabled) _t.Step($"{name} = open({proc.Var}, {file.Name}, {mode}) -> {(e is null ? fd.ToString() : Describe(e))}", $"um.Open({proc.Var}, {file.Name}, OpenMode.{mode}); // fd {fd}");
-        _s.That("MMAP-9", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), () => $"open({file.Name}) in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
+        _s.That("MMAP-9", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), $"open({file.Name}) in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
         var model = new FdModel(fd, file, false, mode);
         proc.Fds[fd] = model;
         return model;
@@ -265,7 +265,7 @@ internal sealed partial class UserMachine
         int fd = 0;
         var e = Try(() => fd = _um.OpenDevice(proc.Pid, Devices.Serial));
         if (_t.Enabled) _t.Step($"fd{fd}_{proc.Var} = open({proc.Var}, /dev/ttyS0) -> {(e is null ? fd.ToString() : Describe(e))}", $"um.OpenDevice({proc.Var}, Devices.Serial); // fd {fd}");
-        _s.That("MMAP-10", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), () => $"opening the serial port in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
+        _s.That("MMAP-10", e is null && fd >= 0 && !proc.Fds.ContainsKey(fd), $"opening the serial port in {proc.Var} must return a free descriptor, got {(e is null ? fd.ToString() : Describe(e))}");
         var model = new FdModel(fd, null, true, OpenMode.ReadWrite);
         proc.Fds[fd] = model;
         return model;
@@ -282,14 +282,14 @@ internal sealed partial class UserMachine
             int r = 0;
             var be = Try(() => r = _um.Close(proc.Pid, bad));
             if (_t.Enabled) _t.Step($"close({proc.Var}, {bad}) of a descriptor never opened -> {(be is null ? r.ToString() : Describe(be))}", $"Assert.Equal(-{Errno.EBADF}, um.Close({proc.Var}, {bad}));");
-            _s.That("MMAP-9", be is null && r == -Errno.EBADF, () => $"close({bad}) of a descriptor that is not open must return -EBADF, got {(be is null ? r.ToString() : Describe(be))}");
+            _s.That("MMAP-9", be is null && r == -Errno.EBADF, $"close({bad}) of a descriptor that is not open must return -EBADF, got {(be is null ? r.ToString() : Describe(be))}");
             return;
         }
         var fd = proc.Fds.Values.ElementAt(op.Target % proc.Fds.Count);
         int result = 0;
         var e = Try(() => result = _um.Close(proc.Pid, fd.Fd));
         if (_t.Enabled) _t.Step($"close({proc.Var}, {fd.Fd}) -> {(e is null ? result.ToString() : Describe(e))}", $"um.Close({proc.Var}, {fd.Fd});");
-        _s.That("MMAP-9", e is null && result == 0, () => $"close({fd.Fd}) of an open descriptor must return 0, got {(e is null ? result.ToString() : Describe(e))}");
+        _s.That("MMAP-9", e is null && result == 0, $"close({fd.Fd}) of an open descriptor must return 0, got {(e is null ? result.ToString() : Describe(e))}");
         proc.Fds.Remove(fd.Fd);
         // MMAP-9: the mappings made through the descriptor stay, as they were.
         foreach (var m in proc.Maps.Where(m => m.Source == (proc.Pid, fd.Fd)).ToList())
@@ -310,7 +310,7 @@ internal sealed partial class UserMachine
         var data = Bytes(op.Seed, len);
         var e = Try(() => _um.WriteFile(file.Id, offset, data));
         if (_t.Enabled) _t.Step($"pwrite({file.Name}, {len} bytes at {offset}) -> {Describe(e)}", $"um.WriteFile({file.Name}, {offset}, Bytes({op.Seed}, {len}));");
-        _s.That("MMAP-7", e is null, () => $"pwrite of {len} bytes at {offset} into {file.Name} ({file.Size} bytes) failed: {Describe(e)}");
+        _s.That("MMAP-7", e is null, $"pwrite of {len} bytes at {offset} into {file.Name} ({file.Size} bytes) failed: {Describe(e)}");
         ApplyToObject(file, offset, data);
         // MMAP-7: every MAP_SHARED mapping of the file shows what was written to it.
         for (long idx = offset >> _shift; idx <= (offset + len - 1) >> _shift; idx++)

@@ -44,7 +44,7 @@ internal sealed partial class VmMachine
         if (_t.Enabled) _t.Step($"write {length} bytes to {area.Name}+0x{offset:x} (0x{at:x}{(cross ? ", across a page boundary" : "")}) -> {Describe(e)}",
             $"mem.Write({area.Name} + 0x{offset:x}, Bytes({arg}, {length}));");
         string rule = cross ? "ADDR-5" : "VMAL-1";
-        _s.That(rule, e is null, () => $"writing {length} bytes into live {area.Name} at 0x{at:x} failed: {Describe(e)}");
+        _s.That(rule, e is null, $"writing {length} bytes into live {area.Name} at 0x{at:x} failed: {Describe(e)}");
         area.Record(offset, data, _shift);
         if (cross) CheckAcross(area, offset, length, "just after writing it");
     }
@@ -62,16 +62,16 @@ internal sealed partial class VmMachine
             int page = (int)(piece >> _shift);
             int diff = e is null ? got.AsSpan().CommonPrefixLength(expected.AsSpan((int)(piece - offset), got.Length)) : 0;
             _s.That("ADDR-5", e is null && diff == got.Length,
-                () => $"{area.Name}: {length} bytes at offset 0x{offset:x} run across pages (frames {string.Join(", ", Enumerable.Range((int)(offset >> _shift), (int)((offset + length - 1) >> _shift) - (int)(offset >> _shift) + 1).Select(i => Hex(area.Pfns[i])))}); "
+                $"{area.Name}: {length} bytes at offset 0x{offset:x} run across pages (frames {string.Join(", ", Enumerable.Range((int)(offset >> _shift), (int)((offset + length - 1) >> _shift) - (int)(offset >> _shift) + 1).Select(i => Hex(area.Pfns[i])))}); "
                       + $"{when}, page {page} alone reads {(e is null ? $"0x{got[diff]:x2} at offset 0x{piece + diff:x} instead of 0x{expected[piece - offset + diff]:x2}" : Describe(e))}: "
-                      + "virtually contiguous bytes must not depend on the frames being physically contiguous");
+                      + $"virtually contiguous bytes must not depend on the frames being physically contiguous");
             piece = end;
         }
         var whole = new byte[length];
         var we = Try(() => _memory.Read(area.Addr + (ulong)offset, whole));
         int wd = we is null ? whole.AsSpan().CommonPrefixLength(expected) : 0;
         _s.That("ADDR-5", we is null && wd == length,
-            () => $"{area.Name}: reading {length} bytes across the page boundary at offset 0x{offset:x} {when} gives {(we is null ? $"0x{whole[wd]:x2} at offset 0x{offset + wd:x} instead of 0x{expected[wd]:x2}" : Describe(we))}");
+            $"{area.Name}: reading {length} bytes across the page boundary at offset 0x{offset:x} {when} gives {(we is null ? $"0x{whole[wd]:x2} at offset 0x{offset + wd:x} instead of 0x{expected[wd]:x2}" : Describe(we))}");
     }
 
     /// <summary>VMAL-1: every byte written into a live area reads back, one page at a time; one run across a boundary is checked too (ADDR-5).</summary>
@@ -83,11 +83,11 @@ internal sealed partial class VmMachine
             long lo = page.Min(), hi = page.Max();
             var got = new byte[hi - lo + 1];
             var e = Try(() => _memory.Read(area.Addr + (ulong)lo, got));
-            _s.That("VMAL-1", e is null, () => $"reading live {area.Name} at offset 0x{lo:x}: {Describe(e)}");
+            _s.That("VMAL-1", e is null, $"reading live {area.Name} at offset 0x{lo:x}: {Describe(e)}");
             foreach (long o in page)
             {
                 byte want = area.Shadow[o], have = got[o - lo];
-                _s.That("VMAL-1", have == want, () => $"live {area.Name} (page {o >> _shift}, frame {Hex(area.Pfns[o >> _shift])}) lost a written byte at offset 0x{o:x}: wrote 0x{want:x2}, read 0x{have:x2}");
+                _s.That("VMAL-1", have == want, $"live {area.Name} (page {o >> _shift}, frame {Hex(area.Pfns[o >> _shift])}) lost a written byte at offset 0x{o:x}: wrote 0x{want:x2}, read 0x{have:x2}");
             }
         }
         long boundary = area.Shadow.Keys.Where(o => (o & (long)(_page - 1)) == 0 && o > 0 && area.Shadow.ContainsKey(o - 1)).DefaultIfEmpty(-1).First();
@@ -133,17 +133,17 @@ internal sealed partial class VmMachine
         {
             ulong pfn = 0;
             var e = Try(() => pfn = _vm.VmallocToPfn(target.Va));
-            _s.That("VMAL-5", e is null, () => $"vmalloc_to_pfn(0x{target.Va:x}) of live {area.Name} raised {Describe(e)}");
+            _s.That("VMAL-5", e is null, $"vmalloc_to_pfn(0x{target.Va:x}) of live {area.Name} raised {Describe(e)}");
             _s.That("ADDR-3", walk.Fault == TranslationFault.None && walk.PhysicalAddress == (pfn << _shift | off),
-                () => $"{target.What} + 0x{off:x} translates to {walk}; with frame 0x{pfn:x} PA = PFN * PAGE_SIZE + offset = 0x{pfn << _shift | off:x}");
+                $"{target.What} + 0x{off:x} translates to {walk}; with frame 0x{pfn:x} PA = PFN * PAGE_SIZE + offset = 0x{pfn << _shift | off:x}");
         }
         else
             _s.That("ADDR-3", walk.Fault == TranslationFault.None && (walk.PhysicalAddress & (_page - 1)) == off,
-                () => $"{target.What} + 0x{off:x} translates to {walk}, which does not end in the offset 0x{off:x}");
+                $"{target.What} + 0x{off:x} translates to {walk}, which does not end in the offset 0x{off:x}");
         if (_tlb is null) return;
         CheckTlb(target.Va + off, target.What);
         bool? hit = CheckTlb(target.Va + off, target.What);
-        _s.That("ADDR-8", hit == true, () => $"{target.What} was translated through the TLB twice in a row: the first (a present page) must fill it, so the second must hit, but it missed");
+        _s.That("ADDR-8", hit == true, $"{target.What} was translated through the TLB twice in a row: the first (a present page) must fill it, so the second must hit, but it missed");
     }
 
     /// <summary>ADDR-8: after flush_tlb_kernel_range of a page, its next translation walks the tables (a miss) and is right.</summary>
@@ -154,9 +154,9 @@ internal sealed partial class VmMachine
         CheckTlb(target.Va, target.What);
         var e = Try(() => _tlb.FlushTlbKernelRange(target.Va, target.Va + _page));
         if (_t.Enabled) _t.Step($"flush_tlb_kernel_range({target.What}) -> {Describe(e)}", $"tlb.FlushTlbKernelRange(0x{target.Va:x}, 0x{target.Va + _page:x});");
-        _s.That("ADDR-8", e is null, () => $"flush_tlb_kernel_range raised {Describe(e)}");
+        _s.That("ADDR-8", e is null, $"flush_tlb_kernel_range raised {Describe(e)}");
         bool? hit = CheckTlb(target.Va, target.What);
-        _s.That("ADDR-8", hit == false, () => $"{target.What} hit in the TLB right after flush_tlb_kernel_range of its page");
+        _s.That("ADDR-8", hit == false, $"{target.What} hit in the TLB right after flush_tlb_kernel_range of its page");
     }
 
     /// <summary>ADDR-8: after flush_tlb_all, the next translation is a miss.</summary>
@@ -167,9 +167,9 @@ internal sealed partial class VmMachine
         CheckTlb(target.Va, target.What);
         var e = Try(_tlb.FlushTlbAll);
         if (_t.Enabled) _t.Step($"flush_tlb_all() -> {Describe(e)}", "tlb.FlushTlbAll();");
-        _s.That("ADDR-8", e is null, () => $"flush_tlb_all raised {Describe(e)}");
+        _s.That("ADDR-8", e is null, $"flush_tlb_all raised {Describe(e)}");
         bool? hit = CheckTlb(target.Va, target.What);
-        _s.That("ADDR-8", hit == false, () => $"{target.What} hit in the TLB right after flush_tlb_all");
+        _s.That("ADDR-8", hit == false, $"{target.What} hit in the TLB right after flush_tlb_all");
     }
 
     /// <summary>
@@ -180,7 +180,7 @@ internal sealed partial class VmMachine
     {
         if (_tlb is null) return;
         int entries = _tlb.TlbEntries;
-        _s.That("ADDR-8", entries >= 1, () => $"the TLB declares {entries} entries");
+        _s.That("ADDR-8", entries >= 1, $"the TLB declares {entries} entries");
         if (entries > 4096 || (ulong)entries + 8 > _lowFrames) return;
         _s.Operations++;
         _tlb.FlushTlbAll();
@@ -188,9 +188,9 @@ internal sealed partial class VmMachine
         int count = entries + 8;
         ulong stride = Math.Max(1, (_lowFrames - 1) / (ulong)count), first = (ulong)(uint)arg % stride;
         var vas = Enumerable.Range(0, count).Select(j => _layout.DirectAddress(first + (ulong)j * stride)).ToList();
-        foreach (var va in vas) _s.That("ADDR-8", CheckTlbQuiet(va) == false, () => $"0x{va:x} hit right after flush_tlb_all");
+        foreach (var va in vas) _s.That("ADDR-8", CheckTlbQuiet(va) == false, $"0x{va:x} hit right after flush_tlb_all");
         int hits = vas.Count(va => CheckTlbQuiet(va) == true);
-        _s.That("ADDR-8", hits <= entries, () => $"translating {count} distinct pages twice after a flush hit {hits} times the second time, more than the {entries} entries the TLB declares");
+        _s.That("ADDR-8", hits <= entries, $"translating {count} distinct pages twice after a flush hit {hits} times the second time, more than the {entries} entries the TLB declares");
     }
 
     private bool? CheckTlbQuiet(ulong va)
@@ -200,7 +200,7 @@ internal sealed partial class VmMachine
         var cached = _tlb.TlbTranslate(va, Access.KernelRead);
         long dh = _tlb.TlbHits - hits, dm = _tlb.TlbMisses - misses;
         _s.That("ADDR-8", dh + dm == 1 && dh >= 0 && dm >= 0 && cached == walk,
-            () => $"TLB translation of 0x{va:x}: {cached} ({dh} hit(s), {dm} miss(es)); the walk says {walk}");
+            $"TLB translation of 0x{va:x}: {cached} ({dh} hit(s), {dm} miss(es)); the walk says {walk}");
         return dh == 1;
     }
 
@@ -241,15 +241,15 @@ internal sealed partial class VmMachine
         {
             var t = _kpt.Translate(at, Access.KernelRead);
             if (_t.Enabled) _t.Step($"translate({what}: 0x{at:x}) -> {t}", $"Assert.Equal(TranslationFault.NotPresent, kpt.Translate(0x{at:x}, Access.KernelRead).Fault);");
-            _s.That("ADDR-6", t.Fault == TranslationFault.NotPresent, () => $"{what}, 0x{at:x}, must not be mapped, but translates to {t}");
+            _s.That("ADDR-6", t.Fault == TranslationFault.NotPresent, $"{what}, 0x{at:x}, must not be mapped, but translates to {t}");
             CheckTlb(at, what);
         }
         var buffer = new byte[1];
         var re = Try(() => _memory.Read(at, buffer));
         if (_t.Enabled) _t.Step($"read 1 byte at 0x{at:x} ({what}) -> {(re is null ? $"0x{buffer[0]:x2}" : Describe(re))}", $"Assert.Throws<KernelPageFaultException>(() => mem.Read(0x{at:x}, new byte[1]));");
-        _s.That("ADDR-6", re is KernelPageFaultException, () => $"reading {what} at 0x{at:x} must raise a kernel page fault, got {(re is null ? $"the byte 0x{buffer[0]:x2}" : Describe(re))}");
+        _s.That("ADDR-6", re is KernelPageFaultException, $"reading {what} at 0x{at:x} must raise a kernel page fault, got {(re is null ? $"the byte 0x{buffer[0]:x2}" : Describe(re))}");
         var we = Try(() => _memory.Write(at, [0x5a]));
         if (_t.Enabled) _t.Step($"write 1 byte at 0x{at:x} ({what}) -> {Describe(we)}", $"Assert.Throws<KernelPageFaultException>(() => mem.Write(0x{at:x}, new byte[] {{ 0x5a }}));");
-        _s.That("ADDR-6", we is KernelPageFaultException, () => $"writing {what} at 0x{at:x} must raise a kernel page fault, got {Describe(we)}");
+        _s.That("ADDR-6", we is KernelPageFaultException, $"writing {what} at 0x{at:x} must raise a kernel page fault, got {Describe(we)}");
     }
 }

@@ -28,11 +28,11 @@ internal sealed partial class VmMachine
         var e = Try(() => { if (descriptor) page = _pages.AllocPages(gfp, order); else addr = _pages.GetFreePages(gfp, order); });
         if (_t.Enabled) _t.Step($"{name} = {(descriptor ? "alloc_pages" : "__get_free_pages")}({Gfp.Describe(gfp)}, {order}) -> {(e is not null ? Describe(e) : descriptor ? page.ToString() : Hex(addr))}",
             descriptor ? $"var {name} = pages.AllocPages({Pages.CSharp.Flags(gfp)}, {order});" : $"var {name} = pages.GetFreePages({Pages.CSharp.Flags(gfp)}, {order});");
-        _s.That("PAGE-1", e is null, () => $"a page allocation raised {Describe(e)}");
+        _s.That("PAGE-1", e is null, $"a page allocation raised {Describe(e)}");
         if (descriptor ? page.IsNull : addr == 0) return null;
         ulong pfn = descriptor ? _pages.PageToPfn(page) : _pages.VirtToPhys(addr) >> _shift;
         ulong? taken = _m.AreaFrameIn(pfn, order);
-        _s.That("PAGE-1", taken is null, () => $"{name}: block pfn 0x{pfn:x} order {order} includes frame 0x{taken:x}, which backs a live vmalloc area");
+        _s.That("PAGE-1", taken is null, $"{name}: block pfn 0x{pfn:x} order {order} includes frame 0x{taken:x}, which backs a live vmalloc area");
         var block = new BlockModel
         {
             Name = name, Addr = addr, Page = descriptor ? page : _pages.PfnToPage(pfn), Pfn = pfn, Order = order,
@@ -49,7 +49,7 @@ internal sealed partial class VmMachine
         var e = Try(() => { if (block.Addr != 0) _pages.FreePages(block.Addr, block.Order); else _pages.FreePagesOf(block.Page, block.Order); });
         if (_t.Enabled) _t.Step($"free {block.Name} (order {block.Order}) -> {Describe(e)}",
             block.Addr != 0 ? $"pages.FreePages({block.Name}, {block.Order});" : $"pages.FreePagesOf({block.Name}, {block.Order});");
-        _s.That("PAGE-4", e is null, () => $"freeing live {block.Name} (pfn 0x{block.Pfn:x}, order {block.Order}) was refused: {Describe(e)}");
+        _s.That("PAGE-4", e is null, $"freeing live {block.Name} (pfn 0x{block.Pfn:x}, order {block.Order}) was refused: {Describe(e)}");
         _m.RemoveBlock(block);
     }
 
@@ -63,11 +63,11 @@ internal sealed partial class VmMachine
         ulong addr = 0;
         var e = Try(() => addr = _km.Kmalloc(size, Gfp.Kernel));
         if (_t.Enabled) _t.Step($"{name} = kmalloc({size}, GFP_KERNEL) -> {(e is null ? Hex(addr) : Describe(e))}", $"var {name} = km.Kmalloc({size}, Gfp.Kernel);");
-        _s.That("KMAL-1", e is null, () => $"kmalloc({size}, GFP_KERNEL) raised {Describe(e)}");
+        _s.That("KMAL-1", e is null, $"kmalloc({size}, GFP_KERNEL) raised {Describe(e)}");
         if (addr == 0) return;
         ulong first = _pages.VirtToPhys(addr) >> _shift, last = _pages.VirtToPhys(addr + (ulong)size - 1) >> _shift;
         ulong? taken = Enumerable.Range(0, (int)(last - first + 1)).Select(i => first + (ulong)i).Cast<ulong?>().FirstOrDefault(f => _m.IsAreaFrame(f!.Value));
-        _s.That("KMAL-7", taken is null, () => $"kmalloc({size}) returned 0x{addr:x} on frame 0x{taken:x}, which backs a live vmalloc area");
+        _s.That("KMAL-7", taken is null, $"kmalloc({size}) returned 0x{addr:x} on frame 0x{taken:x}, which backs a live vmalloc area");
         _m.Objects.Add(new ObjectModel { Name = name, Addr = addr, Size = size, FirstPfn = first, LastPfn = last });
     }
 
@@ -76,7 +76,7 @@ internal sealed partial class VmMachine
         _s.Operations++;
         var e = Try(() => _km!.Kfree(obj.Addr));
         if (_t.Enabled) _t.Step($"kfree({obj.Name}) -> {Describe(e)}", $"km.Kfree({obj.Name});");
-        _s.That("KMAL-6", e is null, () => $"kfree({obj.Name}) of a live kmalloc object was refused: {Describe(e)}");
+        _s.That("KMAL-6", e is null, $"kfree({obj.Name}) of a live kmalloc object was refused: {Describe(e)}");
         _m.Objects.Remove(obj);
     }
 
@@ -96,7 +96,7 @@ internal sealed partial class VmMachine
         ulong addr = 0;
         var e = Try(() => addr = _hm!.Kmap(block.Page));
         if (_t.Enabled) _t.Step($"kmap({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"hm.Kmap({block.Name});");
-        _s.That("ZONE-4", e is null && addr != 0, () => $"kmap({block.Name}) with {_m.LiveKmaps} page(s) kmapped failed: {Describe(e)}");
+        _s.That("ZONE-4", e is null && addr != 0, $"kmap({block.Name}) with {_m.LiveKmaps} page(s) kmapped failed: {Describe(e)}");
         CheckKmapAddress(block, addr, "kmap");
         block.KmapCount++;
         block.KmapAddr = addr;
@@ -107,13 +107,13 @@ internal sealed partial class VmMachine
         if (!block.Highmem)
         {
             ulong direct = _layout.DirectAddress(block.Pfn);
-            _s.That("ZONE-4", addr == direct, () => $"{how}({block.Name}) of a low-memory page returned 0x{addr:x}, not its direct-mapped address 0x{direct:x}");
+            _s.That("ZONE-4", addr == direct, $"{how}({block.Name}) of a low-memory page returned 0x{addr:x}, not its direct-mapped address 0x{direct:x}");
             return;
         }
         _s.That("ZONE-4", _layout.IsPkmapSlot(addr),
-            () => $"{how}({block.Name}) of a HIGHMEM page returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
+            $"{how}({block.Name}) of a HIGHMEM page returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
         ulong? pa = CheckPageSplit(addr, $"the {how} of {block.Name}", "ZONE-4");
-        _s.That("ZONE-4", pa == block.Pfn << _shift, () => $"the {how} of {block.Name} at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
+        _s.That("ZONE-4", pa == block.Pfn << _shift, $"the {how} of {block.Name} at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
         CheckTlb(addr, $"the {how} of {block.Name}");
     }
 
@@ -129,12 +129,12 @@ internal sealed partial class VmMachine
     {
         var e = Try(() => _hm!.Kunmap(block.Page));
         if (_t.Enabled) _t.Step($"kunmap({block.Name}) -> {Describe(e)}", $"hm.Kunmap({block.Name});");
-        _s.That("ZONE-4", e is null, () => $"kunmap({block.Name}) after kmap failed: {Describe(e)}");
+        _s.That("ZONE-4", e is null, $"kunmap({block.Name}) after kmap failed: {Describe(e)}");
         block.KmapCount--;
         if (block.KmapCount > 0 || _kpt is null || !block.Highmem) return;
         var t = _kpt.Translate(block.KmapAddr, Access.KernelRead);
         _s.That("ZONE-4", t.Fault == TranslationFault.NotPresent || t.PhysicalAddress == block.Pfn << _shift,
-            () => $"after the last kunmap({block.Name}), its old address 0x{block.KmapAddr:x} translates to {t}: neither unmapped nor still the page 0x{block.Pfn:x}");
+            $"after the last kunmap({block.Name}), its old address 0x{block.KmapAddr:x} translates to {t}: neither unmapped nor still the page 0x{block.Pfn:x}");
         CheckTlb(block.KmapAddr, $"the old kmap of {block.Name}");
     }
 
@@ -147,13 +147,13 @@ internal sealed partial class VmMachine
         ulong addr = 0;
         var e = Try(() => addr = _hm.KmapAtomic(block.Page));
         if (_t.Enabled) _t.Step($"{name} = kmap_atomic({block.Name}) -> {(e is null ? Hex(addr) : Describe(e))}", $"var {name} = hm.KmapAtomic({block.Name});");
-        _s.That("ZONE-4", e is null && addr != 0, () => $"kmap_atomic({block.Name}) failed: {Describe(e)}");
+        _s.That("ZONE-4", e is null && addr != 0, $"kmap_atomic({block.Name}) failed: {Describe(e)}");
         ulong? pa = CheckPageSplit(addr, $"the kmap_atomic of {block.Name}", "ZONE-4");
-        _s.That("ZONE-4", pa == block.Pfn << _shift, () => $"kmap_atomic({block.Name}) at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
+        _s.That("ZONE-4", pa == block.Pfn << _shift, $"kmap_atomic({block.Name}) at 0x{addr:x} maps PA 0x{pa:x}, not the page's frame 0x{block.Pfn:x}");
         CheckTlb(addr, $"the kmap_atomic of {block.Name}");
         var ue = Try(() => _hm.KunmapAtomic(addr));
         if (_t.Enabled) _t.Step($"kunmap_atomic(0x{addr:x}) -> {Describe(ue)}", $"hm.KunmapAtomic({name});");
-        _s.That("ZONE-4", ue is null, () => $"kunmap_atomic of the last kmap_atomic failed: {Describe(ue)}");
+        _s.That("ZONE-4", ue is null, $"kunmap_atomic of the last kmap_atomic failed: {Describe(ue)}");
         CheckTlb(addr, $"the released kmap_atomic of {block.Name}");
     }
 
@@ -189,15 +189,15 @@ internal sealed partial class VmMachine
                             $"hm.Kmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i})); hm.Kunmap(pages.PfnToPage(pages.PageToPfn({b.Name}) + {i}));");
                         int n = done;
                         _s.That("ZONE-4", e is null && addr != 0,
-                            () => $"kmap of the {n + 1}th distinct HIGHMEM page (each earlier one already kunmapped, {_m.LiveKmaps} other kmap(s) live) failed with {(e is null ? "NULL" : Describe(e))}: "
+                            $"kmap of the {n + 1}th distinct HIGHMEM page (each earlier one already kunmapped, {_m.LiveKmaps} other kmap(s) live) failed with {(e is null ? "NULL" : Describe(e))}: "
                                   + $"kunmap must give its PKMAP slot back ({_p.PkmapSlots} slots)");
                         _s.That("ZONE-4", _layout.IsPkmapSlot(addr),
-                            () => $"kmap of pfn 0x{pfn:x} (a HIGHMEM page) returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
+                            $"kmap of pfn 0x{pfn:x} (a HIGHMEM page) returned 0x{addr:x}, not a slot of the PKMAP window [0x{_layout.PkmapBase:x}, 0x{_layout.PkmapEnd:x})");
                         var t = _kpt!.Translate(addr, Access.KernelRead);
-                        _s.That("ZONE-4", t.Fault == TranslationFault.None && t.PhysicalAddress == pfn << _shift, () => $"kmap of pfn 0x{pfn:x} at 0x{addr:x} translates to {t}");
+                        _s.That("ZONE-4", t.Fault == TranslationFault.None && t.PhysicalAddress == pfn << _shift, $"kmap of pfn 0x{pfn:x} at 0x{addr:x} translates to {t}");
                     }
                     var ue = Try(() => _hm!.Kunmap(page));
-                    _s.That("ZONE-4", ue is null, () => $"kunmap of pfn 0x{pfn:x} after its kmap failed: {Describe(ue)}");
+                    _s.That("ZONE-4", ue is null, $"kunmap of pfn 0x{pfn:x} after its kmap failed: {Describe(ue)}");
                 }
         }
         foreach (var b in blocks) Release(b);
@@ -243,7 +243,7 @@ internal sealed partial class VmMachine
         if (_t.Enabled) _t.Step($"drain caches: {now.Free} free pages, {now.Tables} page-table pages", "pages.DrainCaches();");
         long want = _m.BootFree - (now.Tables - _m.BootTables);
         _s.That("ADDR-11", now.Free + now.Reclaim == want,
-            () => $"with every vmalloc area, ioremap, kmap, kmalloc object and page block freed and caches drained, {now.Free + now.Reclaim} pages are free; "
+            $"with every vmalloc area, ioremap, kmap, kmalloc object and page block freed and caches drained, {now.Free + now.Reclaim} pages are free; "
                   + $"boot had {_m.BootFree}, and {now.Tables - _m.BootTables} more page-table page(s) are held now, so {want} were expected");
     }
 }

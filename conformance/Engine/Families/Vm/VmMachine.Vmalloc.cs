@@ -28,25 +28,25 @@ internal sealed partial class VmMachine
 
         if (size < 0)
         {
-            _s.That("VMAL-1", e is InvalidArgumentException, () => $"{call} must be refused with InvalidArgumentException, got {(e is null ? Hex(addr) : Describe(e))}");
+            _s.That("VMAL-1", e is InvalidArgumentException, $"{call} must be refused with InvalidArgumentException, got {(e is null ? Hex(addr) : Describe(e))}");
             return null;
         }
         if (_context.InAtomic)
         {
             // VMAL-3: vmalloc may sleep; in atomic context it is a reported bug that takes nothing.
             _s.That("VMAL-3", e is KernelBugException { RuleId: "VMAL-3" or "GFP-1" },
-                () => $"{call} in atomic context (preempt depth {_context.PreemptDepth}, irq depth {_context.IrqDepth}) must be reported as VMAL-3, got {(e is null ? Hex(addr) : Describe(e))}");
-            if (!_m.Inexact) _s.That("VMAL-3", before == after, () => $"{call} was refused in atomic context but changed the counts: {Show(before, after)}");
+                $"{call} in atomic context (preempt depth {_context.PreemptDepth}, irq depth {_context.IrqDepth}) must be reported as VMAL-3, got {(e is null ? Hex(addr) : Describe(e))}");
+            if (!_m.Inexact) _s.That("VMAL-3", before == after, $"{call} was refused in atomic context but changed the counts: {Show(before, after)}");
             return null;
         }
-        _s.That("VMAL-1", e is null, () => $"{call} raised {Describe(e)}; a vmalloc that cannot be served returns NULL");
+        _s.That("VMAL-1", e is null, $"{call} raised {Describe(e)}; a vmalloc that cannot be served returns NULL");
         if (addr == 0)
         {
             // VMAL-1: a failed vmalloc keeps no frame for data (page tables it grew may stay: they are
             // counted; so may a slab page its descriptors grew: the metadata allowance).
-            _s.That("VMAL-1", Consumed(before, after) <= MetadataAllowance, () => $"{call} returned NULL but kept pages: {Show(before, after)}");
+            _s.That("VMAL-1", Consumed(before, after) <= MetadataAllowance, $"{call} returned NULL but kept pages: {Show(before, after)}");
             _s.That("VMAL-4", !mustServe,
-                () => $"{call} returned NULL although {before.Free} pages were free (no block above order {_p.MaxOrder} is needed: vmalloc builds the area page by page)");
+                $"{call} returned NULL although {before.Free} pages were free (no block above order {_p.MaxOrder} is needed: vmalloc builds the area page by page)");
             return null;
         }
         if (size == 0)
@@ -64,10 +64,10 @@ internal sealed partial class VmMachine
         ulong end = addr + ((ulong)pages << _shift);
         // VMAL-2: the area starts in the window, above the direct mapping.
         _s.That("VMAL-2", _layout.InVmallocWindow(addr, addr + 1),
-            () => $"{call} returned 0x{addr:x}, outside the vmalloc window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x})");
+            $"{call} returned 0x{addr:x}, outside the vmalloc window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x})");
         bool first = _vm.IsVmallocAddr(addr);
-        _s.That("VMAL-2", first, () => $"{call}: is_vmalloc_addr(0x{addr:x}) is false for the area's first byte");
-        _s.That("VMAL-1", addr % _page == 0, () => $"{call} returned 0x{addr:x}, not page aligned");
+        _s.That("VMAL-2", first, $"{call}: is_vmalloc_addr(0x{addr:x}) is false for the area's first byte");
+        _s.That("VMAL-1", addr % _page == 0, $"{call} returned 0x{addr:x}, not page aligned");
 
         // Sampled pages: the first, the last, the middle and one chosen by the address.
         var sample = new SortedSet<int> { 0, pages - 1, pages / 2, (int)((addr >> _shift) % (ulong)pages) };
@@ -79,17 +79,17 @@ internal sealed partial class VmMachine
             {
                 var probe = new byte[1];
                 var re = Try(() => _memory.Read(pageVa, probe));
-                _s.That("VMAL-1", re is null, () => $"{call}: page {i} at 0x{pageVa:x} cannot be read: {Describe(re)}");
+                _s.That("VMAL-1", re is null, $"{call}: page {i} at 0x{pageVa:x} cannot be read: {Describe(re)}");
             }
         }
 
         // VMAL-2: every page of it lies in the window (checked once every page is known to be there).
         _s.That("VMAL-2", _layout.InVmallocWindow(addr, end),
-            () => $"{call} returned [0x{addr:x}, 0x{end:x}), which runs past VMALLOC_END 0x{_layout.VmallocEnd:x}");
+            $"{call} returned [0x{addr:x}, 0x{end:x}), which runs past VMALLOC_END 0x{_layout.VmallocEnd:x}");
         bool last = _vm.IsVmallocAddr(addr + (ulong)size - 1);
-        _s.That("VMAL-2", last, () => $"{call}: is_vmalloc_addr is false for the area's last byte 0x{addr + (ulong)size - 1:x}");
+        _s.That("VMAL-2", last, $"{call}: is_vmalloc_addr is false for the area's last byte 0x{addr + (ulong)size - 1:x}");
         var overlap = _m.VirtualOverlap(addr, end, _shift);
-        _s.That("VMAL-1", overlap is null, () => $"{call}: [0x{addr:x}, 0x{end:x}) overlaps live {overlap}");
+        _s.That("VMAL-1", overlap is null, $"{call}: [0x{addr:x}, 0x{end:x}) overlaps live {overlap}");
 
         // VMAL-5 / VMAL-1: one frame per page, named by vmalloc_to_pfn, used by nothing else.
         var pfns = new ulong[pages];
@@ -109,8 +109,8 @@ internal sealed partial class VmMachine
             if (owner is not null) sharedFrame ??= $"page {i} is backed by frame 0x{pfn:x}, which belongs to {owner}";
             pfns[i] = pfn;
         }
-        _s.That("VMAL-5", badFrame is null, () => $"{call}: {badFrame}; it must name a frame of RAM (below 0x{_p.TotalPages:x})");
-        _s.That("VMAL-1", sharedFrame is null, () => $"{call}: {sharedFrame}: each page needs a frame of its own");
+        _s.That("VMAL-5", badFrame is null, $"{call}: {badFrame}; it must name a frame of RAM (below 0x{_p.TotalPages:x})");
+        _s.That("VMAL-1", sharedFrame is null, $"{call}: {sharedFrame}: each page needs a frame of its own");
         var area = new AreaModel { Name = name, Addr = addr, Size = size, Pages = pages, Pfns = pfns };
         area.Touched.UnionWith(sample);
 
@@ -121,7 +121,7 @@ internal sealed partial class VmMachine
                 var bytes = new byte[len];
                 var re = Try(() => _memory.Read(addr + (ulong)off, bytes));
                 int nz = re is null ? bytes.AsSpan().IndexOfAnyExcept((byte)0) : 0;
-                _s.That("VMAL-1", re is null && nz < 0, () => $"{call}: byte {off + nz} of the area is {(re is null ? $"0x{bytes[nz]:x2}" : Describe(re))}, not zero");
+                _s.That("VMAL-1", re is null && nz < 0, $"{call}: byte {off + nz} of the area is {(re is null ? $"0x{bytes[nz]:x2}" : Describe(re))}, not zero");
             }
 
         // VMAL-5 and ADDR-3: the frame vmalloc_to_pfn names holds the page's bytes, and the translation names it.
@@ -134,17 +134,17 @@ internal sealed partial class VmMachine
             var marker = new byte[len];
             for (int b = 0; b < len; b++) marker[b] = (byte)(0xA0 + i + b * 13);
             var we = Try(() => _memory.Write(pageVa + off, marker));
-            _s.That("VMAL-1", we is null, () => $"{call}: writing {len} bytes into page {i} at 0x{pageVa + off:x} failed: {Describe(we)}");
+            _s.That("VMAL-1", we is null, $"{call}: writing {len} bytes into page {i} at 0x{pageVa + off:x} failed: {Describe(we)}");
             area.Record((long)i << _shift | (long)off, marker, _shift);
             if (ReadFrame(pfns[i], off, len) is { } alias)
                 _s.That("VMAL-5", alias.AsSpan().SequenceEqual(marker),
-                    () => $"{call}: bytes written at 0x{pageVa + off:x} are not in frame 0x{pfns[i]:x} that vmalloc_to_pfn names for page {i} (read [{Convert.ToHexString(alias)}], wrote [{Convert.ToHexString(marker)}])");
+                    $"{call}: bytes written at 0x{pageVa + off:x} are not in frame 0x{pfns[i]:x} that vmalloc_to_pfn names for page {i} (read [{Convert.ToHexString(alias)}], wrote [{Convert.ToHexString(marker)}])");
             if (_kpt is not null)
             {
                 var t = _kpt.Translate(pageVa + off, Access.KernelRead);
                 ulong want = pfns[i] << _shift | off;
                 _s.That("ADDR-3", t.Fault == TranslationFault.None && t.PhysicalAddress == want,
-                    () => $"{call}: VA 0x{pageVa + off:x} (page {i}, offset 0x{off:x}) translates to {t}; its frame is 0x{pfns[i]:x}, so PA = PFN * PAGE_SIZE + offset = 0x{want:x}");
+                    $"{call}: VA 0x{pageVa + off:x} (page {i}, offset 0x{off:x}) translates to {t}; its frame is 0x{pfns[i]:x}, so PA = PFN * PAGE_SIZE + offset = 0x{want:x}");
             }
         }
 
@@ -152,7 +152,7 @@ internal sealed partial class VmMachine
         long consumed = Consumed(before, after);
         // A pending deferred vfree (linux-6) may give its pages back during this call: no lower bound then.
         if (!_m.Inexact) _s.That("VMAL-4", consumed >= pages,
-            () => $"{call} maps {pages} pages but only {consumed} pages left the free lists besides page tables ({Show(before, after)}): some page has no frame of its own");
+            $"{call} maps {pages} pages but only {consumed} pages left the free lists besides page tables ({Show(before, after)}): some page has no frame of its own");
         CheckTlb(addr, $"first page of {name}");
         _m.Areas.Add(area);
         _m.ClaimFrames(area);
@@ -196,8 +196,8 @@ internal sealed partial class VmMachine
         var e = Try(() => addr = _vm.Vmalloc(size));
         var after = Snap();
         if (_t.Enabled) _t.Step($"vmalloc({size}) (the window is 0x{_layout.VmallocBytes:x} bytes) -> {(e is null ? Hex(addr) : Describe(e))}", $"Assert.Equal(0UL, vm.Vmalloc({size}));");
-        _s.That("VMAL-2", e is null && addr == 0, () => $"vmalloc({size}) is larger than the window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x}) and must return NULL, got {(e is null ? Hex(addr) : Describe(e))}");
-        _s.That("VMAL-1", Consumed(before, after) <= MetadataAllowance, () => $"a vmalloc that failed kept pages: {Show(before, after)}");
+        _s.That("VMAL-2", e is null && addr == 0, $"vmalloc({size}) is larger than the window [0x{_layout.VmallocStart:x}, 0x{_layout.VmallocEnd:x}) and must return NULL, got {(e is null ? Hex(addr) : Describe(e))}");
+        _s.That("VMAL-1", Consumed(before, after) <= MetadataAllowance, $"a vmalloc that failed kept pages: {Show(before, after)}");
     }
 
     // ---- vfree --------------------------------------------------------------------------------
@@ -215,12 +215,12 @@ internal sealed partial class VmMachine
             if (_t.Enabled) _t.Step($"{call} in atomic context -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => vm.Vfree({area.Name}));");
             // VMAL-3 decision: vfree may sleep: reported in atomic context (in interrupt context too, except where it is deferred).
             _s.That("VMAL-3", e is KernelBugException { RuleId: "VMAL-3" or "GFP-1" },
-                () => $"{call} in {(inIrq ? "interrupt" : "atomic")} context on {_p.Name} must be reported as VMAL-3, got {Describe(e)}");
-            if (!_m.Inexact) _s.That("VMAL-3", before == after, () => $"{call} was refused in atomic context but changed the counts: {Show(before, after)}");
+                $"{call} in {(inIrq ? "interrupt" : "atomic")} context on {_p.Name} must be reported as VMAL-3, got {Describe(e)}");
+            if (!_m.Inexact) _s.That("VMAL-3", before == after, $"{call} was refused in atomic context but changed the counts: {Show(before, after)}");
             return;
         }
         if (_t.Enabled) _t.Step($"{call}{(inIrq ? " in interrupt context" : "")} -> {Describe(e)}", $"vm.Vfree({area.Name});");
-        _s.That("VMAL-6", e is null, () => $"{call}, the start of a live area, was refused: {Describe(e)}");
+        _s.That("VMAL-6", e is null, $"{call}, the start of a live area, was refused: {Describe(e)}");
         if (inIrq)
         {
             // linux-6: accepted and deferred; the area may stay mapped until the work runs (at the latest at drain).
@@ -233,13 +233,13 @@ internal sealed partial class VmMachine
             {
                 ulong va = area.Addr + ((ulong)i << _shift);
                 var t = _kpt.Translate(va, Access.KernelRead);
-                _s.That("VMAL-6", t.Fault == TranslationFault.NotPresent, () => $"after {call}, page {i} at 0x{va:x} still translates to {t}");
+                _s.That("VMAL-6", t.Fault == TranslationFault.NotPresent, $"after {call}, page {i} at 0x{va:x} still translates to {t}");
             }
         if (_tlb is not null)
             foreach (int i in check) CheckTlb(area.Addr + ((ulong)i << _shift), $"page {i} of freed {area.Name}");
         long gained = -Consumed(before, after);
         _s.That("VMAL-6", gained >= area.Pages,
-            () => $"{call} of {area.Pages} pages gave back only {gained} pages besides page tables ({Show(before, after)})");
+            $"{call} of {area.Pages} pages gave back only {gained} pages besides page tables ({Show(before, after)})");
         _m.Retire(area);
     }
 
@@ -268,7 +268,7 @@ internal sealed partial class VmMachine
             _s.Operations++;
             var e = Try(() => _vm.Vfree(0));
             if (_t.Enabled) _t.Step($"vfree(NULL) -> {Describe(e)}", "vm.Vfree(0);");
-            _s.That("VMAL-6", e is null, () => $"vfree(NULL) must do nothing, got {Describe(e)}");
+            _s.That("VMAL-6", e is null, $"vfree(NULL) must do nothing, got {Describe(e)}");
             return;
         }
         if (arg % 2 == 0 && _m.Pick(_m.Objects, slot) is { } obj)
@@ -308,7 +308,7 @@ internal sealed partial class VmMachine
         var e = Try(() => pa = _pages.VirtToPhys(area.Addr + off));
         if (_t.Enabled) _t.Step($"virt_to_phys({area.Name} + 0x{off:x}) -> {(e is null ? Hex(pa) : Describe(e))}", $"Assert.Throws<KernelBugException>(() => pages.VirtToPhys({area.Name} + 0x{off:x}));");
         _s.That("VMAL-5", e is KernelBugException { RuleId: "VMAL-5" },
-            () => $"virt_to_phys({area.Name} + 0x{off:x}) of a vmalloc address must be reported as VMAL-5 (it has no single physical address), got {(e is null ? $"PA {Hex(pa)}" : Describe(e))}");
+            $"virt_to_phys({area.Name} + 0x{off:x}) of a vmalloc address must be reported as VMAL-5 (it has no single physical address), got {(e is null ? $"PA {Hex(pa)}" : Describe(e))}");
     }
 
     /// <summary>After a refused call on an area, the area is still whole: its first and last pages still translate to their frames.</summary>
@@ -320,7 +320,7 @@ internal sealed partial class VmMachine
             ulong va = area.Addr + ((ulong)i << _shift);
             var t = _kpt.Translate(va, Access.KernelRead);
             _s.That("VMAL-6", t.Fault == TranslationFault.None && t.PhysicalAddress >> _shift == area.Pfns[i],
-                () => $"after a refused call, page {i} of live {area.Name} translates to {t}, not to its frame 0x{area.Pfns[i]:x}");
+                $"after a refused call, page {i} of live {area.Name} translates to {t}, not to its frame 0x{area.Pfns[i]:x}");
         }
     }
 }

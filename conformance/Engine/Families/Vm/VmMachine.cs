@@ -172,9 +172,9 @@ internal sealed partial class VmMachine
         var after = Snap();
         if (_t.Enabled) _t.Step($"{call} -> {Describe(e)}", $"Assert.Throws<KernelBugException>(() => {code});");
         _s.That(rule, e is KernelBugException bug && (bug.RuleId == rule || alsoAccepted.Contains(bug.RuleId)),
-            () => $"{call} must be reported as {string.Join(" or ", [rule, .. alsoAccepted])}, got {Describe(e)}");
+            $"{call} must be reported as {string.Join(" or ", [rule, .. alsoAccepted])}, got {Describe(e)}");
         // While a deferred vfree is pending its work may run at any call, so counts are compared only without one.
-        if (!_m.Inexact) _s.That(rule, before == after, () => $"{call} was refused but changed the counts: {Show(before, after)}");
+        if (!_m.Inexact) _s.That(rule, before == after, $"{call} was refused but changed the counts: {Show(before, after)}");
     }
 
     /// <summary>
@@ -191,9 +191,9 @@ internal sealed partial class VmMachine
         if (_t.Enabled) _t.Step($"tlb_translate({what} 0x{va:x}) -> {cached} ({(dh == 1 ? "hit" : dm == 1 ? "miss" : $"{dh} hits, {dm} misses")}); walk -> {walk}",
             $"Assert.Equal(kpt.Translate(0x{va:x}, Access.KernelRead), tlb.TlbTranslate(0x{va:x}, Access.KernelRead));");
         _s.That("ADDR-8", dh + dm == 1 && dh >= 0 && dm >= 0,
-            () => $"one TLB translation of {what} 0x{va:x} moved the counters by {dh} hit(s) and {dm} miss(es); it must count exactly one");
+            $"one TLB translation of {what} 0x{va:x} moved the counters by {dh} hit(s) and {dm} miss(es); it must count exactly one");
         _s.That("ADDR-8", cached == walk,
-            () => $"the TLB translated {what} 0x{va:x} to {cached}, but the page tables say {walk}: a stale or wrong translation");
+            $"the TLB translated {what} 0x{va:x} to {cached}, but the page tables say {walk}: a stale or wrong translation");
         return dh == 1;
     }
 
@@ -206,14 +206,14 @@ internal sealed partial class VmMachine
     {
         if (_kpt is null) return null;
         var start = _kpt.Translate(pageVa, Access.KernelRead);
-        _s.That(presentRule, start.Fault == TranslationFault.None, () => $"{what} at 0x{pageVa:x} is not mapped: the walk says {start}");
+        _s.That(presentRule, start.Fault == TranslationFault.None, $"{what} at 0x{pageVa:x} is not mapped: the walk says {start}");
         _s.That("ADDR-2", (start.PhysicalAddress & (_page - 1)) == 0,
-            () => $"{what}: the first byte 0x{pageVa:x} translates to PA 0x{start.PhysicalAddress:x}, which is not the start of a frame (offset bits 0x{_page - 1:x})");
+            $"{what}: the first byte 0x{pageVa:x} translates to PA 0x{start.PhysicalAddress:x}, which is not the start of a frame (offset bits 0x{_page - 1:x})");
         foreach (ulong off in new[] { OffsetFor(pageVa >> _shift), _page / 2, _page - 1 })
         {
             var t = _kpt.Translate(pageVa + off, Access.KernelRead);
             _s.That("ADDR-2", t.Fault == TranslationFault.None && t.PhysicalAddress == start.PhysicalAddress + off,
-                () => $"{what}: VA 0x{pageVa + off:x} (offset 0x{off:x} in the page at 0x{pageVa:x}, PA 0x{start.PhysicalAddress:x}) translates to {t}; "
+                $"{what}: VA 0x{pageVa + off:x} (offset 0x{off:x} in the page at 0x{pageVa:x}, PA 0x{start.PhysicalAddress:x}) translates to {t}; "
                       + $"the low {_shift} bits are the offset and must pass through unchanged");
         }
         return start.PhysicalAddress;

@@ -8,6 +8,11 @@ namespace KernelMm.Conformance.Parallel.Atomic;
 /// zero (dec_and_test), values around zero (add_negative's sign), values at the 32-bit edge (wrap-around),
 /// and everything mixed. The prefix always starts by setting every counter it uses (those steps are
 /// kept by the shrinker), then may run a few operations alone; every op of the fourteen appears.
+/// Half the programs end their prefix with a zero crossing: a test of the new value (add_negative,
+/// sub_and_test) with the amount that takes a counter to exactly 0 (or add_negative to -1), then an
+/// atomic_add that puts the scenario's value back. The prefix runs on one CPU, so its results have one
+/// order only: an off-by-one test at 0 (`&lt;= 0` for `&lt; 0`) fails the linearizability check on every
+/// run, not only when the branches' interleaving leaves no other explanation.
 /// </summary>
 public static class AtomicGen
 {
@@ -68,7 +73,30 @@ public static class AtomicGen
             }
             branches.Add(steps);
         }
+        // Drawn last, so that everything else a seed generates stays as it was before zero crossings came in.
+        if (rng.Next(2) == 0) prefix.AddRange(ZeroCrossing(rng, prefix, counters).ToList());
         return new ParallelProgram<AtomicOp>(prefix, branches);
+    }
+
+    /// <summary>
+    /// A call whose new value is exactly 0 (or -1), computed from the prefix's known values, then the atomic_add
+    /// that restores the counter: add_negative(-v) must answer false, add_negative(-v - 1) true, sub_and_test(v) true.
+    /// </summary>
+    private static IEnumerable<ParallelStep<AtomicOp>> ZeroCrossing(Random rng, IReadOnlyList<ParallelStep<AtomicOp>> prefix, int counters)
+    {
+        int counter = rng.Next(counters);
+        int value = 0;
+        foreach (var step in prefix)
+            if (step.Op.Counter == counter) value = AtomicModel.Apply(value, step.Op).Next;
+        var edge = rng.Next(6) switch
+        {
+            0 or 1 or 2 => new AtomicOp(AtomicOpKind.AddNegative, counter, unchecked(-value)),
+            3 => new AtomicOp(AtomicOpKind.AddNegative, counter, unchecked(-value - 1)),
+            _ => new AtomicOp(AtomicOpKind.SubAndTest, counter, value),
+        };
+        yield return new(edge);
+        int back = unchecked(value - AtomicModel.Apply(value, edge).Next);
+        if (back != 0) yield return new(new AtomicOp(AtomicOpKind.Add, counter, back));
     }
 
     private static (AtomicOp Get, AtomicOp Put) RefPair(Random rng)
