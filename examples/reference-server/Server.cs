@@ -12,8 +12,8 @@ namespace KernelMm.Examples.ReferenceServer;
 /// The protocol loop: hello boots a fresh <see cref="ReferenceKernel"/> for the profile; every other
 /// request is dispatched from its <see cref="WireOperation"/> in the runner's own operation table
 /// (<see cref="Operations"/>): the contract member it names is invoked with the fields converted by
-/// their wire types, and the result is written by the operation's answer type. Only read and write
-/// (spans) and the protocol's own requests (hello, snapshot, shutdown) are written out by hand.
+/// their wire types, and the result is written by the operation's answer type. Only the protocol's own
+/// requests (hello, snapshot, shutdown) are written out by hand.
 /// </summary>
 internal sealed class Server(LineChannel channel, string? fault, int? maxVersion)
 {
@@ -131,8 +131,8 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
     {
         why = null;
         string name = received.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "";
-        var known = Profiles.All.FirstOrDefault(p => p.Name == name);
-        if (known is null) { why = $"unknown profile \"{name}\" (known: {string.Join(", ", Profiles.All.Select(p => p.Name))})"; return null; }
+        var known = Profiles.Named.FirstOrDefault(p => p.Name == name);
+        if (known is null) { why = $"unknown profile \"{name}\" (known: {string.Join(", ", Profiles.Named.Select(p => p.Name))})"; return null; }
         if (!received.TryGetProperty("physicalMemory", out var m) || m.GetString() is not { } text
             || !ulong.TryParse(text.StartsWith("0x") ? text[2..] : text, text.StartsWith("0x") ? System.Globalization.NumberStyles.HexNumber : default, null, out ulong bytes))
         { why = "no physicalMemory"; return null; }
@@ -192,18 +192,18 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
             Error(w, "unsupported", $"{name} is not an operation of the capabilities declared");
             return;
         }
-        object? result;
+        Invocation result;
         var args = new object?[op.Fields.Count];
         try
         {
             for (int i = 0; i < args.Length; i++) args[i] = Field(r, op.Fields[i]);
-            result = Faulty(op, args, out bool handled) is var faulty && handled ? faulty : Invokers[op].Invoke(_mm, args);
+            result = Faulty(op, args) ?? Invokers[op].Invoke(_mm, args);
         }
         catch (KernelBugException e) { Error(w, "bug", e.Message, rule: e.RuleId); return; }
         catch (InvalidArgumentException e) { Error(w, "invalid", e.Message, parameter: e.Parameter); return; }
         catch (KernelPageFaultException e) { Error(w, "fault", e.Message, address: e.Address); return; }
         catch (KernelPanicException e) { Error(w, "panic", e.Message); return; }
-        if (op == Operations.Vmalloc || op == Operations.Vzalloc) _vfreed.Remove((ulong)result!);
+        if (op == Operations.Vmalloc || op == Operations.Vzalloc) _vfreed.Remove((ulong)result.Value!);
         if (op == Operations.Vfree) _vfreed.Add((ulong)args[0]!);
         Ok(w);
         Answer(w, id, op, result);
@@ -224,8 +224,11 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         {
             switch (f.Type)
             {
-                case WireType.Integer or WireType.Gfp or WireType.SlabFlags:
+                case WireType.Integer or WireType.Gfp or WireType.SlabFlags or WireType.Prot or WireType.MapFlags or WireType.OpenMode:
                     return v.ValueKind == JsonValueKind.Number ? v.GetInt64() : (long)Address(v);
+                case WireType.Addresses:
+                    if (v.ValueKind == JsonValueKind.Array) return v.EnumerateArray().Select(Address).ToArray();
+                    break;
                 case WireType.Address: return Address(v);
                 case WireType.Zone:
                     foreach (var z in Zones.All) if (v.ValueKind == JsonValueKind.String && v.GetString() == z.KernelName()) return z;
@@ -252,8 +255,9 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
     }
 
     /// <summary>Writes the result as the operation's answer type.</summary>
-    private void Answer(Utf8JsonWriter w, long id, WireOperation op, object? result)
+    private void Answer(Utf8JsonWriter w, long id, WireOperation op, Invocation invocation)
     {
+        object? result = invocation.Value;
         switch (op.Value)
         {
             case WireType.None: w.WriteNullValue(); break;
@@ -269,7 +273,31 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                 break;
             case WireType.Boolean: w.WriteBooleanValue((bool)result!); break;
             case WireType.Zone: w.WriteStringValue(((Zone)result!).KernelName()); break;
-            case WireType.Bytes: w.WriteStringValue(Convert.ToHexStringLower((byte[])result!)); break;
+            case WireType.Bytes: w.WriteStringValue(Convert.ToHexStringLower(invocation.Buffer!)); break;
+            case WireType.CopiedBytes: w.WriteStringValue(Convert.ToHexStringLower(invocation.Buffer!.AsSpan(0, (int)result!))); break;
+            case WireType.UserFault: w.WriteStringValue(((UserFault)result!).ToString()); break;
+            case WireType.UserLoad:
+                w.WriteStartObject();
+                w.WriteString("fault", ((UserFault)result!).ToString());
+                if ((UserFault)result! == UserFault.None) w.WriteString("data", Convert.ToHexStringLower(invocation.Buffer!));
+                w.WriteEndObject();
+                break;
+            case WireType.ResultWithValue:
+                w.WriteStartObject();
+                w.WriteNumber("result", (int)result!);
+                w.WriteString("value", $"0x{invocation.Out:x}");
+                w.WriteEndObject();
+                break;
+            case WireType.Vma:
+                if (result is not DriverVma vma) { w.WriteNullValue(); break; }
+                w.WriteStartObject();
+                w.WriteString("vmStart", $"0x{vma.VmStart:x}");
+                w.WriteString("vmEnd", $"0x{vma.VmEnd:x}");
+                w.WriteString("vmPgoff", $"0x{vma.VmPgoff:x}");
+                w.WriteNumber("vmPageProt", (int)vma.VmPageProt);
+                w.WriteBoolean("shared", vma.Shared);
+                w.WriteEndObject();
+                break;
             case WireType.Translation:
                 var t = (Translation)result!;
                 w.WriteStringValue(t.Fault == TranslationFault.None ? $"0x{t.PhysicalAddress:x}" : t.Fault.ToString());
@@ -300,17 +328,15 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
 
     // ---- the broken variants ----------------------------------------------------------------------------
 
-    /// <summary>What a --fault variant answers instead of the reference (handled), or nothing.</summary>
-    private object? Faulty(WireOperation op, object?[] args, out bool handled)
+    /// <summary>What a --fault variant answers instead of the reference, or null (the reference answers).</summary>
+    private Invocation? Faulty(WireOperation op, object?[] args)
     {
-        handled = false;
         var mm = _mm!;
         switch (fault)
         {
             case Faults.DoubleVfree when op == Operations.Vfree && _vfreed.Contains((ulong)args[0]!):
                 // VMAL-6: the second vfree of an area "succeeds" and changes nothing.
-                handled = true;
-                return null;
+                return new Invocation(null);
             case Faults.UnmappedReadsZero when op == Operations.Read:
             {
                 ulong addr = (ulong)args[0]!;
@@ -322,8 +348,7 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                     for (int i = 0; i < bytes.Length; i++)
                         try { ((IKernelMemory)mm).Read(addr + (ulong)i, bytes.AsSpan(i, 1)); } catch (KernelPageFaultException) { bytes[i] = 0; }
                 }
-                handled = true;
-                return bytes;
+                return new Invocation(null, bytes);
             }
             case Faults.UnmappedReadsZero when op == Operations.Write:
             {
@@ -336,8 +361,29 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                     for (int i = 0; i < data.Length; i++)
                         try { ((IKernelMemory)mm).Write(addr + (ulong)i, data.AsSpan(i, 1)); } catch (KernelPageFaultException) { }
                 }
-                handled = true;
+                return new Invocation(null);
+            }
+            case Faults.CopyReturnsCopied when op == Operations.CopyFromUser || op == Operations.CopyToUser:
+            {
+                // UACC-1: the bytes copied instead of the bytes not copied.
+                long n = (long)args[3]!;
+                long notCopied = (long)Invokers[op].Invoke(mm, args).Value!;
+                return new Invocation(notCopied < n ? n - notCopied : notCopied);
+            }
+            case Faults.MprotectIgnored when op == Operations.Mprotect:
+            {
+                // MMAP-6: a well-formed mprotect of user space answers 0 and changes nothing.
+                ulong addr = (ulong)args[1]!;
+                long prot = (long)args[3]!;
+                if (addr < _profile!.TaskSize && addr % (ulong)_profile.PageSize == 0 && (prot & ~7L) == 0) return new Invocation(0);
                 return null;
+            }
+            case Faults.NeitherFlagAccepted when op == Operations.Mmap && ((long)args[4]! & 3) == 0:
+            {
+                // MMAP-3: a mapping with neither MAP_SHARED nor MAP_PRIVATE is made private.
+                var fixedArgs = (object?[])args.Clone();
+                fixedArgs[4] = (long)args[4]! | 2;
+                return Invokers[op].Invoke(mm, fixedArgs);
             }
         }
         return null;

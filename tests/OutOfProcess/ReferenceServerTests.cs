@@ -44,7 +44,7 @@ public class ReferenceServerTests(ITestOutputHelper output)
                          $"({inProcess.Operations / inProcess.Elapsed.TotalSeconds:0} ops/s); {factory.Statistics}");
 
         Assert.True(!wire.Failures.Any(), NativePrograms.Describe(wire));
-        Assert.Equal(3, factory.ProtocolVersion);
+        Assert.Equal(Protocol.Latest, factory.ProtocolVersion);
         Assert.Equal("reference-server", factory.DeclaredName);
         Assert.Equal(0, factory.Statistics.Faults);
         // The same sequences, the same verdicts: the wire neither loses a check nor invents a failure.

@@ -18,8 +18,9 @@ namespace KernelMm.Conformance.Running;
 /// <remarks>
 /// The proxy type is emitted once per implementation type, for the public interfaces it implements
 /// from the contract assembly and this engine (so optional engine interfaces such as
-/// <c>IQueryPrefetch</c> keep working), whatever members they gain. An interface the proxy cannot
-/// forward (by-ref or generic members) leaves the instance unwrapped: crashes are then charged to
+/// <c>IQueryPrefetch</c> keep working), whatever members they gain. <c>out</c> parameters are
+/// forwarded (and set to their default when the instance is not called). An interface the proxy cannot
+/// forward (ref or generic members) leaves the instance unwrapped: crashes are then charged to
 /// the family's primary rule as before.
 /// </remarks>
 internal static class ContractBoundary
@@ -110,7 +111,7 @@ internal static class ContractBoundary
 
     private static bool Supported(MethodInfo m) =>
         !m.IsStatic && !m.IsGenericMethodDefinition && !m.ReturnType.IsByRef && !m.ReturnType.IsPointer
-        && m.GetParameters().All(p => !p.ParameterType.IsByRef && !p.ParameterType.IsPointer);
+        && m.GetParameters().All(p => (!p.ParameterType.IsByRef || p.IsOut) && !p.ParameterType.IsPointer);
 
     /// <summary>
     /// <code>
@@ -171,7 +172,7 @@ internal static class ContractBoundary
         for (int p = 0; p < parameters.Length; p++)
         {
             var t = types[p];
-            if (t.IsByRefLike) continue; // a span: left null, rendered as "default"
+            if (t.IsByRefLike || t.IsByRef) continue; // a span or an out parameter: left null, rendered as "default"
             il.Emit(OpCodes.Dup);
             il.Emit(OpCodes.Ldc_I4, p);
             il.Emit(OpCodes.Ldarg, (short)(p + 1));
@@ -189,6 +190,13 @@ internal static class ContractBoundary
         il.Emit(OpCodes.Ret);
 
         il.MarkLabel(dead);
+        // The instance was not called (or failed): out parameters get their default.
+        for (int p = 0; p < parameters.Length; p++)
+        {
+            if (!types[p].IsByRef) continue;
+            il.Emit(OpCodes.Ldarg, (short)(p + 1));
+            il.Emit(OpCodes.Initobj, types[p].GetElementType()!);
+        }
         if (!returns) { il.Emit(OpCodes.Ret); return; }
         if (m.ReturnType.IsValueType)
         {
@@ -284,7 +292,7 @@ internal static class CallText
         bool getter = method.IsSpecialName && method.Name.StartsWith("get_", StringComparison.Ordinal) && parameters.Length == 0;
         string member = getter ? method.Name[4..] : method.Name;
         string kernelArgs = string.Join(", ", parameters.Select((p, i) => Kernel(args.Length > i ? args[i] : null, p.ParameterType)));
-        string csharpArgs = string.Join(", ", parameters.Select((p, i) => p.ParameterType.IsByRefLike ? "default" : CSharpLiteral.Of(args.Length > i ? args[i] : null, p.ParameterType)));
+        string csharpArgs = string.Join(", ", parameters.Select((p, i) => p.IsOut ? "out _" : p.ParameterType.IsByRefLike ? "default" : CSharpLiteral.Of(args.Length > i ? args[i] : null, p.ParameterType)));
         string kernel = $"{Snake(member)}({kernelArgs})";
         string code = getter ? $"_ = {receiver}.{member};" : $"{receiver}.{member}({csharpArgs});";
         return (kernel, code);
@@ -292,7 +300,7 @@ internal static class CallText
 
     private static string Kernel(object? value, Type type) => value switch
     {
-        null => type.IsByRefLike ? "<buffer>" : "NULL",
+        null => type.IsByRefLike ? "<buffer>" : type.IsByRef ? "&value" : "NULL",
         GfpFlags gfp => Gfp.Describe(gfp),
         Zone zone => zone.KernelName(),
         ulong n => $"0x{n:x}",
