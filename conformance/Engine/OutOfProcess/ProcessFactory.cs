@@ -191,11 +191,6 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
                                   $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
             caps.Add(c);
         }
-        // Any set will do (UserMemory alone, say: every other family is then n/a and not run), but not none:
-        // a program that declares nothing could only "pass" with every rule n/a.
-        if (caps.Count == 0)
-            throw p.Violation("the hello answer declares no capability, so nothing could be judged: declare what the program implements " +
-                              $"(one or more of {string.Join(", ", carried)})");
         var features = (hello.Features ?? []).ToHashSet();
         _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
         _lastCapabilities = caps;
