@@ -1,24 +1,24 @@
 /*
- * live: the user-space part of the conformance protocol, answered by the Linux kernel this program
- * runs on. Each simulated process is a real child process; mmap, munmap, mprotect, fork and exit are
- * the real system calls; loads and stores catch SIGSEGV and SIGBUS and report the fault; files are
- * real temporary files. The suite runs its user family against it: every rule the live kernel can
- * show must pass (see README.md).
+ * live: the Linux kernel this program runs on, as an implementation of the user-space part of the
+ * conformance protocol (docs/protocol.md, protocol 4, capability UserMemory), on the C kit (kits/c).
+ * Each simulated process is a real child process; mmap, munmap, mprotect, fork and exit are the real
+ * system calls; loads and stores catch SIGSEGV and SIGBUS and report the fault; files are real
+ * temporary files. The suite runs its user family against it: every rule the live kernel can show
+ * must pass (see README.md).
  *
- * Architecture: this process (the "machine") speaks newline-delimited JSON on stdin/stdout. Every
- * simulated process is a server loop in a child, reached over a SOCK_SEQPACKET socket pair; fork
- * hands the new child its socket with SCM_RIGHTS. A process exits when its socket closes, so nothing
- * outlives the machine. Simulated processes never map anything themselves outside what the suite
- * asks, and the helper refuses requests that would unmap or remap memory of its own.
+ * Architecture: this process (the "machine") speaks the protocol on stdin/stdout through the kit.
+ * Every simulated process is a server loop in a child, reached over a SOCK_SEQPACKET socket pair;
+ * fork hands the new child its socket with SCM_RIGHTS. A process exits when its socket closes, so
+ * nothing outlives the machine. Simulated processes never map anything themselves outside what the
+ * suite asks, and the helper refuses requests that would unmap or remap memory of its own.
  *
- * Build: make (gcc, Linux). Facts, not code, were taken from the kernel's documentation.
+ * Build: make (gcc or clang, Linux). Facts, not code, were taken from the kernel's documentation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,19 +29,25 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kmm.h"
+
+#define PAGE 4096UL
 #define MAX_PROCS 64
 #define MAX_FILES 64
 #define MAX_DATA 65536
-#define MAX_LINE (2 * MAX_DATA + 4096)
 #define MAX_REGIONS 256
+/* TASK_SIZE of x86-64 with 4-level page tables: one guard page below 2^47. */
+#define X86_64_TASK_SIZE 0x7ffffffff000UL
 
 /* ---- Messages between the machine and a process ---------------------------------------------------- */
 
 enum { P_EXIT = 1, P_FORK, P_FAULTS, P_OPEN, P_OPEN_SERIAL, P_CLOSE, P_MMAP, P_MUNMAP, P_MPROTECT, P_READ, P_WRITE };
-enum { F_NONE = 0, F_MAPERR, F_ACCERR, F_BUS, F_OOM };
+/* How an access ended, in the process; F_REFUSED: the request would touch the helper's own memory. */
+enum { F_NONE = 0, F_MAPERR, F_ACCERR, F_BUS, F_REFUSED = -1 };
 
 struct req { int32_t op; int32_t len; uint64_t a[6]; };
 struct rep { int64_t r; int32_t fault; int32_t len; };
@@ -122,6 +128,12 @@ static void serve(int channel)
     static unsigned char data[MAX_DATA];
     static int sock;
     sock = channel;
+    /* Only the processes catch faults: a fault in the machine is a bug of the helper and must kill it. */
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
     for (;;) {
         struct msghdr msg = {0};
         struct iovec iov = { msgbuf, sizeof msgbuf };
@@ -179,13 +191,13 @@ static void serve(int channel)
             uint64_t addr = q.a[0], len = q.a[1];
             int prot = (int)q.a[2], flags = (int)q.a[3], fd = (int)(int64_t)q.a[4];
             int64_t off = (int64_t)q.a[5];
-            if ((flags & MAP_FIXED) && len && addr + len > addr && touches_own_memory(addr & ~4095UL, (addr + len + 4095) & ~4095UL)) {
-                send_rep(sock, 0, -1, NULL, 0);       /* refused: would replace the helper's own memory */
+            if ((flags & MAP_FIXED) && len && addr + len > addr && touches_own_memory(addr & ~(PAGE - 1), (addr + len + PAGE - 1) & ~(PAGE - 1))) {
+                send_rep(sock, 0, F_REFUSED, NULL, 0);
                 break;
             }
             void *p = mmap((void *)addr, len, prot, flags, fd == sock ? -1 : fd, off);
             if (p == MAP_FAILED) { send_rep(sock, -errno, 0, NULL, 0); break; }
-            uint64_t s = (uint64_t)p, e = s + ((len + 4095) & ~4095UL);
+            uint64_t s = (uint64_t)p, e = s + ((len + PAGE - 1) & ~(PAGE - 1));
             if (flags & MAP_FIXED) track_remove(s, e);
             track_add(s, e);
             send_rep(sock, (int64_t)s, 0, NULL, 0);
@@ -193,9 +205,9 @@ static void serve(int channel)
         }
         case P_MUNMAP: case P_MPROTECT: {
             uint64_t addr = q.a[0], len = q.a[1];
-            uint64_t end = (addr + len + 4095) & ~4095UL;
-            if (len && end > addr && addr < 0x800000000000UL && touches_own_memory(addr & ~4095UL, end)) {
-                send_rep(sock, 0, -1, NULL, 0);
+            uint64_t end = (addr + len + PAGE - 1) & ~(PAGE - 1);
+            if (len && end > addr && addr < 0x800000000000UL && touches_own_memory(addr & ~(PAGE - 1), end)) {
+                send_rep(sock, 0, F_REFUSED, NULL, 0);
                 break;
             }
             int r = q.op == P_MUNMAP ? munmap((void *)addr, len) : mprotect((void *)addr, len, (int)q.a[2]);
@@ -231,9 +243,9 @@ static struct { char path[320]; int fd; long size; } files[MAX_FILES];
 static int nfiles;
 static char tmpdir[256];
 
-static int call(int pid, struct req *q, const void *payload, int plen, struct rep *r, void *out, int outmax, int passfd)
+/* One request to process `pid` and its answer; -1 when the process is gone (its socket closed). */
+static int call(int64_t pid, struct req *q, const void *payload, int plen, struct rep *r, void *out, int outmax, int passfd)
 {
-    if (pid < 1 || pid > nprocs || procs[pid - 1].sock < 0) return -1;
     q->len = plen;
     memcpy(msgbuf, q, sizeof *q);
     if (plen > 0) memcpy(msgbuf + sizeof *q, payload, (size_t)plen);
@@ -261,21 +273,72 @@ static int call(int pid, struct req *q, const void *payload, int plen, struct re
     return 0;
 }
 
-static int new_process_slot(int sock, int pid)
+/* Whether `pid` names a live process; reports `invalid` (a pid the machine did not hand out) when not. */
+static int known(int64_t pid)
 {
-    if (nprocs >= MAX_PROCS) return -ENOMEM;
+    if (pid >= 1 && pid <= nprocs && procs[pid - 1].sock >= 0) return 1;
+    kmm_invalid("pid", "no process %lld", (long long)pid);
+    return 0;
+}
+
+/* Sends a request to a known process; on a lost process or a refused range reports `invalid` and returns 0. */
+static int ask(int64_t pid, struct req *q, const void *payload, int plen, struct rep *r, void *out, int outmax)
+{
+    if (call(pid, q, payload, plen, r, out, outmax, -1) < 0) {
+        kmm_invalid("pid", "process %lld is lost (its server loop died)", (long long)pid);
+        return 0;
+    }
+    if (r->fault == F_REFUSED) {
+        kmm_invalid("addr", "refused: the range holds memory of the helper itself (its text, libraries or stack), outside what the suite mapped");
+        return 0;
+    }
+    return 1;
+}
+
+static int64_t new_process_slot(int sock, int pid)
+{
+    if (nprocs >= MAX_PROCS) { close(sock); return -ENOMEM; }
     procs[nprocs].pid = pid;
     procs[nprocs].sock = sock;
     return ++nprocs;
 }
 
-static int create_process(void)
+static void reset(void)
+{
+    for (int i = 0; i < nprocs; i++) if (procs[i].sock >= 0) close(procs[i].sock);   /* each process exits on EOF */
+    nprocs = 0;
+    for (int i = 0; i < nfiles; i++) { close(files[i].fd); unlink(files[i].path); }
+    nfiles = 0;
+}
+
+static void cleanup(void) { reset(); if (tmpdir[0]) rmdir(tmpdir); }
+
+/* ---- The protocol's operations (kits/c callbacks) ------------------------------------------------- */
+
+static const char *boot(const struct kmm_profile *p)
+{
+    reset();
+#if !defined(__x86_64__)
+    (void)p;
+    return "this helper judges the x86-64 profile, and this machine is not x86-64";
+#else
+    if (!p->name_given || strcmp(p->name, "x86-64") != 0)
+        return "this is Linux on x86-64 with 4 KiB pages: only the x86-64 profile";
+    if (sysconf(_SC_PAGESIZE) != (long)PAGE)
+        return "the x86-64 profile has 4 KiB pages, and this kernel's pages are of another size";
+    if (p->task_size_given && p->task_size != X86_64_TASK_SIZE)
+        return "the profile's TASK_SIZE is not x86-64's 0x7ffffffff000";
+    return NULL;
+#endif
+}
+
+static int64_t op_create_process(void)
 {
     int sv[2];
+    if (nprocs >= MAX_PROCS) return -ENOMEM;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -errno;
-    fflush(stdout);
     pid_t pid = fork();
-    if (pid < 0) { close(sv[0]); close(sv[1]); return -errno; }
+    if (pid < 0) { int e = errno; close(sv[0]); close(sv[1]); return -e; }
     if (pid == 0) {
         int devnull = open("/dev/null", O_RDWR);
         dup2(devnull, 0);
@@ -290,204 +353,186 @@ static int create_process(void)
     return new_process_slot(sv[0], pid);
 }
 
-static void reset(void)
+static int64_t op_fork(int64_t pid)
 {
-    for (int i = 0; i < nprocs; i++) if (procs[i].sock >= 0) close(procs[i].sock);   /* each process exits on EOF */
-    nprocs = 0;
-    for (int i = 0; i < nfiles; i++) { close(files[i].fd); unlink(files[i].path); }
-    nfiles = 0;
+    if (!known(pid)) return 0;
+    int sv[2];
+    if (nprocs >= MAX_PROCS || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return -ENOMEM;
+    struct req q = { .op = P_FORK };
+    struct rep r;
+    if (call(pid, &q, NULL, 0, &r, NULL, 0, sv[1]) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        kmm_invalid("pid", "process %lld is lost (its server loop died)", (long long)pid);
+        return 0;
+    }
+    close(sv[1]);
+    if (r.r < 0) { close(sv[0]); return r.r; }
+    struct rep ready;
+    if (recv(sv[0], &ready, sizeof ready, 0) != (ssize_t)sizeof ready) { close(sv[0]); return -ENOMEM; }
+    return new_process_slot(sv[0], (int)r.r);
 }
 
-static void cleanup(void) { reset(); if (tmpdir[0]) rmdir(tmpdir); }
-
-/* ---- JSON lines ------------------------------------------------------------------------------------ */
-
-static char line[MAX_LINE], out[MAX_LINE];
-
-static const char *field(const char *name)
+static void op_exit(int64_t pid)
 {
-    char key[64];
-    snprintf(key, sizeof key, "\"%s\":", name);
-    const char *p = strstr(line, key);
-    if (!p) return NULL;
-    p += strlen(key);
-    while (*p == ' ') p++;
-    return p;
+    if (!known(pid)) return;
+    struct req q = { .op = P_EXIT };
+    struct rep r;
+    call(pid, &q, NULL, 0, &r, NULL, 0, -1);
+    close(procs[pid - 1].sock);
+    procs[pid - 1].sock = -1;
 }
 
-static int64_t num(const char *name, int64_t fallback)
+static int64_t op_page_faults(int64_t pid)
 {
-    const char *p = field(name);
-    if (!p) return fallback;
-    if (*p == '"') return (int64_t)strtoull(p + 1, NULL, 0);
-    return strtoll(p, NULL, 10);
+    struct req q = { .op = P_FAULTS };
+    struct rep r;
+    return known(pid) && ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
 }
 
-static int hexval(int c) { return c <= '9' ? c - '0' : (c | 32) - 'a' + 10; }
-
-static int bytes_field(const char *name, unsigned char *buf, int max)
+static int64_t op_create_file(int64_t size)
 {
-    const char *p = field(name);
-    if (!p || *p != '"') return -1;
-    p++;
-    int n = 0;
-    while (p[0] && p[0] != '"' && p[1] && n < max) { buf[n++] = (unsigned char)(hexval(p[0]) << 4 | hexval(p[1])); p += 2; }
-    return n;
+    if (size < 0) { kmm_invalid("size", "negative file size %lld", (long long)size); return 0; }
+    if (nfiles >= MAX_FILES) return -ENOMEM;
+    snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s/f%d", tmpdir, nfiles + 1);
+    int fd = open(files[nfiles].path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return -ENOMEM;
+    if (ftruncate(fd, size) < 0) { close(fd); unlink(files[nfiles].path); return -ENOMEM; }
+    files[nfiles].fd = fd;
+    files[nfiles].size = size;
+    return ++nfiles;
 }
 
-static void answer(long id, const char *fmt, ...)
+static int known_file(int64_t file)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = snprintf(out, sizeof out, "{\"id\":%ld,\"ok\":true,\"value\":", id);
-    n += vsnprintf(out + n, sizeof out - (size_t)n, fmt, ap);
-    va_end(ap);
-    printf("%s}\n", out);
+    if (file >= 1 && file <= nfiles) return 1;
+    kmm_invalid("file", "no file %lld", (long long)file);
+    return 0;
 }
 
-static void error(long id, const char *kind, const char *message)
+static int64_t op_read_file(int64_t file, int64_t offset, int64_t len, uint8_t *out)
 {
-    printf("{\"id\":%ld,\"ok\":false,\"error\":{\"kind\":\"%s\",\"parameter\":\"pid\",\"message\":\"%s\"}}\n", id, kind, message);
+    if (!known_file(file)) return 0;
+    if (offset < 0) { kmm_invalid("offset", "negative file offset %lld", (long long)offset); return 0; }
+    if (len < 0) { kmm_invalid("len", "negative length %lld", (long long)len); return 0; }
+    ssize_t n = pread(files[file - 1].fd, out, (size_t)len, offset);
+    return n < 0 ? 0 : n;
 }
 
-static void hex(char *dst, const unsigned char *src, int n)
+static void op_write_file(int64_t file, int64_t offset, const uint8_t *data, int64_t len)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < n; i++) { dst[2 * i] = digits[src[i] >> 4]; dst[2 * i + 1] = digits[src[i] & 15]; }
-    dst[2 * n] = 0;
+    if (!known_file(file)) return;
+    if (offset < 0 || offset + len > files[file - 1].size) {
+        kmm_invalid("offset", "a write of %lld bytes at %lld reaches past the end of file %lld (%ld bytes)", (long long)len, (long long)offset, (long long)file, files[file - 1].size);
+        return;
+    }
+    if (pwrite(files[file - 1].fd, data, (size_t)len, offset) != len) kmm_invalid("offset", "pwrite failed: %s", strerror(errno));
 }
 
-static const char *fault_name(int f)
+static int64_t op_open(int64_t pid, int64_t file, int64_t mode)
 {
-    return f == F_MAPERR ? "maperr" : f == F_ACCERR ? "accerr" : f == F_BUS ? "bus" : f == F_OOM ? "oom" : "none";
+    if (!known(pid) || !known_file(file)) return 0;
+    if (mode < KMM_O_RDONLY || mode > KMM_O_RDWR) { kmm_invalid("mode", "unknown open mode %lld", (long long)mode); return 0; }
+    struct req q = { .op = P_OPEN };
+    q.a[0] = (uint64_t)mode;
+    struct rep r;
+    return ask(pid, &q, files[file - 1].path, (int)strlen(files[file - 1].path) + 1, &r, NULL, 0) ? r.r : 0;
+}
+
+static int64_t op_open_device(int64_t pid, int64_t device)
+{
+    if (!known(pid)) return 0;
+    if (device != 0) return -ENODEV;                 /* no driver of ours is in this kernel */
+    struct req q = { .op = P_OPEN_SERIAL };
+    struct rep r;
+    return ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
+}
+
+static int64_t op_close(int64_t pid, int64_t fd)
+{
+    struct req q = { .op = P_CLOSE };
+    q.a[0] = (uint64_t)fd;
+    struct rep r;
+    return known(pid) && ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
+}
+
+static int64_t op_mmap(int64_t pid, uint64_t addr, uint64_t length, uint32_t prot, uint32_t flags, int64_t fd, int64_t offset)
+{
+    struct req q = { .op = P_MMAP, .a = { addr, length, prot, flags, (uint64_t)fd, (uint64_t)offset } };
+    struct rep r;
+    return known(pid) && ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
+}
+
+static int64_t op_munmap(int64_t pid, uint64_t addr, uint64_t length)
+{
+    struct req q = { .op = P_MUNMAP, .a = { addr, length } };
+    struct rep r;
+    return known(pid) && ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
+}
+
+static int64_t op_mprotect(int64_t pid, uint64_t addr, uint64_t length, uint32_t prot)
+{
+    struct req q = { .op = P_MPROTECT, .a = { addr, length, prot } };
+    struct rep r;
+    return known(pid) && ask(pid, &q, NULL, 0, &r, NULL, 0) ? r.r : 0;
+}
+
+static int user_fault(int f)
+{
+    return f == F_MAPERR ? KMM_USER_FAULT_MAP_ERROR : f == F_ACCERR ? KMM_USER_FAULT_ACCESS_ERROR
+         : f == F_BUS ? KMM_USER_FAULT_BUS : KMM_USER_FAULT_NONE;
+}
+
+/* A user access stays within one page (the contract's rule for userRead/userWrite). */
+static int within_page(uint64_t addr, int64_t len)
+{
+    if (len >= 0 && len <= (int64_t)PAGE && (len == 0 || (addr & ~(PAGE - 1)) == ((addr + (uint64_t)len - 1) & ~(PAGE - 1)))) return 1;
+    kmm_invalid("addr", "a user access of %lld bytes at 0x%llx crosses a page boundary", (long long)len, (unsigned long long)addr);
+    return 0;
+}
+
+static int op_user_read(int64_t pid, uint64_t addr, int64_t len, uint8_t *out)
+{
+    if (!known(pid) || !within_page(addr, len)) return KMM_USER_FAULT_NONE;
+    struct req q = { .op = P_READ, .a = { addr, (uint64_t)len } };
+    struct rep r;
+    if (!ask(pid, &q, NULL, 0, &r, out, (int)len)) return KMM_USER_FAULT_NONE;
+    return user_fault(r.fault);
+}
+
+static int op_user_write(int64_t pid, uint64_t addr, const uint8_t *data, int64_t len)
+{
+    if (!known(pid) || !within_page(addr, len)) return KMM_USER_FAULT_NONE;
+    struct req q = { .op = P_WRITE, .a = { addr } };
+    struct rep r;
+    if (!ask(pid, &q, data, (int)len, &r, NULL, 0)) return KMM_USER_FAULT_NONE;
+    return user_fault(r.fault);
 }
 
 int main(void)
 {
-    static unsigned char data[MAX_DATA];
-    static char hexbuf[2 * MAX_DATA + 1];
     signal(SIGCHLD, SIG_IGN);                 /* processes are reaped by the kernel */
     signal(SIGPIPE, SIG_IGN);
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
-    struct sigaction sa = {0};
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);         /* orphaned processes stay in this group, reaped here */
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/kmm-live-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
     atexit(cleanup);
 
-    while (fgets(line, sizeof line, stdin)) {
-        long id = (long)num("id", 0);
-        const char *op = field("op");
-        if (!op) continue;
-        char name[32] = {0};
-        sscanf(op, "\"%31[^\"]\"", name);
-        struct req q = {0};
-        struct rep r = {0};
-        int pid = (int)num("pid", 0);
-
-        if (!strcmp(name, "hello")) {
-            reset();
-            const char *profile = field("profile");
-            int64_t versions = num("protocol", 1);
-            const char *v = field("versions");
-            if (v && *v == '[') { const char *last = strchr(v, ']'); while (last && last > v && (last[-1] < '0' || last[-1] > '9')) last--; if (last) { const char *d = last; while (d > v && d[-1] >= '0' && d[-1] <= '9') d--; versions = strtol(d, NULL, 10); } }
-            if (!profile || !strstr(profile, "\"name\":\"x86-64\"") || sysconf(_SC_PAGESIZE) != 4096)
-                printf("{\"id\":%ld,\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"this is Linux on x86-64 with 4 KiB pages: only the x86-64 profile\"}}\n", id);
-            else
-                printf("{\"id\":%ld,\"ok\":true,\"protocol\":%lld,\"name\":\"linux-%s\",\"capabilities\":[\"UserMemory\"]}\n", id, (long long)versions, "live");
-        } else if (!strcmp(name, "shutdown")) {
-            answer(id, "null");
-            fflush(stdout);
-            return 0;
-        } else if (!strcmp(name, "createProcess")) {
-            answer(id, "%d", create_process());
-        } else if (!strcmp(name, "createFile")) {
-            long size = (long)num("size", -1);
-            if (size < 0 || nfiles >= MAX_FILES) { error(id, "invalid", "bad size or too many files"); goto next; }
-            snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s/f%d", tmpdir, nfiles + 1);
-            int fd = open(files[nfiles].path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            if (fd < 0 || ftruncate(fd, size) < 0) { answer(id, "%d", -ENOMEM); goto next; }
-            files[nfiles].fd = fd;
-            files[nfiles].size = size;
-            answer(id, "%d", ++nfiles);
-        } else if (!strcmp(name, "readFile") || !strcmp(name, "writeFile")) {
-            int f = (int)num("file", 0);
-            int64_t off = num("offset", -1);
-            if (f < 1 || f > nfiles || off < 0) { error(id, "invalid", "no such file or a negative offset"); goto next; }
-            if (name[0] == 'r') {
-                int len = (int)num("len", 0);
-                if (len > MAX_DATA) len = MAX_DATA;
-                ssize_t n = pread(files[f - 1].fd, data, (size_t)len, off);
-                hex(hexbuf, data, n < 0 ? 0 : (int)n);
-                answer(id, "\"%s\"", hexbuf);
-            } else {
-                int len = bytes_field("data", data, MAX_DATA);
-                if (len < 0 || off + len > files[f - 1].size) { error(id, "invalid", "a write past the end of the file"); goto next; }
-                if (pwrite(files[f - 1].fd, data, (size_t)len, off) != len) { error(id, "invalid", "pwrite failed"); goto next; }
-                answer(id, "null");
-            }
-        } else if (pid < 1 || pid > nprocs || procs[pid - 1].sock < 0) {
-            error(id, "invalid", "no such process");
-        } else if (!strcmp(name, "fork")) {
-            int sv[2];
-            if (nprocs >= MAX_PROCS || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) { answer(id, "%d", -ENOMEM); goto next; }
-            q.op = P_FORK;
-            if (call(pid, &q, NULL, 0, &r, NULL, 0, sv[1]) < 0) { error(id, "invalid", "process lost"); close(sv[0]); close(sv[1]); goto next; }
-            close(sv[1]);
-            if (r.r < 0) { close(sv[0]); answer(id, "%lld", (long long)r.r); goto next; }
-            struct rep ready;
-            if (recv(sv[0], &ready, sizeof ready, 0) != sizeof ready) { close(sv[0]); answer(id, "%d", -ENOMEM); goto next; }
-            answer(id, "%d", new_process_slot(sv[0], (int)r.r));
-        } else if (!strcmp(name, "exit")) {
-            q.op = P_EXIT;
-            call(pid, &q, NULL, 0, &r, NULL, 0, -1);
-            close(procs[pid - 1].sock);
-            procs[pid - 1].sock = -1;
-            answer(id, "null");
-        } else {
-            int passfd = -1, outlen = 0;
-            const void *payload = NULL;
-            int plen = 0;
-            if (!strcmp(name, "pageFaults")) q.op = P_FAULTS;
-            else if (!strcmp(name, "open")) {
-                int f = (int)num("file", 0);
-                if (f < 1 || f > nfiles) { error(id, "invalid", "no such file"); goto next; }
-                q.op = P_OPEN; q.a[0] = (uint64_t)num("mode", 2);
-                payload = files[f - 1].path; plen = (int)strlen(files[f - 1].path) + 1;
-            } else if (!strcmp(name, "openDevice")) {
-                if (num("device", -1) != 0) { answer(id, "%d", -ENODEV); goto next; }
-                q.op = P_OPEN_SERIAL;
-            } else if (!strcmp(name, "close")) { q.op = P_CLOSE; q.a[0] = (uint64_t)num("fd", -1); }
-            else if (!strcmp(name, "mmap")) {
-                q.op = P_MMAP; q.a[0] = (uint64_t)num("addr", 0); q.a[1] = (uint64_t)num("length", 0);
-                q.a[2] = (uint64_t)num("prot", 0); q.a[3] = (uint64_t)num("flags", 0);
-                q.a[4] = (uint64_t)num("fd", -1); q.a[5] = (uint64_t)num("offset", 0);
-            } else if (!strcmp(name, "munmap") || !strcmp(name, "mprotect")) {
-                q.op = name[1] == 'u' ? P_MUNMAP : P_MPROTECT;
-                q.a[0] = (uint64_t)num("addr", 0); q.a[1] = (uint64_t)num("length", 0); q.a[2] = (uint64_t)num("prot", 0);
-            } else if (!strcmp(name, "userRead")) {
-                q.op = P_READ; q.a[0] = (uint64_t)num("addr", 0); q.a[1] = (uint64_t)num("len", 0); outlen = (int)q.a[1];
-            } else if (!strcmp(name, "userWrite")) {
-                q.op = P_WRITE; q.a[0] = (uint64_t)num("addr", 0);
-                plen = bytes_field("data", data, MAX_DATA); payload = data;
-            } else {
-                printf("{\"id\":%ld,\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"unknown operation %s\"}}\n", id, name);
-                goto next;
-            }
-            if (call(pid, &q, payload, plen < 0 ? 0 : plen, &r, data, MAX_DATA, passfd) < 0) { error(id, "invalid", "process lost"); goto next; }
-            if (r.fault < 0) { error(id, "invalid", "refused: the range holds memory of the helper itself, outside what the suite mapped"); goto next; }
-            if (q.op == P_READ) {
-                hex(hexbuf, data, r.fault == F_NONE ? outlen : 0);
-                answer(id, "{\"fault\":\"%s\",\"data\":\"%s\"}", fault_name(r.fault), hexbuf);
-            } else if (q.op == P_WRITE) answer(id, "\"%s\"", fault_name(r.fault));
-            else answer(id, "%lld", (long long)r.r);
-        }
-    next:
-        fflush(stdout);
-    }
-    return 0;
+    /* Named after the kernel it is: "linux-6.18.0 (live)". */
+    static char name[128];
+    struct utsname u;
+    snprintf(name, sizeof name, "linux-%s (live)", uname(&u) == 0 ? u.release : "unknown");
+    /* Only UserMemory's callbacks: the kit declares UserMemory alone. Swap (no swap device to force a
+     * page out), DriverMmap (no driver of ours in the kernel) and UserCopy (kernel-internal) are not. */
+    static struct kmm_ops ops = {
+        .boot = boot,
+        .create_process = op_create_process, .fork = op_fork, .exit = op_exit, .page_faults = op_page_faults,
+        .create_file = op_create_file, .read_file = op_read_file, .write_file = op_write_file,
+        .open = op_open, .open_device = op_open_device, .close = op_close,
+        .mmap = op_mmap, .munmap = op_munmap, .mprotect = op_mprotect,
+        .user_read = op_user_read, .user_write = op_user_write,
+    };
+    ops.name = name;
+    return kmm_main(&ops);
 }

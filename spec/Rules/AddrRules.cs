@@ -55,29 +55,31 @@ public static class AddrRules
         },
         new()
         {
-            Id = "ADDR-5", Family = RuleFamily.ADDR, Requires = [Capability.Vmalloc],
+            Id = "ADDR-5", Family = RuleFamily.ADDR, Requires = [Capability.Vmalloc], OrRequires = [[Capability.UserMemory]],
             Statement = "Virtual pages need not be physically ordered or contiguous, and a virtual address space may exceed physical memory.",
             Source = "seeds 000, 003",
             Status = RuleStatus.Encoded,
             Check = "Kernel side (vm family): byte runs written across the page boundaries of vmalloc areas, whose frames are whatever the implementation chose, read back the same as a whole and page by page, at once and later; "
                 + "the suite never demands that an area's frames be in order, contiguous, or scattered. "
-                + "User side (user family, where the implementation also declares UserMemory): a process maps private anonymous regions totalling more than the machine's RAM "
+                + "User side (user family, with UserMemory): a process maps private anonymous regions totalling more than the machine's RAM "
                 + "(each at most half of it), every mmap succeeds, a store at each end of each region reads back, and munmap of each returns 0.",
             Decision = "The rule only permits; its executable form is that nothing depends on physical order: an implementation that reads or writes across a page boundary as if the next "
                 + "virtual page were the next frame is caught. 'May exceed physical memory' is shown on the kernel side by windows larger than RAM (vmalloc and ioremap of device memory), "
                 + "and on the user side by mapping more than RAM (demand paging, overcommit); the suite maps at most a quarter of user space this way, so that run is skipped where RAM "
-                + "is that large (x86-32 with 2 GiB). The rule requires Vmalloc, as a rule's requirements are all-of: an implementation of user space alone (the live kernel) gets it n/a.",
+                + "is that large (x86-32 with 2 GiB). The rule speaks of every virtual address space, the kernel's and each process's, so either side is enough for it to apply: "
+                + "it requires Vmalloc or UserMemory, and an implementation is judged on the sides it declares (the live kernel, user space alone, on the user side; it passes there: "
+                + "Linux overcommits anonymous memory, and the suite's regions are each at most half of the profile's RAM).",
             Parameters = ["PhysicalMemory", "TaskSize"],
         },
         new()
         {
-            Id = "ADDR-6", Family = RuleFamily.ADDR, Requires = [Capability.Vmalloc, Capability.KernelPageTables],
+            Id = "ADDR-6", Family = RuleFamily.ADDR, Requires = [Capability.Vmalloc, Capability.KernelPageTables], OrRequires = [[Capability.UserMemory]],
             Statement = "An access to an unmapped page is a page fault that the kernel either resolves (demand paging, swap-in) or turns into an error for the process.",
             Source = "seed 003",
             Status = RuleStatus.Encoded,
             Check = "Kernel side (vm family): addresses no mapping holds (the VMALLOC_OFFSET hole above the direct mapping, the pages of freed vmalloc areas and ioremap mappings that nothing has reused) "
                 + "translate as not present, and a kernel read or write there raises KernelPageFaultException. "
-                + "User side (user family, where the implementation also declares UserMemory): a load or store at a user address no mapping ever covered raises SIGSEGV "
+                + "User side (user family, with UserMemory): a load or store at a user address no mapping ever covered raises SIGSEGV "
                 + "(SEGV_MAPERR); the first access to a fresh mapping completes and is a page fault (the process's fault count, "
                 + "min_flt + maj_flt, grows): pages are faulted in on demand; an access to a mapped page never raises a signal "
                 + "or runs out of memory in the suite's small workloads.",
@@ -86,7 +88,9 @@ public static class AddrRules
                 + "Demand paging is observed through the fault count a process reports (getrusage / /proc/pid/stat on the "
                 + "live kernel), only for the first access to a mapping none of whose pages was touched, so fault-around, huge "
                 + "pages, the zero page and eager copy-on-write all pass. A device mapping, filled by its driver at mmap time, is "
-                + "not demanded to fault. The rule requires the kernel-VM capabilities (all-of): an implementation of user space alone gets it n/a.",
+                + "not demanded to fault. The rule's page faults happen in kernel and in user space alike (the seed's demand paging and swap-in are user-side), so either side is "
+                + "enough for it to apply: it requires Vmalloc and KernelPageTables, or UserMemory, and an implementation is judged on the sides it declares (the live kernel on the "
+                + "user side, where it passes).",
             Parameters = ["PageOffset", "VmallocOffset", "HighmemStart", "PhysicalMemory"],
         },
         new()

@@ -64,8 +64,16 @@ public sealed record Rule
     public string? Decision { get; init; }
     /// <summary>Profile parameters the rule depends on.</summary>
     public IReadOnlyList<string> Parameters { get; init; } = [];
-    /// <summary>What an implementation must declare for the rule to apply.</summary>
+    /// <summary>What an implementation must declare for the rule to apply (all of them), unless it declares one of <see cref="OrRequires"/>.</summary>
     public IReadOnlyList<Capability> Requires { get; init; } = [];
+    /// <summary>
+    /// Other sets of capabilities, each enough on its own for the rule to apply ("any of"): a rule with a
+    /// kernel side and a user side (ADDR-5, ADDR-6) applies to an implementation that declares the
+    /// kernel-side capabilities (<see cref="Requires"/>) or the user-side ones, and is judged on the
+    /// sides it declares. Empty for most rules. Data only: the suite decides applicability
+    /// (conformance/Engine/Running/Requirements.cs).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<Capability>> OrRequires { get; init; } = [];
 
     /// <summary>"ID: statement".</summary>
     public override string ToString() => $"{Id}: {Statement}";

@@ -34,7 +34,7 @@ public static class RulesDocument
                 sb.AppendLine($"- **Check:** {rule.Check}");
                 if (rule.Decision is not null) sb.AppendLine($"- **Decision:** {rule.Decision}");
                 if (rule.Parameters.Count > 0) sb.AppendLine($"- **Profile parameters:** {string.Join(", ", rule.Parameters)}");
-                sb.AppendLine($"- **Requires:** {string.Join(", ", rule.Requires)}");
+                sb.AppendLine($"- **Requires:** {Running.Requirements.Describe(rule)}");
             }
         }
         sb.AppendLine();

@@ -62,7 +62,13 @@ public sealed class ProcessFactoryStatistics
 /// </summary>
 public sealed class ProcessFactory : IConcurrentFactory, IDisposable
 {
-    private static readonly IReadOnlySet<Capability> Minimal = new HashSet<Capability> { Capability.PageAllocator };
+    /// <summary>
+    /// What a program that has never booted is taken to declare: everything the protocol carries. Its
+    /// boot fault then fails every family the run selects (a user-space program that cannot start is not
+    /// passed because its family was taken to be n/a), and no capability is assumed to be the one every
+    /// program has: a program may declare any set (UserMemory alone, say).
+    /// </summary>
+    private static readonly IReadOnlySet<Capability> Unknown = Operations.Carried(Protocol.Latest);
 
     private readonly string _fileName;
     private readonly IReadOnlyList<string> _arguments;
@@ -210,7 +216,7 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
 
     /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
     private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>
-        new(this, null, profile, _lastCapabilities ?? Minimal, new HashSet<string>(), _options, fault);
+        new(this, null, profile, _lastCapabilities ?? Unknown, new HashSet<string>(), _options, fault);
 
     private static ImplementationFaultException Rephrase(ImplementationFaultException f, string m) =>
         f switch

@@ -270,7 +270,7 @@ public static class SuiteRunner
     public static bool Runs(IConformanceFamily family, IReadOnlySet<Capability> declared) =>
         declared.Contains(family.Gate)
         && family.RuleIds.Any(id => RuleCatalogue.All.FirstOrDefault(r => r.Id == id) is { Status: RuleStatus.Encoded } rule
-                                    && rule.Requires.All(declared.Contains));
+                                    && Requirements.Met(rule, declared));
 
     /// <summary>What the properties of one profile found, over its memory sizes.</summary>
     private sealed class Found
@@ -297,10 +297,9 @@ public static class SuiteRunner
             return new(rule, profile, RuleOutcome.Pending, 0, null, rule.Check);
         if (declared is null)
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
-        var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
-        if (missing.Count > 0)
-            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {string.Join(", ", missing)}"
-                + (missing.Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
+        if (Requirements.Missing(rule, declared) is { } missing)
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {missing}"
+                + (Requirements.MissingCapabilities(rule, declared).Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
         if (!covered.Contains(rule.Id))
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
         long n = checks.GetValueOrDefault(rule.Id);

@@ -64,7 +64,7 @@ internal sealed class FamilyRun
             ? family.Rules.Where(r => selected.Contains(r.Id)).ToList()
             : family.Rules;
         // Nothing to learn from a run in which every judged rule is n/a: each is skipped with what it needs.
-        if (!judged.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => r.Requires.All(caps.Contains))))
+        if (!judged.Any(r => family.StaticSkipReason(r) is null && _declared.Values.Any(caps => Requirements.Met(r, caps))))
             return;
         bool focused = judged.Count < family.Rules.Count;
         if (focused && request.TestClassType is { } type)
@@ -154,9 +154,8 @@ internal sealed class FamilyRun
     {
         if (!_declared.TryGetValue(profile, out var declared))
             return $"'{_request.Factory.Name}' does not boot profile {profile}";
-        var missing = rule.Requires.Where(c => !declared.Contains(c)).ToList();
-        return missing.Count > 0
-            ? $"'{_request.Factory.Name}' does not declare {string.Join(", ", missing)} (the rule needs {string.Join(", ", rule.Requires)})"
+        return Requirements.Missing(rule, declared) is { } missing
+            ? $"'{_request.Factory.Name}' does not declare {missing} (the rule needs {Requirements.Describe(rule)})"
             : engineReason ?? "not applicable";
     }
 
