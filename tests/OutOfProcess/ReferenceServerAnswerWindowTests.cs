@@ -20,7 +20,7 @@ public class ReferenceServerAnswerWindowTests
     private const int FarBack = 1000;
 
     [Fact]
-    public void References_ToRecentAnswers_SurviveTheWindowBoundary()
+    public async Task References_ToRecentAnswers_SurviveTheWindowBoundary()
     {
         string[] command = ReferenceServerTests.Command();
         var start = new ProcessStartInfo(command[0])
@@ -70,8 +70,8 @@ public class ReferenceServerAnswerWindowTests
             server.StandardInput.Close();
 
             Assert.True(server.WaitForExit(TimeSpan.FromMinutes(2)), "the server did not finish the burst");
-            reader.Wait();
-            Assert.True(answers.Count == last, $"{answers.Count} answers to {last} requests; stderr: {stderr.Result}");
+            await reader;
+            Assert.True(answers.Count == last, $"{answers.Count} answers to {last} requests; stderr: {await stderr}");
             Assert.True(last - 2 > 4096 + 3 * FarBack, $"the burst must outgrow the server's answer window: {last - 2} kept answers");
 
             int checkedReferences = 0;
