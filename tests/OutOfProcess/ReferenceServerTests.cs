@@ -24,13 +24,16 @@ public class ReferenceServerTests(ITestOutputHelper output)
         return ["dotnet", dll, .. options];
     }
 
-    private static SuiteOptions Vm(int sequences, params Profile[] profiles) => new()
+    /// <summary>One family at 64 MiB with a fixed seed: the shape of every over-the-wire run of these tests.</summary>
+    internal static SuiteOptions OneFamily(string family, ulong seed, int maxSteps, int sequences, params Profile[] profiles) => new()
     {
         Profiles = profiles,
         MemorySizes = [64UL << 20],
-        Families = new HashSet<string> { "vm" },
-        Settings = new RunSettings { Seed = 7, Sequences = sequences, MaxSteps = 40 },
+        Families = new HashSet<string> { family },
+        Settings = new RunSettings { Seed = seed, Sequences = sequences, MaxSteps = maxSteps },
     };
+
+    private static SuiteOptions Vm(int sequences, params Profile[] profiles) => OneFamily("vm", 7, 40, sequences, profiles);
 
     [Fact]
     public void CorrectServer_PassesTheVmFamily_OverProtocol3_AsTheReferenceDoesInProcess()

@@ -15,13 +15,8 @@ namespace KernelMm.Tests.OutOfProcess;
 /// </summary>
 public class ReferenceServerUserTests(ITestOutputHelper output)
 {
-    private static SuiteOptions User(int sequences, params Profile[] profiles) => new()
-    {
-        Profiles = profiles,
-        MemorySizes = [64UL << 20],
-        Families = new HashSet<string> { "user" },
-        Settings = new RunSettings { Seed = 11, Sequences = sequences, MaxSteps = 60 },
-    };
+    private static SuiteOptions User(int sequences, params Profile[] profiles) =>
+        ReferenceServerTests.OneFamily("user", 11, 60, sequences, profiles);
 
     [Fact]
     public void CorrectServer_PassesTheUserFamily_OverProtocol4_AsTheReferenceDoesInProcess()
