@@ -15,6 +15,11 @@ internal enum VerdictKind { Passed, Failed, Skipped }
 internal sealed record RuleVerdict(VerdictKind Kind, string Message);
 
 /// <summary>What a family run needs from the test class: its hooks, read once.</summary>
+/// <param name="Factory">The implementation under test.</param>
+/// <param name="Settings">Seed, sequences and steps of the run.</param>
+/// <param name="Profiles">The profiles the run covers.</param>
+/// <param name="MemorySizes">The memory sizes the run covers.</param>
+/// <param name="TestClass">The test class's name, used in the filter a failure message suggests.</param>
 /// <param name="Selected">The rule tests the test runner selected in the class (a <c>--filter</c>); null or every rule of the family: all.</param>
 /// <param name="TestClassType">The test class, whose runner listens for progress (<see cref="RunProgress"/>).</param>
 internal sealed record RunRequest(
