@@ -58,9 +58,11 @@ internal sealed class FamilyRun
                           $"({string.Join(", ", request.Profiles.Select(p => p.Name))} at {string.Join(", ", request.MemorySizes.Select(Profile.FormatSize))})";
             return;
         }
-        if (family.Gate is { } gate && !_declared.Values.Any(caps => caps.Contains(gate)))
+        if (family.Engine is { } engine && !_declared.Values.Any(caps => engine.Needs.All(caps.Contains)))
         {
-            _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare Capability.{gate}";
+            var lacking = engine.Needs.Where(c => !_declared.Values.Any(caps => caps.Contains(c)));
+            _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare " +
+                          string.Join(", ", (lacking.Any() ? lacking : engine.Needs).Select(c => $"Capability.{c}"));
             return;
         }
         // A --filter that leaves some of the family's rules: only those are judged (the others' checks
