@@ -60,7 +60,12 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
             ops.Add(new(TimedCall.Prefix, step.Op, result, start, clock.Tick()));
         }
 
-        // The branches, one per CPU, released together.
+        // The branches, one per CPU, released together. On the CPU lanes of an out-of-process program each branch
+        // is written at once (its operations are known up front), so that the program's lane threads run them back
+        // to back; every call's interval then starts before the whole branch was written and ends when its answer
+        // was read, which contains its real execution, and program order inside a lane is added to the check.
+        var lanes = mm is ICpuLanes { Lanes: > 0 } l ? l : null;
+        lanes?.ClearOverlap();
         int n = program.Branches.Count;
         // Everything a branch writes is allocated before the start, so that no CPU is held up allocating.
         var records = new HistoryOp<AtomicOp, long>[n][];
@@ -72,6 +77,26 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
         {
             var branch = program.Branches[cpu];
             var mine = records[cpu];
+            if (lanes is not null)
+            {
+                var batch = new AtomicOp[branch.Count];
+                for (int j = 0; j < batch.Length; j++) batch[j] = branch[j].Op;
+                long written = clock.Tick();
+                try
+                {
+                    lanes.RunAtomic(batch, (j, result) =>
+                    {
+                        mine[j] = new(cpu, batch[j], result, written, clock.Tick());
+                        done[cpu] = j + 1;
+                    });
+                }
+                catch (Exception e)
+                {
+                    errors[cpu] = e;
+                    Volatile.Write(ref stop, 1);
+                }
+                return;
+            }
             for (int j = 0; j < branch.Count && Volatile.Read(ref stop) == 0; j++)
             {
                 var step = branch[j];
@@ -110,7 +135,7 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
         foreach (var group in ops.GroupBy(o => o.Op.Counter).OrderBy(g => g.Key))
         {
             var history = group.ToList();
-            var result = Linearizability.Check(history, 0, AtomicModel.Instance);
+            var result = Linearizability.Check(history, 0, AtomicModel.Instance, programOrder: lanes is not null);
             if (result.Linearizable || result.Inconclusive)
             {
                 scope.That("ATOM-1", true, () => "");

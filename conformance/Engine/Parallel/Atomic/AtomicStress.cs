@@ -33,6 +33,8 @@ public static class AtomicStress
     /// <summary>Overlap spent per kind of update when naming the kinds that lose updates.</summary>
     private static readonly TimeSpan DiagnosisOverlap = TimeSpan.FromMilliseconds(1);
     private const int StampEvery = 64;
+    /// <summary>Updates a CPU writes to an out-of-process program's lane at once (one round trip).</summary>
+    private const int LaneChunk = 256;
     private const int TableSize = 1024;
     private const int Block = 64;
     private const int Pad = 16;
@@ -67,14 +69,14 @@ public static class AtomicStress
             if (pending.Count == 0) break;
             var test = pending[rounds % pending.Count];
             if (rounds > 0 && rest > TimeSpan.Zero) Thread.Sleep(rest);
-            s.Meter.Clear();
+            s.ClearSeen();
             var found = test switch
             {
                 Test.Conservation => s.Conservation(rounds),
                 Test.Distinct => s.Distinct(rounds),
                 _ => s.LastReference(rounds),
             };
-            var seen = s.Meter.Overlap();
+            var seen = s.Seen();
             overlap[(int)test] += seen;
             s.Overlap += seen;
             rounds++;
@@ -94,6 +96,17 @@ public static class AtomicStress
     {
         public readonly int Threads = tuning.Cpus ?? StressCpus.For(cpus);
         public readonly OverlapMeter Meter = new(tuning.Cpus ?? StressCpus.For(cpus), 1 << 14);
+        /// <summary>The CPU lanes of an out-of-process program (protocol 5), or null in-process: then updates go in pipelined chunks, and overlap is the program's own.</summary>
+        public readonly ICpuLanes? Lanes = atomic is ICpuLanes { Lanes: > 0 } l ? l : null;
+
+        public void ClearSeen()
+        {
+            Meter.Clear();
+            Lanes?.ClearOverlap();
+        }
+
+        /// <summary>How long the CPUs ran together since <see cref="ClearSeen"/>: measured by the stress's own threads in-process, by the program's lanes out of process.</summary>
+        public TimeSpan Seen() => Lanes?.Overlap() ?? Meter.Overlap();
         public long Operations;
         public TimeSpan Overlap;
         public List<string> Trace = [];
@@ -138,6 +151,15 @@ public static class AtomicStress
             return table;
         }
 
+        /// <summary>What one update of <paramref name="kind"/> adds to the counter (as <see cref="Apply"/> returns it).</summary>
+        private static int Delta(AtomicOpKind kind, int arg) => kind switch
+        {
+            AtomicOpKind.Add or AtomicOpKind.AddReturn or AtomicOpKind.AddNegative => arg,
+            AtomicOpKind.Sub or AtomicOpKind.SubReturn or AtomicOpKind.SubAndTest => -arg,
+            AtomicOpKind.Inc or AtomicOpKind.IncReturn or AtomicOpKind.IncAndTest => 1,
+            _ => -1,
+        };
+
         private static int Apply(IAtomicT a, AtomicOpKind kind, int arg)
         {
             switch (kind)
@@ -177,6 +199,26 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
+                    if (Lanes is { } lanes)
+                    {
+                        // Out of process: a chunk per round trip, written at once, so that the program's lane threads run back to back.
+                        var chunk = new AtomicOp[LaneChunk];
+                        while (true)
+                        {
+                            long chunkSum = 0;
+                            for (int k = 0; k < chunk.Length; k++, i++)
+                            {
+                                var (kind, arg) = table[i & (TableSize - 1)];
+                                chunk[k] = new AtomicOp(kind, 0, arg);
+                                chunkSum += Delta(kind, arg);
+                            }
+                            lanes.RunAtomic(chunk, static (_, _) => { });
+                            sum += chunkSum;
+                            n += chunk.Length;
+                            if (Stopwatch.GetTimestamp() > deadline) break;
+                        }
+                        return;
+                    }
                     while (true)
                     {
                         for (int k = 0; k < StampEvery; k++, i++)
@@ -230,9 +272,9 @@ public static class AtomicStress
                 var overlap = TimeSpan.Zero;
                 for (int r = 0; r < 12 && !lost && overlap < DiagnosisOverlap && clock.Elapsed < deadline; r++)
                 {
-                    Meter.Clear();
+                    ClearSeen();
                     lost = Conservation(r, kind) is not null;
-                    overlap += Meter.Overlap();
+                    overlap += Seen();
                     if (TimedOut is not null) break;
                 }
                 (lost ? losing : clean).Add(new AtomicOp(kind, 0, 1).KernelName);
@@ -266,6 +308,19 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
+                    if (Lanes is { } lanes)
+                    {
+                        var chunk = new AtomicOp[LaneChunk];
+                        Array.Fill(chunk, new AtomicOp(inc ? AtomicOpKind.IncReturn : AtomicOpKind.DecReturn, 0));
+                        while (n + chunk.Length <= values.Length)
+                        {
+                            int at = n;
+                            lanes.RunAtomic(chunk, (j, r) => values[at + j] = (int)r);
+                            n += chunk.Length;
+                            if (Stopwatch.GetTimestamp() > deadline) break;
+                        }
+                        return;
+                    }
                     while (n + StampEvery <= values.Length)
                     {
                         if (inc) for (int k = 0; k < StampEvery; k++) values[n++] = atomic.AtomicIncReturn(0);

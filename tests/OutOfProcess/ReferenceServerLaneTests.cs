@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using KernelMm.Conformance.OutOfProcess;
+using KernelMm.Conformance.Parallel;
+using KernelMm.Conformance.Parallel.Atomic;
+using KernelMm.Conformance.Running;
+using KernelMm.Spec.Contract;
+using KernelMm.Spec.Profiles;
+using KernelMm.Tests.Parallel;
+using Xunit.Abstractions;
+
+namespace KernelMm.Tests.OutOfProcess;
+
+/// <summary>
+/// Protocol 5's CPU lanes (docs/protocol.md, "CPU lanes") against examples/reference-server, which runs a thread
+/// per lane: the correct server passes ATOM-1 and the smp family over the wire with earned verdicts; the racy
+/// atomic_t variant is caught as exactly ATOM-1; a program that breaks the lane rules (no "ns", one lane's answers
+/// out of order, no or a bad "cpus") is reported as a protocol violation naming it; a protocol-4 server is judged
+/// as before, atomic and smp n/a.
+/// </summary>
+[Collection(ParallelModeCollection.Name)]
+public class ReferenceServerLaneTests(ITestOutputHelper output)
+{
+    /// <summary>How long a bounded search may look (it stops at the first success: seconds unless the machine is very busy).</summary>
+    private static readonly TimeSpan Cap = AtomicFamilyTests.RaceCap;
+
+    private static SuiteOptions Lanes(string families, ulong seed, int sequences) => new()
+    {
+        Profiles = [Profiles.X86_32],
+        MemorySizes = [64UL << 20],
+        Families = families.Split(',').ToHashSet(),
+        Settings = new RunSettings { Seed = seed, Sequences = sequences },
+    };
+
+    private static string Rows(SuiteResult r) =>
+        string.Join("; ", r.Results.Where(x => x.Outcome != RuleOutcome.NotApplicable).Select(x => $"{x.Rule.Id} {x.Outcome} ({x.Checks} checks)"));
+
+    [Fact]
+    public void CorrectServer_PassesAtomicAndSmp_OverProtocol5Lanes_WithEarnedVerdicts()
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command());
+        // A pass is earned only once the server's lanes were seen running together (their own "ns" times); on a very
+        // busy machine that may take more than one small property: seeds 1, 2, ... until ATOM-1 passes. No property may fail.
+        var clock = Stopwatch.StartNew();
+        SuiteResult? passed = null;
+        for (ulong seed = 1; passed is null && clock.Elapsed < Cap; seed++)
+        {
+            var result = SuiteRunner.Run(factory, Lanes("atomic,smp", seed, 8));
+            output.WriteLine($"seed {seed}: {Rows(result)}; {factory.Statistics}");
+            Assert.True(!result.Failures.Any(), NativePrograms.Describe(result));
+            if (result.Results.Single(r => r.Rule.Id == "ATOM-1").Outcome == RuleOutcome.Passed) passed = result;
+        }
+        Assert.True(passed is not null, $"ATOM-1 earned no pass in {clock.Elapsed.TotalSeconds:F0} s: the server's lanes were never seen running together");
+        Assert.Equal(5, factory.ProtocolVersion);
+        Assert.Equal(0, factory.Statistics.Faults);
+        // The smp family ran on the lanes too: its allocation rules were checked there.
+        Assert.Contains(passed!.Results, r => r.Rule.Id == "PAGE-1" && r.Outcome == RuleOutcome.Passed);
+    }
+
+    [Fact]
+    public void RacyAtomicServer_IsCaughtOverTheLanes_AsExactlyATOM_1()
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command("--fault", "racy-atomic"));
+        var clock = Stopwatch.StartNew();
+        SuiteResult? failed = null;
+        int tries = 0;
+        while (failed is null && clock.Elapsed < Cap)
+        {
+            var result = SuiteRunner.Run(factory, Lanes("atomic", (ulong)++tries, 4));
+            if (result.FailedRuleIds.Count > 0) failed = result;
+        }
+        Assert.True(failed is not null, $"the racy server was not caught in {tries} properties ({clock.Elapsed.TotalSeconds:F0} s)");
+        Assert.Equal(["ATOM-1"], failed!.FailedRuleIds);
+        var ce = failed.Failures.Single().Counterexample!;
+        output.WriteLine($"caught after {tries} properties: {ce.Message}");
+        Assert.Matches("conservation: |distinct returns: |last reference: |couldn't linearise", ce.Message);
+        Assert.Equal(0, factory.Statistics.Faults);
+    }
+
+    /// <summary>Runs <paramref name="call"/> on CPU 0 of a pool (so on lane 0); what it raised.</summary>
+    private static Exception? OnCpu0(Action call)
+    {
+        using var pool = new CpuPool(2);
+        Exception? raised = null;
+        Assert.True(pool.Run(1, _ =>
+        {
+            try { call(); }
+            catch (Exception e) { raised = e; }
+        }, TimeSpan.FromSeconds(60)));
+        return raised;
+    }
+
+    [Fact]
+    public void LaneAnswerWithoutNs_IsAProtocolViolation()
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command("--fault", "no-ns"));
+        using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20))!;
+        var atomic = (IAtomicT)mm;
+        atomic.AtomicSet(0, 5); // a barrier request: no "cpu", no "ns" needed
+        var e = Assert.IsType<ProtocolViolationException>(OnCpu0(() => atomic.AtomicIncReturn(0)));
+        output.WriteLine(e.Message);
+        Assert.Contains("has no \"ns\"", e.Message);
+        Assert.Contains("\"cpu\":0", e.Message);
+    }
+
+    [Fact]
+    public void LaneAnswersOutOfTheLanesOrder_AreAProtocolViolation()
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command("--fault", "lane-order"));
+        using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20))!;
+        var lanes = (ICpuLanes)mm;
+        Assert.Equal(4, lanes.Lanes);
+        var ops = Enumerable.Repeat(new AtomicOp(AtomicOpKind.IncReturn, 0), 16).ToList();
+        var e = Assert.IsType<ProtocolViolationException>(OnCpu0(() => lanes.RunAtomic(ops, (_, _) => { })));
+        output.WriteLine(e.Message);
+        Assert.Contains("in that lane's request order", e.Message);
+    }
+
+    [Theory]
+    [InlineData("0", "no \"cpus\"")]
+    [InlineData("1", "\"cpus\":1")]
+    [InlineData("9", "\"cpus\":9")]
+    public void MissingOrBadCpus_IsABootFailureNamingIt(string cpus, string named)
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command("--cpus", cpus));
+        using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20))!;
+        var e = Assert.IsType<ProtocolViolationException>(Record.Exception(() => ((IPageAllocator)mm).GetFreePages(Gfp.Kernel, 0)));
+        output.WriteLine(e.Message);
+        Assert.Contains(named, e.Message);
+        Assert.Contains("AtomicT and Smp", e.Message);
+        Assert.Contains("boot failed", e.Message);
+    }
+
+    [Fact]
+    public void ServerSpeakingProtocol4_IsJudgedAsBefore_AtomicAndSmpNotApplicable()
+    {
+        using var factory = new ProcessFactory(ReferenceServerTests.Command("--protocol", "4"));
+        using (var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20))!)
+        {
+            Assert.Equal(4, factory.ProtocolVersion);
+            Assert.DoesNotContain(Capability.AtomicT, mm.Capabilities);
+            Assert.DoesNotContain(Capability.Smp, mm.Capabilities);
+            Assert.Null(mm as ICpuLanes is { Lanes: > 0 } ? mm : null);
+        }
+        var result = SuiteRunner.Run(factory, Lanes("atomic,smp", 1, 4));
+        var atom = result.Results.Single(r => r.Rule.Id == "ATOM-1");
+        Assert.Equal(RuleOutcome.NotApplicable, atom.Outcome);
+        Assert.Contains("not declared: AtomicT", atom.Reason);
+        Assert.Contains("CPU lanes", atom.Reason);
+        Assert.Equal(0, result.Sequences);
+        Assert.Empty(result.Failures);
+    }
+}
