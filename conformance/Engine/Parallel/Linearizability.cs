@@ -47,12 +47,12 @@ public static class Linearizability
         public Node? Prev, Next;
     }
 
-    /// <param name="programOrder">
-    /// Operations of one CPU also take effect in their order in <paramref name="history"/>, whatever their tickets
-    /// say: a CPU lane of an out-of-process program runs its requests one at a time, in order, while the tickets of
-    /// pipelined requests overlap (each is taken before the whole batch is written). In-process the tickets already
-    /// say so, and the constraint changes nothing.
-    /// </param>
+    /// <remarks>
+    /// With <c>programOrder</c>, operations of one CPU also take effect in their order in the history, whatever their
+    /// tickets say: a CPU lane of an out-of-process program runs its requests one at a time, in order, while the
+    /// tickets of pipelined requests overlap (each is taken before the whole batch is written). In-process the tickets
+    /// already say so, and the constraint changes nothing.
+    /// </remarks>
     public static LinearizabilityResult<TState> Check<TState, TOp, TResult>(
         IReadOnlyList<HistoryOp<TOp, TResult>> history, TState initial, ISequentialModel<TState, TOp, TResult> model,
         long maxSteps = DefaultMaxSteps, bool programOrder = false) where TState : notnull
