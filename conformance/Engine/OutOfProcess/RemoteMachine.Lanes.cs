@@ -201,24 +201,51 @@ internal sealed partial class RemoteMachine : ICpuLanes
     {
         if (!OnLane(out int lane)) throw new InvalidOperationException("RunAtomic runs on a CPU of a pool, for a program that runs CPU lanes");
         var p = Proc;
-        var ids = new long[ops.Count];
-        var wire = new WireOperation[ops.Count];
+        LaneBatch batch;
         lock (_mux)
         {
             if (p.Fault is { } fault) throw fault;
-            for (int i = 0; i < ops.Count; i++)
-            {
-                var (op, args) = Wire(ops[i]);
-                wire[i] = op;
-                ids[i] = QueueOnLane(p, op, args, lane);
-            }
+            batch = QueueBatch(p, ops, lane);
             p.Send(_timeout);
         }
-        KernelApiException? first = null;
+        AwaitAtomic(batch, answered);
+    }
+
+    public LaneBatch[] PostAtomic(IReadOnlyList<IReadOnlyList<AtomicOp>> perCpu)
+    {
+        if (_lanes == 0) throw new InvalidOperationException("the program runs no CPU lanes");
+        var p = Proc;
+        var batches = new LaneBatch[perCpu.Count];
+        lock (_mux)
+        {
+            if (p.Fault is { } fault) throw fault;
+            for (int cpu = 0; cpu < perCpu.Count; cpu++) batches[cpu] = QueueBatch(p, perCpu[cpu], cpu % _lanes);
+            p.Send(_timeout);
+        }
+        return batches;
+    }
+
+    private LaneBatch QueueBatch(ImplementationProcess p, IReadOnlyList<AtomicOp> ops, int lane)
+    {
+        var ids = new long[ops.Count];
+        var wire = new object[ops.Count];
         for (int i = 0; i < ops.Count; i++)
         {
-            var r = AwaitLane(p, ids[i]);
-            var op = wire[i];
+            var (op, args) = Wire(ops[i]);
+            wire[i] = op;
+            ids[i] = QueueOnLane(p, op, args, lane);
+        }
+        return new LaneBatch(ids, wire);
+    }
+
+    public void AwaitAtomic(LaneBatch batch, Action<int, long> answered)
+    {
+        var p = Proc;
+        KernelApiException? first = null;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var r = AwaitLane(p, batch.Ids[i]);
+            var op = (WireOperation)batch.Operations[i];
             if (!r.Ok)
             {
                 first ??= ErrorOf(p, r, op.Name);

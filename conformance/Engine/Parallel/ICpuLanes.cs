@@ -33,4 +33,30 @@ public interface ICpuLanes
     /// is reported. Call it only on a pool thread.
     /// </summary>
     void RunAtomic(IReadOnlyList<AtomicOp> ops, Action<int, long> answered);
+
+    /// <summary>
+    /// Writes the operations of every CPU (<paramref name="perCpu"/>[k] on CPU k's lane) to the program in ONE write,
+    /// before the CPUs start, so that its lanes all receive their work at the same moment and run together (CPUs that
+    /// each write their own batch start them as far apart as the runner's threads are: a millisecond on a busy machine).
+    /// Each CPU then reads its own answers with <see cref="AwaitAtomic"/>. Call it on the thread that starts the CPUs.
+    /// </summary>
+    LaneBatch[] PostAtomic(IReadOnlyList<IReadOnlyList<AtomicOp>> perCpu);
+
+    /// <summary>Reads the answers of one posted batch in order, as <see cref="RunAtomic"/> does (on any thread).</summary>
+    void AwaitAtomic(LaneBatch batch, Action<int, long> answered);
+}
+
+/// <summary>The requests of one CPU's operations, written to its lane by <see cref="ICpuLanes.PostAtomic"/>.</summary>
+public sealed class LaneBatch
+{
+    internal LaneBatch(long[] ids, object[] operations)
+    {
+        Ids = ids;
+        Operations = operations;
+    }
+
+    internal long[] Ids { get; }
+    /// <summary>The wire operation of each request (OutOfProcess.WireOperation).</summary>
+    internal object[] Operations { get; }
+    public int Count => Ids.Length;
 }

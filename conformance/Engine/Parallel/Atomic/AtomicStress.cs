@@ -33,8 +33,8 @@ public static class AtomicStress
     /// <summary>Overlap spent per kind of update when naming the kinds that lose updates.</summary>
     private static readonly TimeSpan DiagnosisOverlap = TimeSpan.FromMilliseconds(1);
     private const int StampEvery = 64;
-    /// <summary>Updates a CPU writes to an out-of-process program's lane at once (one round trip).</summary>
-    private const int LaneChunk = 256;
+    /// <summary>Updates per CPU of one round on an out-of-process program's lanes, all CPUs' written at once (one round trip).</summary>
+    private const int LaneChunk = 512;
     private const int TableSize = 1024;
     private const int Block = 64;
     private const int Pad = 16;
@@ -189,6 +189,25 @@ public static class AtomicStress
             var counts = new long[Threads * Pad];
             var errors = new Exception?[Threads];
             atomic.AtomicSet(0, start);
+            // Out of process: one chunk per CPU, all written to the program's lanes at once, so that they run together.
+            LaneBatch[]? posted = null;
+            var chunkSums = new long[Threads];
+            if (Lanes is { } lanes)
+            {
+                var chunks = new AtomicOp[Threads][];
+                for (int c = 0; c < Threads; c++)
+                {
+                    chunks[c] = new AtomicOp[LaneChunk];
+                    for (int q = 0; q < LaneChunk; q++)
+                    {
+                        var (kind, arg) = tables[c][q & (TableSize - 1)];
+                        chunks[c][q] = new AtomicOp(kind, 0, arg);
+                        chunkSums[c] += Delta(kind, arg);
+                    }
+                }
+                try { posted = lanes.PostAtomic(chunks); }
+                catch (Exception e) when (e is not RuleViolation) { errors[0] = e; return Raised(errors, "an atomic_t update"); }
+            }
             if (!RunCpus(cpu =>
             {
                 var lane = Meter[cpu];
@@ -199,24 +218,12 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
-                    if (Lanes is { } lanes)
+                    if (posted is not null)
                     {
-                        // Out of process: a chunk per round trip, written at once, so that the program's lane threads run back to back.
-                        var chunk = new AtomicOp[LaneChunk];
-                        while (true)
-                        {
-                            long chunkSum = 0;
-                            for (int k = 0; k < chunk.Length; k++, i++)
-                            {
-                                var (kind, arg) = table[i & (TableSize - 1)];
-                                chunk[k] = new AtomicOp(kind, 0, arg);
-                                chunkSum += Delta(kind, arg);
-                            }
-                            lanes.RunAtomic(chunk, static (_, _) => { });
-                            sum += chunkSum;
-                            n += chunk.Length;
-                            if (Stopwatch.GetTimestamp() > deadline) break;
-                        }
+                        // Out of process: this CPU's chunk was written with every other CPU's (below); its answers are read here.
+                        Lanes!.AwaitAtomic(posted[cpu], static (_, _) => { });
+                        sum = chunkSums[cpu];
+                        n = posted[cpu].Count;
                         return;
                     }
                     while (true)
@@ -299,6 +306,13 @@ public static class AtomicStress
             var counts = new int[Threads * Pad];
             var errors = new Exception?[Threads];
             atomic.AtomicSet(0, start);
+            LaneBatch[]? posted = null;
+            if (Lanes is { } lanes)
+            {
+                var chunk = Enumerable.Repeat(new AtomicOp(inc ? AtomicOpKind.IncReturn : AtomicOpKind.DecReturn, 0), LaneChunk).ToArray();
+                try { posted = lanes.PostAtomic(Enumerable.Repeat((IReadOnlyList<AtomicOp>)chunk, Threads).ToArray()); }
+                catch (Exception e) when (e is not RuleViolation) { errors[0] = e; return Raised(errors, name); }
+            }
             if (!RunCpus(cpu =>
             {
                 var lane = Meter[cpu];
@@ -308,17 +322,10 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
-                    if (Lanes is { } lanes)
+                    if (posted is not null)
                     {
-                        var chunk = new AtomicOp[LaneChunk];
-                        Array.Fill(chunk, new AtomicOp(inc ? AtomicOpKind.IncReturn : AtomicOpKind.DecReturn, 0));
-                        while (n + chunk.Length <= values.Length)
-                        {
-                            int at = n;
-                            lanes.RunAtomic(chunk, (j, r) => values[at + j] = (int)r);
-                            n += chunk.Length;
-                            if (Stopwatch.GetTimestamp() > deadline) break;
-                        }
+                        Lanes!.AwaitAtomic(posted[cpu], (j, r) => values[j] = (int)r);
+                        n = posted[cpu].Count;
                         return;
                     }
                     while (n + StampEvery <= values.Length)
