@@ -14,24 +14,32 @@ namespace KernelMm.Examples.ReferenceServer;
 /// </summary>
 internal sealed class Lanes
 {
-    private readonly Queue<JsonDocument>[] _queues;
+    private readonly Queue<byte[]>[] _queues;
+    /// <summary>Per lane: its thread is blocked waiting for work (then a post must wake it).</summary>
+    private readonly bool[] _sleeping;
+    /// <summary>Per lane, read without the lock by its spinning thread: requests waiting.</summary>
+    private readonly int[] _waitingCount;
     private readonly Thread[] _threads;
     private readonly object _lock = new();
     private int _pending;
     private bool _stopping;
     private readonly Action<int, JsonDocument> _answer;
+    /// <summary>How long an idle lane thread spins for its next request before it blocks (a lane woken per request runs alone).</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 us
 
     /// <param name="count">Lanes, each on its own thread.</param>
     /// <param name="answer">Answers one request on lane k (on that lane's thread): writes the whole answer line.</param>
     public Lanes(int count, Action<int, JsonDocument> answer)
     {
         _answer = answer;
-        _queues = new Queue<JsonDocument>[count];
+        _queues = new Queue<byte[]>[count];
+        _sleeping = new bool[count];
+        _waitingCount = new int[count];
         _threads = new Thread[count];
         for (int k = 0; k < count; k++)
         {
             int lane = k;
-            _queues[k] = new Queue<JsonDocument>();
+            _queues[k] = new Queue<byte[]>();
             _threads[k] = new Thread(() => Loop(lane)) { IsBackground = true, Name = $"lane{lane}" };
             _threads[k].Start();
         }
@@ -39,37 +47,53 @@ internal sealed class Lanes
 
     public int Count => _queues.Length;
 
-    /// <summary>Hands <paramref name="request"/> to lane <paramref name="lane"/> (it disposes it once answered).</summary>
-    public void Post(int lane, JsonDocument request)
+    /// <summary>Hands the request line <paramref name="request"/> (a copy) to lane <paramref name="lane"/>; the lane's thread parses it.</summary>
+    public void Post(int lane, byte[] request)
     {
         lock (_lock)
         {
             _pending++;
             _queues[lane].Enqueue(request);
-            Monitor.PulseAll(_lock);
+            Volatile.Write(ref _waitingCount[lane], _queues[lane].Count);
+            if (_sleeping[lane]) Monitor.PulseAll(_lock);
         }
     }
 
     /// <summary>Whether lane <paramref name="lane"/> has nothing more to do right now (its thread then flushes the answers).</summary>
-    public bool Idle(int lane)
-    {
-        lock (_lock) return _queues[lane].Count == 0;
-    }
+    public bool Idle(int lane) => Volatile.Read(ref _waitingCount[lane]) == 0;
 
-    /// <summary>The lane's next request (blocking); null when stopping.</summary>
+    /// <summary>The lane's next request (spinning a little, then blocking); null when stopping.</summary>
     private JsonDocument? Take(int lane)
     {
+        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        while (Volatile.Read(ref _waitingCount[lane]) == 0 && Stopwatch.GetTimestamp() < until && !_stopping) Thread.SpinWait(20);
+        byte[] line;
         lock (_lock)
         {
-            while (_queues[lane].Count == 0 && !_stopping) Monitor.Wait(_lock);
-            return _queues[lane].Count == 0 ? null : _queues[lane].Dequeue();
+            while (_queues[lane].Count == 0 && !_stopping)
+            {
+                _sleeping[lane] = true;
+                Monitor.Wait(_lock);
+                _sleeping[lane] = false;
+            }
+            if (_queues[lane].Count == 0) return null;
+            line = _queues[lane].Dequeue();
+            Volatile.Write(ref _waitingCount[lane], _queues[lane].Count);
         }
+        return JsonDocument.Parse(line);
     }
 
     /// <summary>The next request if one is already waiting on the lane, else null.</summary>
     public JsonDocument? TakeWaiting(int lane)
     {
-        lock (_lock) return _queues[lane].Count > 0 ? _queues[lane].Dequeue() : null;
+        byte[] line;
+        lock (_lock)
+        {
+            if (_queues[lane].Count == 0) return null;
+            line = _queues[lane].Dequeue();
+            Volatile.Write(ref _waitingCount[lane], _queues[lane].Count);
+        }
+        return JsonDocument.Parse(line);
     }
 
     /// <summary>Marks <paramref name="n"/> requests answered.</summary>

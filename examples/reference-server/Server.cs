@@ -36,17 +36,12 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
     {
         while (channel.ReadLine() is { } line)
         {
-            // A request on a lane goes to its lane's thread (a copy: the line's buffer is reused by the next read).
-            if (_lanes is { } lanes && line.Span.IndexOf("\"cpu\""u8) >= 0)
+            // A request on a lane goes to its lane's thread (a copy: the line's buffer is reused by the next read), which
+            // parses it: this thread only finds the lane, so that it keeps every lane supplied.
+            if (_lanes is { } lanes && LaneOf(line.Span) is { } lane && lane < lanes.Count)
             {
-                var copy = JsonDocument.Parse(line.ToArray());
-                if (copy.RootElement.TryGetProperty("cpu", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out int lane)
-                    && lane >= 0 && lane < lanes.Count)
-                {
-                    lanes.Post(lane, copy);
-                    continue;
-                }
-                copy.Dispose();
+                lanes.Post(lane, line.ToArray());
+                continue;
             }
             // Everything else is a barrier: every request handed to a lane is answered first.
             _lanes?.Drain();
@@ -89,6 +84,17 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         _lanes?.Stop();
         _mm?.Dispose();
         return 0;
+    }
+
+    /// <summary>The lane of a request as the runner writes it (<c>,"cpu":k}</c> at the end of the line), or null (then it is parsed in full).</summary>
+    private static int? LaneOf(ReadOnlySpan<byte> line)
+    {
+        int at = line.LastIndexOf(",\"cpu\":"u8);
+        if (at < 0) return null;
+        var digits = line[(at + 7)..];
+        if (digits.Length < 2 || digits[^1] != (byte)'}') return null;
+        digits = digits[..^1];
+        return digits.Length is >= 1 and <= 2 && System.Buffers.Text.Utf8Parser.TryParse(digits, out int lane, out int used) && used == digits.Length ? lane : null;
     }
 
     /// <summary>Answers one lane request on its lane's thread ("ns" around the call), then marks it answered.</summary>

@@ -219,7 +219,20 @@ internal sealed partial class RemoteMachine : ICpuLanes
         lock (_mux)
         {
             if (p.Fault is { } fault) throw fault;
-            for (int cpu = 0; cpu < perCpu.Count; cpu++) batches[cpu] = QueueBatch(p, perCpu[cpu], cpu % _lanes);
+            // Round robin: the first request of every lane, then the second of every lane, ...: a program that reads its
+            // requests one line at a time hands every lane its work from the start, not one lane's whole batch first.
+            var ids = perCpu.Select(ops => new long[ops.Count]).ToArray();
+            var wire = perCpu.Select(ops => new object[ops.Count]).ToArray();
+            int longest = perCpu.Count == 0 ? 0 : perCpu.Max(ops => ops.Count);
+            for (int i = 0; i < longest; i++)
+                for (int cpu = 0; cpu < perCpu.Count; cpu++)
+                {
+                    if (i >= perCpu[cpu].Count) continue;
+                    var (op, args) = Wire(perCpu[cpu][i]);
+                    wire[cpu][i] = op;
+                    ids[cpu][i] = QueueOnLane(p, op, args, cpu % _lanes);
+                }
+            for (int cpu = 0; cpu < perCpu.Count; cpu++) batches[cpu] = new LaneBatch(ids[cpu], wire[cpu]);
             p.Send(_timeout);
         }
         return batches;
