@@ -82,6 +82,53 @@ public class RequirementsTests
         Assert.Equal("not declared: Swap", row["SWAP-1"].Reason);
     }
 
+    /// <summary>
+    /// A family runs only when every capability its sequences call is declared (<see cref="IConformanceFamily.Needs"/>):
+    /// the vm family allocates and counts pages around its vmalloc traffic. A program declaring Vmalloc alone is not
+    /// sent vm sequences (they would call a page allocator it does not have), and the rules only the vm family judges
+    /// are n/a with what is missing, never unexercised.
+    /// </summary>
+    [Fact]
+    public void A_family_is_not_run_without_every_capability_its_sequences_call()
+    {
+        var vm = SuiteRunner.Families.Single(f => f.Name == "vm");
+        Assert.Equal([Capability.Vmalloc, Capability.PageAllocator], vm.Needs);
+        Assert.False(SuiteRunner.Runs(vm, Caps(Capability.Vmalloc, Capability.KernelPageTables)));
+        Assert.True(SuiteRunner.Runs(vm, Caps(Capability.Vmalloc, Capability.PageAllocator)));
+        Assert.False(SuiteRunner.Runs(SuiteRunner.Families.Single(f => f.Name == "smp"), Caps(Capability.Smp)));
+
+        var result = SuiteRunner.Run(new VmallocOnlyFactory(), new SuiteOptions
+        {
+            Profiles = [Profiles.X86_32],
+            MemorySizes = [64 * MiB],
+            Settings = new RunSettings { Seed = SuiteRuns.Seed, Sequences = 4, MaxSteps = 20 },
+        });
+        Assert.Empty(result.Properties);
+        var row = result.Results.ToDictionary(r => r.Rule.Id);
+        Assert.Equal(RuleOutcome.NotApplicable, row["VMAL-1"].Outcome);
+        Assert.Equal("not declared: PageAllocator (the vm family, which judges it, also calls it)", row["VMAL-1"].Reason);
+        Assert.DoesNotContain(result.Results, r => r.Outcome is RuleOutcome.NotExercised or RuleOutcome.Failed or RuleOutcome.Passed);
+    }
+
+    private sealed class VmallocOnlyFactory : IImplementationFactory
+    {
+        public string Name => "reference, vmalloc only";
+        public IMemoryManager? Create(Profile profile) => new VmallocOnly(new ReferenceKernel(profile));
+    }
+
+    private sealed class VmallocOnly(ReferenceKernel inner) : IMemoryManager, IVmalloc
+    {
+        public Profile Profile => inner.Profile;
+        public IReadOnlySet<Capability> Capabilities { get; } = new HashSet<Capability> { Capability.Vmalloc };
+        public void Dispose() => inner.Dispose();
+
+        public ulong Vmalloc(long size) => inner.Vmalloc(size);
+        public ulong Vzalloc(long size) => inner.Vzalloc(size);
+        public void Vfree(ulong addr) => inner.Vfree(addr);
+        public ulong VmallocToPfn(ulong addr) => inner.VmallocToPfn(addr);
+        public bool IsVmallocAddr(ulong addr) => inner.IsVmallocAddr(addr);
+    }
+
     /// <summary>The reference seen through <see cref="IUserMemory"/> only, declaring UserMemory alone (as the live kernel does).</summary>
     private sealed class UserOnlyFactory : IImplementationFactory
     {

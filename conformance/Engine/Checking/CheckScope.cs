@@ -19,7 +19,7 @@ namespace KernelMm.Conformance.Checking;
 /// <para><b>A failed call is charged to the check that runs next.</b> When the implementation
 /// fails as a call (its process crashes, hangs or breaks the protocol, or a query a check needs
 /// raises), the contract boundary records it and stops calling the instance, and the next
-/// <see cref="That"/> of the step, the check that was gathering what it needs, reports it as a
+/// <c>That</c> of the step, the check that was gathering what it needs, reports it as a
 /// failure of its rule. A failure that is not the call's own (the process did not boot, or
 /// outgrew its memory limit) goes to the family's primary rule instead (<see cref="CallFailure.ChargedTo"/>).
 /// When the rule is masked, or the sequence had already diverged, the sequence is cut short

@@ -25,6 +25,8 @@ public abstract class ParallelFamily<TOp> : IConformanceFamily where TOp : notnu
     public abstract string Name { get; }
     public abstract IReadOnlyList<string> RuleIds { get; }
     public abstract Capability Gate { get; }
+    /// <inheritdoc cref="IConformanceFamily.Needs"/>
+    public virtual IReadOnlyList<Capability> Needs => [Gate];
     public abstract string PrimaryRule { get; }
 
     /// <summary>One program from its own random source; <paramref name="declared"/> is what the implementation offers.</summary>

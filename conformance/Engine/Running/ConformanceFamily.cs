@@ -17,6 +17,12 @@ public interface IConformanceFamily
     IReadOnlyList<string> RuleIds { get; }
     /// <summary>The family runs only when the implementation declares this capability.</summary>
     Capability Gate { get; }
+    /// <summary>
+    /// Every capability the family's sequences call without asking (the gate first): it runs only when
+    /// all are declared. The vm family also allocates pages around its vmalloc traffic and counts them,
+    /// so it needs <see cref="Capability.PageAllocator"/> beside <see cref="Capability.Vmalloc"/>.
+    /// </summary>
+    IReadOnlyList<Capability> Needs => [Gate];
     /// <summary>The rule an unexpected crash of the implementation is reported against.</summary>
     string PrimaryRule { get; }
 
@@ -40,6 +46,8 @@ public abstract class ConformanceFamily<TOp> : IConformanceFamily where TOp : no
     public abstract string Name { get; }
     public abstract IReadOnlyList<string> RuleIds { get; }
     public abstract Capability Gate { get; }
+    /// <inheritdoc cref="IConformanceFamily.Needs"/>
+    public virtual IReadOnlyList<Capability> Needs => [Gate];
     public abstract string PrimaryRule { get; }
 
     public abstract Gen<TOp[]> Generator(Profile profile);

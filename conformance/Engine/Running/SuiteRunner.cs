@@ -268,7 +268,7 @@ public static class SuiteRunner
     /// is not sent the heap family's sequences).
     /// </summary>
     public static bool Runs(IConformanceFamily family, IReadOnlySet<Capability> declared) =>
-        declared.Contains(family.Gate)
+        family.Needs.All(declared.Contains)
         && family.RuleIds.Any(id => RuleCatalogue.All.FirstOrDefault(r => r.Id == id) is { Status: RuleStatus.Encoded } rule
                                     && Requirements.Met(rule, declared));
 
@@ -300,6 +300,8 @@ public static class SuiteRunner
         if (Requirements.Missing(rule, declared) is { } missing)
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {missing}"
                 + (Requirements.MissingCapabilities(rule, declared).Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel: in-process, or over protocol 5's CPU lanes: docs/protocol.md, \"CPU lanes\")" : ""));
+        if (Unjudgeable(rule, declared) is { } why)
+            return new(rule, profile, RuleOutcome.NotApplicable, 0, null, why);
         if (!covered.Contains(rule.Id))
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "its family was not selected for this run");
         long n = checks.GetValueOrDefault(rule.Id);
@@ -318,6 +320,19 @@ public static class SuiteRunner
                 $"blocked by {by}: not reached; {cut} sequence(s) were cut short by {by}'s failure before any check of {rule.Id}") { BlockedBy = by };
         }
         return new(rule, profile, RuleOutcome.NotExercised, 0, null, "no generated sequence reached this rule's check");
+    }
+
+    /// <summary>
+    /// Why an applicable rule cannot be judged: every family that lists it needs a capability that is
+    /// not declared (the vm family's VMAL rules for a program that declares Vmalloc but no page
+    /// allocator). Null when some family can judge it.
+    /// </summary>
+    private static string? Unjudgeable(Rule rule, IReadOnlySet<Capability> declared)
+    {
+        var judges = Families.Where(f => f.RuleIds.Contains(rule.Id)).ToList();
+        if (judges.Count == 0 || judges.Any(f => f.Needs.All(declared.Contains))) return null;
+        return "not declared: " + string.Join("; or ", judges.Select(f =>
+            $"{string.Join(", ", f.Needs.Where(c => !declared.Contains(c)))} (the {f.Name} family, which judges it, also calls it)"));
     }
 
     /// <summary>

@@ -15,6 +15,11 @@ internal enum VerdictKind { Passed, Failed, Skipped }
 internal sealed record RuleVerdict(VerdictKind Kind, string Message);
 
 /// <summary>What a family run needs from the test class: its hooks, read once.</summary>
+/// <param name="Factory">The implementation under test.</param>
+/// <param name="Settings">Seed, sequences and steps of the run.</param>
+/// <param name="Profiles">The profiles the run covers.</param>
+/// <param name="MemorySizes">The memory sizes the run covers.</param>
+/// <param name="TestClass">The test class's name, used in the filter a failure message suggests.</param>
 /// <param name="Selected">The rule tests the test runner selected in the class (a <c>--filter</c>); null or every rule of the family: all.</param>
 /// <param name="TestClassType">The test class, whose runner listens for progress (<see cref="RunProgress"/>).</param>
 internal sealed record RunRequest(
@@ -53,9 +58,11 @@ internal sealed class FamilyRun
                           $"({string.Join(", ", request.Profiles.Select(p => p.Name))} at {string.Join(", ", request.MemorySizes.Select(Profile.FormatSize))})";
             return;
         }
-        if (family.Gate is { } gate && !_declared.Values.Any(caps => caps.Contains(gate)))
+        if (family.Engine is { } engine && !_declared.Values.Any(caps => engine.Needs.All(caps.Contains)))
         {
-            _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare Capability.{gate}";
+            var lacking = engine.Needs.Where(c => !_declared.Values.Any(caps => caps.Contains(c)));
+            _familySkip = $"n/a: family '{family.Name}' is not supported: '{request.Factory.Name}' does not declare " +
+                          string.Join(", ", (lacking.Any() ? lacking : engine.Needs).Select(c => $"Capability.{c}"));
             return;
         }
         // A --filter that leaves some of the family's rules: only those are judged (the others' checks

@@ -14,6 +14,8 @@ public sealed class VmFamily : ConformanceFamily<VmOp>
 {
     public override string Name => "vm";
     public override Capability Gate => Capability.Vmalloc;
+    /// <summary>Its sequences allocate and count pages around the vmalloc traffic (VmMachine), so a page allocator too.</summary>
+    public override IReadOnlyList<Capability> Needs { get; } = [Capability.Vmalloc, Capability.PageAllocator];
     public override string PrimaryRule => "VMAL-1";
     public override IReadOnlyList<string> RuleIds { get; } =
     [

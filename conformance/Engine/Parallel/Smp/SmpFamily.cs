@@ -22,6 +22,8 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
     public override IReadOnlyList<string> RuleIds { get; } =
         ["ADDR-11", "ZONE-2", "ZONE-3", "KMAL-1", "KMAL-7", "PAGE-1", "PAGE-7", "PAGE-8", "SLAB-2", "SLAB-7"];
     public override Capability Gate => Capability.Smp;
+    /// <summary>Smp promises that the page allocator may be called concurrently: its traffic is page allocations.</summary>
+    public override IReadOnlyList<Capability> Needs { get; } = [Capability.Smp, Capability.PageAllocator];
     public override string PrimaryRule => "PAGE-1";
 
     public override ParallelProgram<SmpOp> Generate(Random random, Profile profile, RunSettings settings, IReadOnlySet<Capability> declared) =>

@@ -236,7 +236,7 @@ public static class SmpStress
             }
             catch (Exception e) when (e is not RuleViolation)
             {
-                throw Raised(Rule(kind), b.Call, cpu, e);
+                throw Raised(Rule(kind), b.Call ?? kind.ToString(), cpu, e);
             }
             if (b.Addr == 0) return null;
             return b;
