@@ -116,6 +116,37 @@ public class ReferenceServerLaneTests(ITestOutputHelper output)
         Assert.Contains("in that lane's request order", e.Message);
     }
 
+    /// <summary>A lane program in a few lines of Python that misbehaves on its first lane request.</summary>
+    private const string Hostile = """
+        import json, sys, time
+        for line in sys.stdin:
+            r = json.loads(line)
+            if r["op"] == "hello":
+                print(json.dumps({"id": r["id"], "ok": True, "protocol": 5, "cpus": 2, "capabilities": ["AtomicT"]}))
+            elif "cpu" in r and sys.argv[1] == "wrong-id":
+                print(json.dumps({"id": r["id"] + 1000, "ok": True, "value": 1, "ns": [1, 2]}))
+            elif "cpu" in r:
+                sys.exit(3)
+            else:
+                print(json.dumps({"id": r["id"], "ok": True, "value": 1}))
+            sys.stdout.flush()
+        """;
+
+    [Theory]
+    [InlineData("wrong-id", typeof(ProtocolViolationException), "which is no lane request awaiting its answer")]
+    [InlineData("exit", typeof(ImplementationCrashedException), "exited with code 3")]
+    public void ALaneProgramThatAnswersAnUnknownIdOrDies_IsReported_NotAHang(string how, Type expected, string says)
+    {
+        using var factory = new ProcessFactory(["python3", "-c", Hostile, how]);
+        using var mm = factory.Create(Profiles.X86_32.WithMemory(64UL << 20))!;
+        var atomic = (IAtomicT)mm;
+        Assert.Equal(1, atomic.AtomicCounters); // a barrier: answered as before
+        var e = OnCpu0(() => atomic.AtomicIncReturn(0));
+        Assert.IsType(expected, e);
+        output.WriteLine(e!.Message);
+        Assert.Contains(says, e.Message);
+    }
+
     [Theory]
     [InlineData("0", "no \"cpus\"")]
     [InlineData("1", "\"cpus\":1")]
