@@ -2,8 +2,9 @@ namespace KernelMm.Examples.ReferenceServer;
 
 /// <summary>
 /// Deliberately broken variants the server can serve (--fault NAME), each breaking one rule of the
-/// vm family (as tests/VmVariants does in-process) or of the user family (as tests/UserVariants does),
-/// so that a test sees the suite name exactly that rule through the protocol.
+/// vm family (as tests/VmVariants does in-process), of the user family (as tests/UserVariants does) or
+/// ATOM-1 on CPU lanes (as tests/Parallel/AtomicVariants does), so that a test sees the suite name exactly
+/// that rule through the protocol; and two that break protocol 5's lane rules, which the runner must report.
 /// </summary>
 internal static class Faults
 {
@@ -22,5 +23,17 @@ internal static class Faults
     /// <summary>[MMAP-3] An mmap with neither MAP_SHARED nor MAP_PRIVATE is made private instead of refused.</summary>
     public const string NeitherFlagAccepted = "neither-flag-accepted";
 
-    public static readonly IReadOnlyList<string> Names = [DoubleVfree, UnmappedReadsZero, CopyReturnsCopied, MprotectIgnored, NeitherFlagAccepted];
+    /// <summary>
+    /// [ATOM-1] Every atomic_t update (add, sub, inc, dec and their _return, _and_test and add_negative forms) is a
+    /// read, a short spin, then a write: two lanes updating one counter at once lose an update.
+    /// </summary>
+    public const string RacyAtomic = "racy-atomic";
+
+    /// <summary>Protocol violation: answers to lane requests carry no "ns".</summary>
+    public const string NoNs = "no-ns";
+
+    /// <summary>Protocol violation: a lane answers its second waiting request before its first.</summary>
+    public const string LaneOrder = "lane-order";
+
+    public static readonly IReadOnlyList<string> Names = [DoubleVfree, UnmappedReadsZero, CopyReturnsCopied, MprotectIgnored, NeitherFlagAccepted, RacyAtomic, NoNs, LaneOrder];
 }

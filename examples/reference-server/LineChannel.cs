@@ -44,7 +44,26 @@ internal sealed class LineChannel(Stream input, Stream output)
         }
     }
 
+    /// <summary>Guards the answers' buffer: lane threads write their answers while the reading thread reads on.</summary>
+    private readonly object _lock = new();
+
+    /// <summary>Writes one answer line from a lane's thread (and sends everything buffered when <paramref name="flush"/>).</summary>
+    public void WriteLine(ReadOnlySpan<byte> answer, bool flush)
+    {
+        lock (_lock)
+        {
+            _out.Write(answer);
+            _out.Write("\n"u8);
+            if (flush) FlushLocked();
+        }
+    }
+
     public void Flush()
+    {
+        lock (_lock) FlushLocked();
+    }
+
+    private void FlushLocked()
     {
         if (_out.WrittenCount == 0) return;
         output.Write(_out.WrittenSpan);

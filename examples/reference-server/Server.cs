@@ -15,8 +15,12 @@ namespace KernelMm.Examples.ReferenceServer;
 /// their wire types, and the result is written by the operation's answer type. Only the protocol's own
 /// requests (hello, snapshot, shutdown) are written out by hand.
 /// </summary>
-internal sealed class Server(LineChannel channel, string? fault, int? maxVersion)
+internal sealed class Server(LineChannel channel, string? fault, int? maxVersion, int cpus = Server.DefaultCpus)
 {
+    /// <summary>CPU lanes declared by default (protocol 5): as many as the suite's CPU pool has.</summary>
+    public const int DefaultCpus = 4;
+    /// <summary>The lane threads, once a hello of protocol 5 declared AtomicT or Smp.</summary>
+    private Lanes? _lanes;
     private IMemoryManager? _mm;
     private Profile? _profile;
     private IReadOnlySet<Capability> _declared = new HashSet<Capability>();
@@ -32,10 +36,28 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
     {
         while (channel.ReadLine() is { } line)
         {
+            // A request on a lane goes to its lane's thread (a copy: the line's buffer is reused by the next read), which
+            // parses it: this thread only finds the lane, so that it keeps every lane supplied.
+            if (_lanes is { } lanes && LaneOf(line.Span) is { } lane && lane < lanes.Count)
+            {
+                lanes.Post(lane, line.ToArray());
+                continue;
+            }
+            // Everything else is a barrier: every request handed to a lane is answered first.
+            _lanes?.Drain();
             using var doc = JsonDocument.Parse(line);
             var r = doc.RootElement;
             long id = r.GetProperty("id").GetInt64();
             string op = r.GetProperty("op").GetString() ?? "";
+            if (r.TryGetProperty("cpu", out var badCpu))
+            {
+                var bw = new Utf8JsonWriter(channel.Output);
+                bw.WriteStartObject();
+                bw.WriteNumber("id", id);
+                Error(bw, "invalid", $"\"cpu\" must be a lane from 0 to {(_lanes?.Count ?? 0) - 1}, got {badCpu.GetRawText()}", parameter: "cpu");
+                End(bw);
+                continue;
+            }
             var w = new Utf8JsonWriter(channel.Output);
             w.WriteStartObject();
             w.WriteNumber("id", id);
@@ -47,18 +69,74 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                     w.WriteNull("value");
                     End(w);
                     channel.Flush();
+                    _lanes?.Stop();
                     _mm?.Dispose();
                     return 0;
                 case "snapshot": Ok(w); Snapshot(w); break;
-                default: Call(w, id, op, r); break;
+                default: Call(w, id, op, r, out _, out _); break;
             }
             End(w);
             // References point back within one burst: forget the oldest answers, never the recent ones.
-            while (_answerOrder.Count > 4096) _answers.Remove(_answerOrder.Dequeue());
+            lock (_answers)
+                while (_answerOrder.Count > 4096) _answers.Remove(_answerOrder.Dequeue());
         }
         channel.Flush();
+        _lanes?.Stop();
         _mm?.Dispose();
         return 0;
+    }
+
+    /// <summary>The lane of a request as the runner writes it (<c>,"cpu":k}</c> at the end of the line), or null (then it is parsed in full).</summary>
+    private static int? LaneOf(ReadOnlySpan<byte> line)
+    {
+        int at = line.LastIndexOf(",\"cpu\":"u8);
+        if (at < 0) return null;
+        var digits = line[(at + 7)..];
+        if (digits.Length < 2 || digits[^1] != (byte)'}') return null;
+        digits = digits[..^1];
+        return digits.Length is >= 1 and <= 2 && System.Buffers.Text.Utf8Parser.TryParse(digits, out int lane, out int used) && used == digits.Length ? lane : null;
+    }
+
+    /// <summary>Answers one lane request on its lane's thread ("ns" around the call), then marks it answered.</summary>
+    private void AnswerOnLane(int lane, JsonDocument request)
+    {
+        var lanes = _lanes!;
+        // --fault lane-order: with a second request of the lane already waiting, it is answered first.
+        if (fault == Faults.LaneOrder && lanes.TakeWaiting(lane) is { } second)
+        {
+            AnswerOne(lane, second);
+            AnswerOne(lane, request);
+            lanes.Answered(2);
+            return;
+        }
+        AnswerOne(lane, request);
+        lanes.Answered();
+    }
+
+    private void AnswerOne(int lane, JsonDocument request)
+    {
+        using (request)
+        {
+            var r = request.RootElement;
+            long id = r.GetProperty("id").GetInt64();
+            string op = r.GetProperty("op").GetString() ?? "";
+            var buffer = new ArrayBufferWriter<byte>(256);
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", id);
+                Call(w, id, op, r, out long t0, out long t1);
+                if (fault != Faults.NoNs)
+                {
+                    w.WriteStartArray("ns");
+                    w.WriteNumberValue(t0);
+                    w.WriteNumberValue(t1);
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            channel.WriteLine(buffer.WrittenSpan, flush: _lanes!.Idle(lane));
+        }
     }
 
     private void End(Utf8JsonWriter w)
@@ -117,6 +195,16 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         w.WriteStartArray("capabilities");
         foreach (var c in _declared.Order()) w.WriteStringValue(c.ToString());
         w.WriteEndArray();
+        if (version >= Operations.LanesSince && _declared.Overlaps(Operations.OnLanes))
+        {
+            // cpus 0 (--cpus 0): the field is left out, a protocol violation the runner reports.
+            if (cpus != 0) w.WriteNumber("cpus", cpus);
+            if (_lanes is null || _lanes.Count != Math.Clamp(cpus, 1, 64))
+            {
+                _lanes?.Stop();
+                _lanes = new Lanes(Math.Clamp(cpus, 1, 64), AnswerOnLane);
+            }
+        }
         w.WriteStartArray("features");
         w.WriteStringValue("snapshot");
         if (version >= 2) { w.WriteStringValue("references"); w.WriteStringValue("offsets"); }
@@ -184,8 +272,9 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
 
     // ---- operations ----------------------------------------------------------------------------------
 
-    private void Call(Utf8JsonWriter w, long id, string name, JsonElement r)
+    private void Call(Utf8JsonWriter w, long id, string name, JsonElement r, out long t0, out long t1)
     {
+        t0 = t1 = Lanes.Nanoseconds();
         if (_mm is null) { Error(w, "invalid", "no hello yet", parameter: "op"); return; }
         if (Operations.Find(name) is not { } op || op.Capability is not { } cap || !_declared.Contains(cap))
         {
@@ -197,7 +286,9 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         try
         {
             for (int i = 0; i < args.Length; i++) args[i] = Field(r, op.Fields[i]);
-            result = Faulty(op, args) ?? Invokers[op].Invoke(_mm, args);
+            t0 = Lanes.Nanoseconds();
+            try { result = Faulty(op, args) ?? Invokers[op].Invoke(_mm, args); }
+            finally { t1 = Lanes.Nanoseconds(); }
         }
         catch (KernelBugException e) { Error(w, "bug", e.Message, rule: e.RuleId); return; }
         catch (InvalidArgumentException e) { Error(w, "invalid", e.Message, parameter: e.Parameter); return; }
@@ -217,7 +308,10 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
         {
             // {"answer":N} or {"answer":N,"add":k} (features "references" and "offsets").
             long add = v.TryGetProperty("add", out var k) && k.TryGetInt64(out long plus) ? plus : 0;
-            if (a.TryGetInt64(out long earlier) && _answers.TryGetValue(earlier, out ulong value)) return value + (ulong)add;
+            ulong value = 0;
+            bool known;
+            lock (_answers) known = a.TryGetInt64(out long earlier) && _answers.TryGetValue(earlier, out value);
+            if (known) return value + (ulong)add;
             throw new InvalidArgumentException(f.Name, $"\"{f.Name}\" refers to an answer that has no value");
         }
         try
@@ -322,11 +416,25 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
 
     private void Keep(long id, ulong value)
     {
-        if (_answers.TryAdd(id, value)) _answerOrder.Enqueue(id);
-        else _answers[id] = value;
+        lock (_answers)
+        {
+            if (_answers.TryAdd(id, value)) _answerOrder.Enqueue(id);
+            else _answers[id] = value;
+        }
     }
 
     // ---- the broken variants ----------------------------------------------------------------------------
+
+    /// <summary>What an atomic_t update adds to its counter (null for atomicRead, atomicSet, atomicCounters and every other operation).</summary>
+    private static int? RacyDelta(WireOperation op, object?[] args)
+    {
+        int I() => (int)(long)args[0]!;
+        if (op == Operations.AtomicAdd || op == Operations.AtomicAddReturn || op == Operations.AtomicAddNegative) return I();
+        if (op == Operations.AtomicSub || op == Operations.AtomicSubReturn || op == Operations.AtomicSubAndTest) return unchecked(-I());
+        if (op == Operations.AtomicInc || op == Operations.AtomicIncReturn || op == Operations.AtomicIncAndTest) return 1;
+        if (op == Operations.AtomicDec || op == Operations.AtomicDecReturn || op == Operations.AtomicDecAndTest) return -1;
+        return null;
+    }
 
     /// <summary>What a --fault variant answers instead of the reference, or null (the reference answers).</summary>
     private Invocation? Faulty(WireOperation op, object?[] args)
@@ -369,6 +477,19 @@ internal sealed class Server(LineChannel channel, string? fault, int? maxVersion
                 long n = (long)args[3]!;
                 long notCopied = (long)Invokers[op].Invoke(mm, args).Value!;
                 return new Invocation(notCopied < n ? n - notCopied : notCopied);
+            }
+            case Faults.RacyAtomic when RacyDelta(op, args) is { } delta:
+            {
+                // ATOM-1: read, spin a little, write: an update made by another lane meanwhile is lost.
+                var atomic = (IAtomicT)mm;
+                int v = (int)(long)args[op.Fields.ToList().FindIndex(f => f.Name == "v")]!;
+                int seen = atomic.AtomicRead(v);
+                Thread.SpinWait(64);
+                int now = unchecked(seen + delta);
+                atomic.AtomicSet(v, now);
+                if (op.Value == WireType.None) return new Invocation(null);
+                if (op.Value == WireType.Integer) return new Invocation(now);
+                return new Invocation(op == Operations.AtomicAddNegative ? now < 0 : now == 0);
             }
             case Faults.MprotectIgnored when op == Operations.Mprotect:
             {

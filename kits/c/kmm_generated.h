@@ -6,7 +6,7 @@
 #ifndef KMM_GENERATED_H
 #define KMM_GENERATED_H
 /* The newest protocol version this kit speaks. */
-#define KMM_PROTOCOL 4
+#define KMM_PROTOCOL 5
 
 /* Capabilities (spec/Contract/Capability.cs): a program declares one when every callback of its operations is set. */
 enum kmm_capability {
@@ -23,8 +23,9 @@ enum kmm_capability {
     KMM_CAP_SWAP = 1u << 10,
     KMM_CAP_USER_COPY = 1u << 11,
     KMM_CAP_DRIVER_MMAP = 1u << 12,
+    KMM_CAP_ATOMIC_T = 1u << 13,
 };
-#define KMM_NCAPS 13
+#define KMM_NCAPS 14
 
 /* The hello request's "profile" object (docs/protocol.md, "Handshake"); X_given is false when field X was absent or null. */
 struct kmm_profile {
@@ -315,6 +316,37 @@ struct kmm_ops {
     int64_t (*register_page_list_device)(const uint64_t *pages, int64_t pages_count);
     /* lastMmap (IDriverMmap.LastMmap, protocol 4): the vma the device's mmap method received last, or null; invalid for an unknown device */
     bool (*last_mmap)(int64_t device, struct kmm_vma *vma);
+    /* ---- AtomicT ---- */
+    /* atomicCounters (IAtomicT.AtomicCounters, protocol 5): how many counters there are (at least 1); every counter is 0 at boot */
+    int64_t (*atomic_counters)(void);
+    /* atomicRead (IAtomicT.AtomicRead, protocol 5): the counter's value; invalid ("v") for an index outside [0, atomicCounters) */
+    int64_t (*atomic_read)(int64_t v);
+    /* atomicSet (IAtomicT.AtomicSet, protocol 5): sets it to i */
+    void (*atomic_set)(int64_t v, int64_t i);
+    /* atomicAdd (IAtomicT.AtomicAdd, protocol 5): adds i, indivisibly (wrapping) */
+    void (*atomic_add)(int64_t i, int64_t v);
+    /* atomicSub (IAtomicT.AtomicSub, protocol 5): subtracts i, indivisibly */
+    void (*atomic_sub)(int64_t i, int64_t v);
+    /* atomicInc (IAtomicT.AtomicInc, protocol 5): adds 1, indivisibly */
+    void (*atomic_inc)(int64_t v);
+    /* atomicDec (IAtomicT.AtomicDec, protocol 5): subtracts 1, indivisibly */
+    void (*atomic_dec)(int64_t v);
+    /* atomicAddReturn (IAtomicT.AtomicAddReturn, protocol 5): adds i; the new value */
+    int64_t (*atomic_add_return)(int64_t i, int64_t v);
+    /* atomicSubReturn (IAtomicT.AtomicSubReturn, protocol 5): subtracts i; the new value */
+    int64_t (*atomic_sub_return)(int64_t i, int64_t v);
+    /* atomicIncReturn (IAtomicT.AtomicIncReturn, protocol 5): adds 1; the new value */
+    int64_t (*atomic_inc_return)(int64_t v);
+    /* atomicDecReturn (IAtomicT.AtomicDecReturn, protocol 5): subtracts 1; the new value */
+    int64_t (*atomic_dec_return)(int64_t v);
+    /* atomicSubAndTest (IAtomicT.AtomicSubAndTest, protocol 5): subtracts i; whether the new value is 0 */
+    bool (*atomic_sub_and_test)(int64_t i, int64_t v);
+    /* atomicDecAndTest (IAtomicT.AtomicDecAndTest, protocol 5): subtracts 1; whether the new value is 0 */
+    bool (*atomic_dec_and_test)(int64_t v);
+    /* atomicIncAndTest (IAtomicT.AtomicIncAndTest, protocol 5): adds 1; whether the new value is 0 */
+    bool (*atomic_inc_and_test)(int64_t v);
+    /* atomicAddNegative (IAtomicT.AtomicAddNegative, protocol 5): adds i; whether the new value is below 0 */
+    bool (*atomic_add_negative)(int64_t i, int64_t v);
 };
 
 #endif /* KMM_GENERATED_H */
@@ -338,6 +370,7 @@ static unsigned kmm_capabilities(const struct kmm_ops *ops, int version)
     if (version >= 4 && ops->swap_total_pages && ops->swap_free_pages && ops->swap_out && ops->anon_pages) caps |= KMM_CAP_SWAP;
     if (version >= 4 && ops->copy_from_user && ops->copy_to_user && ops->get_user && ops->put_user) caps |= KMM_CAP_USER_COPY;
     if (version >= 4 && ops->register_remap_device && ops->register_page_list_device && ops->last_mmap) caps |= KMM_CAP_DRIVER_MMAP;
+    if (version >= 5 && ops->atomic_counters && ops->atomic_read && ops->atomic_set && ops->atomic_add && ops->atomic_sub && ops->atomic_inc && ops->atomic_dec && ops->atomic_add_return && ops->atomic_sub_return && ops->atomic_inc_return && ops->atomic_dec_return && ops->atomic_sub_and_test && ops->atomic_dec_and_test && ops->atomic_inc_and_test && ops->atomic_add_negative) caps |= KMM_CAP_ATOMIC_T;
     return caps;
 }
 
@@ -358,6 +391,7 @@ static unsigned kmm_partial_capabilities(const struct kmm_ops *ops)
     if ((ops->swap_total_pages || ops->swap_free_pages || ops->swap_out || ops->anon_pages) && !(ops->swap_total_pages && ops->swap_free_pages && ops->swap_out && ops->anon_pages)) caps |= KMM_CAP_SWAP;
     if ((ops->copy_from_user || ops->copy_to_user || ops->get_user || ops->put_user) && !(ops->copy_from_user && ops->copy_to_user && ops->get_user && ops->put_user)) caps |= KMM_CAP_USER_COPY;
     if ((ops->register_remap_device || ops->register_page_list_device || ops->last_mmap) && !(ops->register_remap_device && ops->register_page_list_device && ops->last_mmap)) caps |= KMM_CAP_DRIVER_MMAP;
+    if ((ops->atomic_counters || ops->atomic_read || ops->atomic_set || ops->atomic_add || ops->atomic_sub || ops->atomic_inc || ops->atomic_dec || ops->atomic_add_return || ops->atomic_sub_return || ops->atomic_inc_return || ops->atomic_dec_return || ops->atomic_sub_and_test || ops->atomic_dec_and_test || ops->atomic_inc_and_test || ops->atomic_add_negative) && !(ops->atomic_counters && ops->atomic_read && ops->atomic_set && ops->atomic_add && ops->atomic_sub && ops->atomic_inc && ops->atomic_dec && ops->atomic_add_return && ops->atomic_sub_return && ops->atomic_inc_return && ops->atomic_dec_return && ops->atomic_sub_and_test && ops->atomic_dec_and_test && ops->atomic_inc_and_test && ops->atomic_add_negative)) caps |= KMM_CAP_ATOMIC_T;
     return caps;
 }
 
@@ -375,6 +409,7 @@ static const char *const kmm_capability_names[KMM_NCAPS] = {
     "Swap",
     "UserCopy",
     "DriverMmap",
+    "AtomicT",
 };
 
 /* One profile field (a scalar of the hello profile object). */
@@ -1051,6 +1086,121 @@ static bool kmm_dispatch(const struct kmm_ops *ops, const struct kmm_req *r)
         struct kmm_vma vma = {0};
         bool found = ops->last_mmap(device, &vma);
         kmm_answer_vma(r, found, &vma);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicCounters")) {
+        if (!ops->atomic_counters) { kmm_unsupported(r); return true; }
+        kmm_answer_int(r, ops->atomic_counters());
+        return true;
+    }
+    if (kmm_op_is(r, "atomicRead")) {
+        if (!ops->atomic_read) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_int(r, ops->atomic_read(v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicSet")) {
+        if (!ops->atomic_set) { kmm_unsupported(r); return true; }
+        int64_t v;
+        int64_t i;
+        if (!(kmm_get_int(r, "v", &v) && kmm_get_int(r, "i", &i))) return true;
+        ops->atomic_set(v, i);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicAdd")) {
+        if (!ops->atomic_add) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        ops->atomic_add(i, v);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicSub")) {
+        if (!ops->atomic_sub) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        ops->atomic_sub(i, v);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicInc")) {
+        if (!ops->atomic_inc) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        ops->atomic_inc(v);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicDec")) {
+        if (!ops->atomic_dec) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        ops->atomic_dec(v);
+        kmm_answer_null(r);
+        return true;
+    }
+    if (kmm_op_is(r, "atomicAddReturn")) {
+        if (!ops->atomic_add_return) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_int(r, ops->atomic_add_return(i, v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicSubReturn")) {
+        if (!ops->atomic_sub_return) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_int(r, ops->atomic_sub_return(i, v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicIncReturn")) {
+        if (!ops->atomic_inc_return) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_int(r, ops->atomic_inc_return(v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicDecReturn")) {
+        if (!ops->atomic_dec_return) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_int(r, ops->atomic_dec_return(v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicSubAndTest")) {
+        if (!ops->atomic_sub_and_test) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_bool(r, ops->atomic_sub_and_test(i, v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicDecAndTest")) {
+        if (!ops->atomic_dec_and_test) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_bool(r, ops->atomic_dec_and_test(v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicIncAndTest")) {
+        if (!ops->atomic_inc_and_test) { kmm_unsupported(r); return true; }
+        int64_t v;
+        if (!(kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_bool(r, ops->atomic_inc_and_test(v));
+        return true;
+    }
+    if (kmm_op_is(r, "atomicAddNegative")) {
+        if (!ops->atomic_add_negative) { kmm_unsupported(r); return true; }
+        int64_t i;
+        int64_t v;
+        if (!(kmm_get_int(r, "i", &i) && kmm_get_int(r, "v", &v))) return true;
+        kmm_answer_bool(r, ops->atomic_add_negative(i, v));
         return true;
     }
     return false;

@@ -159,7 +159,7 @@ def _int(value):
 
 
 # ---- BEGIN GENERATED from conformance/Engine/OutOfProcess/Operations.cs (WireCodegen.PythonTable): do not edit ----
-PROTOCOL = 4
+PROTOCOL = 5
 # op: (method, capability, since, changes_state, ((field, type), ...), value type)
 OPERATIONS = {
     "getFreePages": ("get_free_pages", "PageAllocator", 1, True, (("gfp", "mask"), ("order", "integer"), ), "address"),
@@ -243,6 +243,21 @@ OPERATIONS = {
     "registerRemapDevice": ("register_remap_device", "DriverMmap", 4, True, (("pfn", "address"), ("pages", "integer"), ("remapSize", "integer"), ), "integer"),
     "registerPageListDevice": ("register_page_list_device", "DriverMmap", 4, True, (("pages", "addresses"), ), "integer"),
     "lastMmap": ("last_mmap", "DriverMmap", 4, False, (("device", "integer"), ), "vma"),
+    "atomicCounters": ("atomic_counters", "AtomicT", 5, False, (), "integer"),
+    "atomicRead": ("atomic_read", "AtomicT", 5, False, (("v", "integer"), ), "integer"),
+    "atomicSet": ("atomic_set", "AtomicT", 5, True, (("v", "integer"), ("i", "integer"), ), "none"),
+    "atomicAdd": ("atomic_add", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "none"),
+    "atomicSub": ("atomic_sub", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "none"),
+    "atomicInc": ("atomic_inc", "AtomicT", 5, True, (("v", "integer"), ), "none"),
+    "atomicDec": ("atomic_dec", "AtomicT", 5, True, (("v", "integer"), ), "none"),
+    "atomicAddReturn": ("atomic_add_return", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "integer"),
+    "atomicSubReturn": ("atomic_sub_return", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "integer"),
+    "atomicIncReturn": ("atomic_inc_return", "AtomicT", 5, True, (("v", "integer"), ), "integer"),
+    "atomicDecReturn": ("atomic_dec_return", "AtomicT", 5, True, (("v", "integer"), ), "integer"),
+    "atomicSubAndTest": ("atomic_sub_and_test", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "boolean"),
+    "atomicDecAndTest": ("atomic_dec_and_test", "AtomicT", 5, True, (("v", "integer"), ), "boolean"),
+    "atomicIncAndTest": ("atomic_inc_and_test", "AtomicT", 5, True, (("v", "integer"), ), "boolean"),
+    "atomicAddNegative": ("atomic_add_negative", "AtomicT", 5, True, (("i", "integer"), ("v", "integer"), ), "boolean"),
 }
 # ---- END GENERATED ----
 

@@ -41,8 +41,8 @@ public enum Capability
     /// SMP safety: the page allocator (<see cref="IPageAllocator"/>, <see cref="IKernelMemory"/>) and, where
     /// declared, <see cref="IKmalloc"/> and <see cref="ISlab"/> may be called from several threads at once, each
     /// thread standing for one CPU in process context. The suite then runs allocation traffic in parallel
-    /// (conformance/Engine/Parallel). Requires <see cref="PageAllocator"/>. In-process only: the protocol does
-    /// not carry concurrent requests (docs/protocol.md, "Concurrency").
+    /// (conformance/Engine/Parallel). Requires <see cref="PageAllocator"/>. In-process, or out of process on
+    /// protocol 5's CPU lanes (docs/protocol.md, "CPU lanes").
     /// </summary>
     Smp,
 }

@@ -30,8 +30,9 @@ public static class AtomRules
                 + "declares them, e.g. atomic_inc_return(v), atomic_dec_and_test(v), atomic_sub_and_test(i, v). The suite checks "
                 + "values and indivisibility (linearizability), not memory ordering: the documents say nothing about barriers. Counters are "
                 + "0 at boot; an implementation offers at least one (the contract's AtomicCounters). Indivisibility can only be shown by calls "
-                + "that really overlap, so the check runs in-process only (the protocol carries no concurrent requests: docs/protocol.md); "
-                + "a process implementation is n/a. A race that did not happen is a miss, never a pass of a weaker check: the verdict says "
+                + "that really overlap, so the check runs in-process, or out of process on protocol 5's CPU lanes (docs/protocol.md, \"CPU lanes\": "
+                + "results judged with the runner's own instants, the program's own times used only as evidence that its lanes ran together); "
+                + "a process implementation of an older protocol is n/a. A race that did not happen is a miss, never a pass of a weaker check: the verdict says "
                 + "how many parallel runs were judged. A history whose search exceeds its budget gets no verdict rather than a false alarm.",
             Requires = [Capability.AtomicT],
         },

@@ -41,6 +41,11 @@ public class OperationTableTests
             Assert.Contains(user, carried);
             Assert.DoesNotContain(user, Operations.Carried(3));
         }
+        foreach (var lanes in new[] { Capability.AtomicT, Capability.Smp })
+        {
+            Assert.Contains(lanes, carried);
+            Assert.DoesNotContain(lanes, Operations.Carried(4));
+        }
         var members = carried.SelectMany(InterfacesOf).SelectMany(Members).ToList();
         foreach (var (iface, member) in members)
             Assert.True(Operations.All.Count(o => o.Interface == iface && o.Member == member) == 1, $"{iface.Name}.{member} needs exactly one operation in Operations.cs");
@@ -77,8 +82,8 @@ public class OperationTableTests
             Assert.All(op.Then, f => Assert.False(f.Operation.ChangesState));
             Assert.True(op.Then.Count == 0 || op.Value == WireType.Address, $"{op.Name}: follow-ups refer to an address answer");
         }
-        Assert.Equal(4, Protocol.Latest);
-        Assert.Equal([1, 2, 3, 4], Protocol.Versions);
+        Assert.Equal(5, Protocol.Latest);
+        Assert.Equal([1, 2, 3, 4, 5], Protocol.Versions);
     }
 
     /// <summary>
@@ -99,7 +104,7 @@ public class OperationTableTests
                 r = json.loads(line)
                 log.write(line); log.flush()
                 if r["op"] == "hello":
-                    print(json.dumps({"id": r["id"], "ok": True, "protocol": {{Protocol.Latest}}, "capabilities": {{JsonSerializer.Serialize(Operations.Carried(Protocol.Latest).Select(c => c.ToString()))}}}))
+                    print(json.dumps({"id": r["id"], "ok": True, "protocol": {{Protocol.Latest}}, "cpus": 2, "capabilities": {{JsonSerializer.Serialize(Operations.Carried(Protocol.Latest).Select(c => c.ToString()))}}}))
                 elif r["op"] == "read" or r["op"] == "readFile":
                     print('{"id":%d,"ok":true,"value":"%s"}' % (r["id"], "00" * r["len"]))
                 elif r["op"] == "userRead":

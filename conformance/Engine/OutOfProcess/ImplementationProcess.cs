@@ -228,6 +228,20 @@ internal sealed class ImplementationProcess : IDisposable
     /// <summary>Reads the next answer, which must carry <paramref name="expectedId"/>. Valid until the next call.</summary>
     public Response Receive(long expectedId)
     {
+        var r = ReceiveAny(expectedId);
+        if (r.Id != expectedId)
+            throw Violation($"the answer carries id {r.Id}, but the answer to request {Describe(expectedId)} was due " +
+                            $"(answers must come in request order, once each: out of order, stale or duplicated); the line was: {r.Text()}");
+        return r;
+    }
+
+    /// <summary>
+    /// Reads the next answer, whatever its id (lane answers come in any order across lanes: the caller routes it);
+    /// <paramref name="awaited"/> names the request waited for in messages. Valid until the next call.
+    /// </summary>
+    public Response ReceiveAny(long awaited)
+    {
+        long expectedId = awaited;
         if (Fault is not null) throw Fault;
         while (true)
         {
@@ -241,9 +255,6 @@ internal sealed class ImplementationProcess : IDisposable
                 string? error = _response.Parse(_in, start, length);
                 if (error is not null)
                     throw Violation($"the answer to request {Describe(expectedId)} is malformed: {error}; the line was: {_response.Text()}");
-                if (_response.Id != expectedId)
-                    throw Violation($"the answer carries id {_response.Id}, but the answer to request {Describe(expectedId)} was due " +
-                                    $"(answers must come in request order, once each: out of order, stale or duplicated); the line was: {_response.Text()}");
                 if (_group == -1) NoteGroup();
                 return _response;
             }
@@ -405,7 +416,7 @@ internal sealed class ImplementationProcess : IDisposable
     }
 
     /// <summary>The request with this id as JSON (from the history), for messages.</summary>
-    private string Describe(long id)
+    internal string Describe(long id)
     {
         for (int i = 0; i < _history.Length; i++)
             if (_historyId[i] == id && _historyLength[i] > 0)

@@ -238,6 +238,41 @@ public static class Operations
     public static readonly WireOperation LastMmap = Op("lastMmap", Capability.DriverMmap, typeof(IDriverMmap), nameof(IDriverMmap.LastMmap), W.Vma, false, 4,
         "the vma the device's mmap method received last, or null; `invalid` for an unknown device", F("device", W.Integer));
 
+    // ---- AtomicT (protocol 5) -------------------------------------------------------------------------
+    // 32-bit signed counters that wrap in two's complement; `v` is the counter's index, `i` the amount. Sent on
+    // CPU lanes ("cpu"), so each must be indivisible when several lanes run at once (ATOM-1).
+
+    public static readonly WireOperation AtomicCounters = Op("atomicCounters", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicCounters), W.Integer, false, 5,
+        "how many counters there are (at least 1); every counter is 0 at boot");
+    public static readonly WireOperation AtomicRead = Op("atomicRead", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicRead), W.Integer, false, 5,
+        "the counter's value; `invalid` (`\"v\"`) for an index outside [0, `atomicCounters`)", F("v", W.Integer));
+    public static readonly WireOperation AtomicSet = Op("atomicSet", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicSet), W.None, true, 5,
+        "sets it to `i`", F("v", W.Integer), F("i", W.Integer));
+    public static readonly WireOperation AtomicAdd = Op("atomicAdd", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicAdd), W.None, true, 5,
+        "adds `i`, indivisibly (wrapping)", F("i", W.Integer), F("v", W.Integer));
+    public static readonly WireOperation AtomicSub = Op("atomicSub", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicSub), W.None, true, 5,
+        "subtracts `i`, indivisibly", F("i", W.Integer), F("v", W.Integer));
+    public static readonly WireOperation AtomicInc = Op("atomicInc", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicInc), W.None, true, 5,
+        "adds 1, indivisibly", F("v", W.Integer));
+    public static readonly WireOperation AtomicDec = Op("atomicDec", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicDec), W.None, true, 5,
+        "subtracts 1, indivisibly", F("v", W.Integer));
+    public static readonly WireOperation AtomicAddReturn = Op("atomicAddReturn", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicAddReturn), W.Integer, true, 5,
+        "adds `i`; the new value", F("i", W.Integer), F("v", W.Integer));
+    public static readonly WireOperation AtomicSubReturn = Op("atomicSubReturn", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicSubReturn), W.Integer, true, 5,
+        "subtracts `i`; the new value", F("i", W.Integer), F("v", W.Integer));
+    public static readonly WireOperation AtomicIncReturn = Op("atomicIncReturn", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicIncReturn), W.Integer, true, 5,
+        "adds 1; the new value", F("v", W.Integer));
+    public static readonly WireOperation AtomicDecReturn = Op("atomicDecReturn", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicDecReturn), W.Integer, true, 5,
+        "subtracts 1; the new value", F("v", W.Integer));
+    public static readonly WireOperation AtomicSubAndTest = Op("atomicSubAndTest", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicSubAndTest), W.Boolean, true, 5,
+        "subtracts `i`; whether the new value is 0", F("i", W.Integer), F("v", W.Integer));
+    public static readonly WireOperation AtomicDecAndTest = Op("atomicDecAndTest", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicDecAndTest), W.Boolean, true, 5,
+        "subtracts 1; whether the new value is 0", F("v", W.Integer));
+    public static readonly WireOperation AtomicIncAndTest = Op("atomicIncAndTest", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicIncAndTest), W.Boolean, true, 5,
+        "adds 1; whether the new value is 0", F("v", W.Integer));
+    public static readonly WireOperation AtomicAddNegative = Op("atomicAddNegative", Capability.AtomicT, typeof(IAtomicT), nameof(IAtomicT.AtomicAddNegative), W.Boolean, true, 5,
+        "adds `i`; whether the new value is below 0", F("i", W.Integer), F("v", W.Integer));
+
     // ---- What the suite asks about an answer, pipelined behind the call (feature "references") -------
 
     private static FollowUp Then(WireOperation op, params FollowUp[] then) => new(op, then);
@@ -295,6 +330,8 @@ public static class Operations
         SwapTotalPages, SwapFreePages, SwapOut, AnonPages,
         CopyFromUser, CopyToUser, GetUser, PutUser,
         RegisterRemapDevice, RegisterPageListDevice, LastMmap,
+        AtomicCounters, AtomicRead, AtomicSet, AtomicAdd, AtomicSub, AtomicInc, AtomicDec, AtomicAddReturn, AtomicSubReturn,
+        AtomicIncReturn, AtomicDecReturn, AtomicSubAndTest, AtomicDecAndTest, AtomicIncAndTest, AtomicAddNegative,
     ];
 
     /// <summary>The follow-ups of an operation (empty for most).</summary>
@@ -304,12 +341,22 @@ public static class Operations
     public static int LatestVersion => All.Max(o => o.Since);
 
     /// <summary>
-    /// The capabilities protocol <paramref name="version"/> carries: those whose every operation exists in it
-    /// (a capability with no operation is never carried).
+    /// The protocol version of CPU lanes (docs/protocol.md, "CPU lanes"): requests may carry "cpu", answers to them
+    /// "ns"; it carries <see cref="Capability.Smp"/>, which adds no operation (the allocators' own, sent on lanes).
+    /// </summary>
+    public const int LanesSince = 5;
+
+    /// <summary>The capabilities that are judged by running CPU lanes at once: a program declaring one must answer hello's "cpus".</summary>
+    public static readonly IReadOnlySet<Capability> OnLanes = new HashSet<Capability> { Capability.AtomicT, Capability.Smp };
+
+    /// <summary>
+    /// The capabilities protocol <paramref name="version"/> carries: those whose every operation exists in it, and
+    /// <see cref="Capability.Smp"/> from <see cref="LanesSince"/> on (any other capability with no operation is never carried).
     /// </summary>
     public static IReadOnlySet<Capability> Carried(int version) =>
         Enum.GetValues<Capability>()
-            .Where(c => All.Any(o => o.Capability == c) && All.Where(o => o.Capability == c).All(o => o.Since <= version))
+            .Where(c => c == Capability.Smp ? version >= LanesSince
+                : All.Any(o => o.Capability == c) && All.Where(o => o.Capability == c).All(o => o.Since <= version))
             .ToHashSet();
 
     /// <summary>The operation named <paramref name="name"/>, or null.</summary>

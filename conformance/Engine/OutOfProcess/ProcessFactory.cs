@@ -203,6 +203,7 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
                                   $"(it carries {string.Join(", ", carried)}{(Operations.Carried(Protocol.Latest).Contains(c) ? $"; protocol {Protocol.Latest} carries {c}" : "")})");
             caps.Add(c);
         }
+        int lanes = Lanes(p, (int)version, caps, hello);
         var features = (hello.Features ?? []).ToHashSet();
         _declaredName ??= string.IsNullOrWhiteSpace(hello.Name) ? null : hello.Name;
         _lastCapabilities = caps;
@@ -211,8 +212,28 @@ public sealed class ProcessFactory : IConcurrentFactory, IDisposable
         _bootFailures.Remove(profile.Label);
         _bootFailures.Remove("");
         Statistics.Booted();
-        return new RemoteMachine(this, p, profile, caps, features, _options);
+        return new RemoteMachine(this, p, profile, caps, features, _options, lanes: lanes);
     }
+
+    /// <summary>Lanes the program runs at once (hello's "cpus", protocol 5), when it declared a capability judged on lanes; else 0.</summary>
+    private static int Lanes(ImplementationProcess p, int version, HashSet<Capability> caps, Response hello)
+    {
+        var onLanes = caps.Where(Operations.OnLanes.Contains).Order().ToList();
+        if (onLanes.Count == 0) return 0;
+        string which = string.Join(" and ", onLanes);
+        if (version < Operations.LanesSince)
+            throw p.Violation($"the hello answer declares {which}, which are judged on CPU lanes: protocol {Operations.LanesSince} or later, not {version}");
+        if (hello.Cpus is not { } cpus)
+            throw p.Violation(hello.CpusText is { } text
+                ? $"the hello answer declares {which}, so \"cpus\" must be an integer from {MinLanes} to {MaxLanes} (the lanes it runs at once), not {Response.Clip(text, 40)}"
+                : $"the hello answer declares {which} but no \"cpus\": a program judged on CPU lanes must say how many it runs at once ({MinLanes} to {MaxLanes})");
+        if (cpus is < MinLanes or > MaxLanes)
+            throw p.Violation($"the hello answer says \"cpus\":{cpus}; a program declaring {which} runs {MinLanes} to {MaxLanes} CPU lanes at once");
+        return (int)cpus;
+    }
+
+    /// <summary>The fewest and most CPU lanes a program may declare (docs/protocol.md, "CPU lanes").</summary>
+    public const int MinLanes = 2, MaxLanes = 8;
 
     /// <summary>A machine whose every call raises the boot fault, so that the suite reports it instead of stopping.</summary>
     private RemoteMachine Faulted(Profile profile, ImplementationFaultException fault) =>

@@ -10,7 +10,7 @@ namespace KernelMm.Conformance.OutOfProcess;
 /// "Adding an operation"); tests/OutOfProcess/OperationTableTests checks every line against the table.
 /// </summary>
 internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IExecutionContext, IHighmem, IReclaim, IKmalloc, ISlab,
-    IVmalloc, IKernelPageTables, ITlb, IUserMemory, ISwap, IUserCopy, IDriverMmap
+    IVmalloc, IKernelPageTables, ITlb, IUserMemory, ISwap, IUserCopy, IDriverMmap, IAtomicT
 {
     // ---- IPageAllocator, IKernelMemory -----------------------------------------------------------
     public ulong GetFreePages(GfpFlags gfp, int order) => CallAddress(Op.GetFreePages, [gfp, order]);
@@ -121,12 +121,29 @@ internal sealed partial class RemoteMachine : IPageAllocator, IKernelMemory, IEx
     public int RegisterPageListDevice(IReadOnlyList<PageHandle> pages) => CallInt32(Op.RegisterPageListDevice, [WireArg.Handles(pages)]);
     public DriverVma? LastMmap(int device) => CallVma(Op.LastMmap, [device]);
 
+    // ---- IAtomicT (protocol 5; on a CPU of a pool, sent on its lane: RemoteMachine.Lanes.cs) ---------------
+    public int AtomicCounters => CallInt32(Op.AtomicCounters, []);
+    public int AtomicRead(int v) => CallInt32(Op.AtomicRead, [v]);
+    public void AtomicSet(int v, int i) => CallVoid(Op.AtomicSet, [v, i]);
+    public void AtomicAdd(int i, int v) => CallVoid(Op.AtomicAdd, [i, v]);
+    public void AtomicSub(int i, int v) => CallVoid(Op.AtomicSub, [i, v]);
+    public void AtomicInc(int v) => CallVoid(Op.AtomicInc, [v]);
+    public void AtomicDec(int v) => CallVoid(Op.AtomicDec, [v]);
+    public int AtomicAddReturn(int i, int v) => CallInt32(Op.AtomicAddReturn, [i, v]);
+    public int AtomicSubReturn(int i, int v) => CallInt32(Op.AtomicSubReturn, [i, v]);
+    public int AtomicIncReturn(int v) => CallInt32(Op.AtomicIncReturn, [v]);
+    public int AtomicDecReturn(int v) => CallInt32(Op.AtomicDecReturn, [v]);
+    public bool AtomicSubAndTest(int i, int v) => CallBoolean(Op.AtomicSubAndTest, [i, v]);
+    public bool AtomicDecAndTest(int v) => CallBoolean(Op.AtomicDecAndTest, [v]);
+    public bool AtomicIncAndTest(int v) => CallBoolean(Op.AtomicIncAndTest, [v]);
+    public bool AtomicAddNegative(int i, int v) => CallBoolean(Op.AtomicAddNegative, [i, v]);
+
     // ---- Bulk observations ----------------------------------------------------------------------------
 
     /// <summary>Whether this observation is served from the snapshot (taking it now if needed).</summary>
     private bool Bulk(bool covered)
     {
-        if (!_bulk || !covered) return false;
+        if (!_bulk || !covered || (_lanes > 0 && OnLane())) return false;
         EnsureSnapshot();
         return true;
     }

@@ -61,8 +61,14 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     private (bool Ok, ulong Value)[] _followUpValues = new (bool, ulong)[8];
 
     public RemoteMachine(ProcessFactory factory, ImplementationProcess? process, Profile profile, IReadOnlySet<Capability> capabilities,
-        IReadOnlySet<string> features, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null)
+        IReadOnlySet<string> features, ProcessFactoryOptions options, ImplementationFaultException? bootFault = null, int lanes = 0)
     {
+        _lanes = lanes;
+        if (lanes > 0)
+        {
+            _laneOrder = Enumerable.Range(0, lanes).Select(_ => new Queue<long>()).ToArray();
+            _laneMeter = new Parallel.Stress.OverlapMeter(lanes, LaneStamps);
+        }
         _factory = factory;
         _p = process;
         _bootFault = bootFault;
@@ -123,6 +129,11 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     /// </summary>
     private Response Exchange(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args)
     {
+        if (_lanes > 0)
+        {
+            if (OnLane(out int lane)) return LaneExchange(p, op, args, lane);
+            Settle();
+        }
         long id = Queue(p, op, args);
         if (op.ChangesState)
         {
@@ -363,6 +374,11 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     /// <summary>The kept answer of this pure query (raising its error), or null.</summary>
     private Answer? Remembered(WireOperation op, ReadOnlySpan<WireArg> args)
     {
+        if (_lanes > 0)
+        {
+            if (OnLane()) return null; // another lane may change the state at any moment
+            Settle();
+        }
         if (_answers.Count == 0 || !_answers.TryGetValue(Key(op, args), out var a)) return null;
         if (a.Error is not null) throw a.Error;
         return a;
@@ -370,7 +386,7 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
 
     private void Remember(ImplementationProcess p, WireOperation op, ReadOnlySpan<WireArg> args, Response r, Answer answer)
     {
-        if (!op.Kept) return;
+        if (!op.Kept || (_lanes > 0 && OnLane())) return;
         if (!r.Ok) answer.Error = ErrorOf(p, r, op.Name);
         _answers[Key(op, args)] = answer;
     }
@@ -400,6 +416,11 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
 
     public void Prefetch(ReadOnlySpan<PureQuery> queries)
     {
+        if (_lanes > 0)
+        {
+            if (OnLane()) return;
+            Settle();
+        }
         var p = Proc;
         var asked = _asked;
         asked.Clear();
@@ -557,6 +578,14 @@ internal sealed partial class RemoteMachine : IMemoryManager, IQueryPrefetch
     /// <summary>/proc/slabinfo, asked once per state change (and pipelined behind the next one once the suite uses it).</summary>
     private IReadOnlyList<SlabInfo> CachedSlabInfo()
     {
+        if (_lanes > 0 && OnLane())
+        {
+            // On a lane: asked afresh (another lane may change it at any moment), never kept.
+            var lp = Proc;
+            var lr = Exchange(lp, Operations.SlabInfo, []);
+            if (!lr.Ok) throw ErrorOf(lp, lr, "slabInfo");
+            return ReadSlabInfo(lp, lr);
+        }
         _slabInfoUsed = true;
         if (_slabInfo is not null) return _slabInfo;
         var p = Proc;

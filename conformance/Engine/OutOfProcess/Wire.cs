@@ -171,8 +171,14 @@ internal sealed class Response
     public int ValueStart, ValueEnd;
     public JsonTokenType ValueType;
     public string? ErrorKind, ErrorRule, ErrorMessage, ErrorParameter, ErrorAddress;
+    /// <summary>An answer to a lane request (protocol 5): "ns":[t0,t1], the program's CLOCK_MONOTONIC around the call.</summary>
+    public bool HasNs;
+    public long Ns0, Ns1;
     // Hello answer
     public long? Protocol;
+    /// <summary>Hello's "cpus" (protocol 5: lanes the program runs at once); <see cref="CpusText"/> is set when it is not an integer.</summary>
+    public long? Cpus;
+    public string? CpusText;
     public string? Name;
     public List<string>? Capabilities, Features;
 
@@ -191,6 +197,9 @@ internal sealed class Response
         ValueStart = ValueEnd = 0;
         ErrorKind = ErrorRule = ErrorMessage = ErrorParameter = ErrorAddress = null;
         Protocol = null;
+        Cpus = null;
+        CpusText = null;
+        HasNs = false;
         Name = null;
         Capabilities = Features = null;
         bool sawOk = false, sawId = false;
@@ -259,6 +268,29 @@ internal sealed class Response
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long p)) Protocol = p;
                     else return "\"protocol\" is not an integer";
+                }
+                else if (reader.ValueTextEquals("ns"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartArray) return "\"ns\" is not an array [t0,t1] of two integers";
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out Ns0)) return "\"ns\" is not an array [t0,t1] of two integers";
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out Ns1)) return "\"ns\" is not an array [t0,t1] of two integers";
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.EndArray) return "\"ns\" is not an array [t0,t1] of two integers";
+                    if (Ns1 < Ns0) return $"\"ns\" ends before it starts ([{Ns0},{Ns1}])";
+                    HasNs = true;
+                }
+                else if (reader.ValueTextEquals("cpus"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long c)) Cpus = c;
+                    else
+                    {
+                        CpusText = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? reader.TokenType.ToString() : Encoding.UTF8.GetString(reader.ValueSpan);
+                        reader.Skip();
+                    }
                 }
                 else if (reader.ValueTextEquals("name"u8))
                 {
@@ -373,6 +405,15 @@ internal sealed class Response
             i += consumed;
         }
         return Math.Max(0, s.Length - 1);
+    }
+
+    /// <summary>A copy that stays valid after the next line is read (a lane answer handed to the thread that awaits it).</summary>
+    public Response Detach()
+    {
+        var bytes = Line.AsSpan(LineStart, LineLength).ToArray();
+        var copy = new Response();
+        copy.Parse(bytes, 0, bytes.Length);
+        return copy;
     }
 
     /// <summary>The value's JSON text, for messages.</summary>

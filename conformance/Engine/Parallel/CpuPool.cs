@@ -51,6 +51,14 @@ public sealed class CpuPool : IDisposable
 
     public int Cpus => _threads.Length;
 
+    [ThreadStatic] private static int t_cpu;
+
+    /// <summary>
+    /// The CPU the calling thread is while it runs a branch of a pool (0..<see cref="MaxCpus"/>-1), or -1 on any
+    /// other thread. An out-of-process machine sends a call made here on that CPU's lane (docs/protocol.md, "CPU lanes").
+    /// </summary>
+    public static int Current => t_cpu - 1;
+
     /// <summary>True once a run timed out: its threads may still be inside the implementation.</summary>
     public bool Spent { get; private set; }
 
@@ -86,9 +94,14 @@ public sealed class CpuPool : IDisposable
             // The spinning barrier: nobody starts before everybody is running. Spin hard first (a
             // yield here may lose the core for a whole time slice), then politely.
             StartTogether(cpu);
+            t_cpu = cpu + 1;
             try { _work!(cpu); }
             catch { /* the work records its own failures */ }
-            finally { _done.Signal(); }
+            finally
+            {
+                t_cpu = 0;
+                _done.Signal();
+            }
         }
     }
 

@@ -47,12 +47,30 @@ public static class Linearizability
         public Node? Prev, Next;
     }
 
+    /// <remarks>
+    /// With <c>programOrder</c>, operations of one CPU also take effect in their order in the history, whatever their
+    /// tickets say: a CPU lane of an out-of-process program runs its requests one at a time, in order, while the
+    /// tickets of pipelined requests overlap (each is taken before the whole batch is written). In-process the tickets
+    /// already say so, and the constraint changes nothing.
+    /// </remarks>
     public static LinearizabilityResult<TState> Check<TState, TOp, TResult>(
         IReadOnlyList<HistoryOp<TOp, TResult>> history, TState initial, ISequentialModel<TState, TOp, TResult> model,
-        long maxSteps = DefaultMaxSteps) where TState : notnull
+        long maxSteps = DefaultMaxSteps, bool programOrder = false) where TState : notnull
     {
         int n = history.Count;
         if (n == 0) return new(true, false, [], initial, [], 0);
+        // The operation of the same CPU just before each one (-1: none), when program order is asked for.
+        int[]? previous = null;
+        if (programOrder)
+        {
+            previous = new int[n];
+            var last = new Dictionary<int, int>();
+            for (int i = 0; i < n; i++)
+            {
+                previous[i] = last.TryGetValue(history[i].Cpu, out int b) ? b : -1;
+                last[history[i].Cpu] = i;
+            }
+        }
 
         // Events sorted by ticket; a call sorts before a return with the same ticket (cannot happen with
         // distinct tickets, but keeps the order safe for hand-written histories).
@@ -101,7 +119,13 @@ public static class Linearizability
         while (head.Next is not null)
         {
             if (++steps > maxSteps) return new(false, true, dirty ? Order() : longest, longestState, [], steps);
-            if (entry!.IsCall)
+            if (entry!.IsCall && previous is not null && previous[entry.Op] is >= 0 and var pred && (linearized[pred >> 6] & (1UL << (pred & 63))) == 0)
+            {
+                // Its CPU's previous operation has not taken effect yet: not a candidate now.
+                entry = entry.Next;
+                continue;
+            }
+            if (entry.IsCall)
             {
                 var op = history[entry.Op];
                 if (model.Step(state, op.Op, op.Result, out var next))

@@ -17,7 +17,8 @@ public sealed record ParallelRunResult(RuleViolation? Violation, IReadOnlyList<s
 /// A family checked in parallel mode: generated prefix plus 1..4 branches run together on the
 /// harness's CPUs, judged after the join (linearizability for atomic_t, invariants that hold whatever
 /// the interleaving for SMP allocation traffic). <see cref="ParallelPropertyRunner"/> generates,
-/// re-runs and shrinks. In-process only (docs/protocol.md, "Concurrency").
+/// re-runs and shrinks. In-process, or on the CPU lanes of an out-of-process program (<see cref="ICpuLanes"/>,
+/// docs/protocol.md "CPU lanes").
 /// </summary>
 public abstract class ParallelFamily<TOp> : IConformanceFamily where TOp : notnull
 {

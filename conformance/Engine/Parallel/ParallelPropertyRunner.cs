@@ -76,10 +76,12 @@ public static class ParallelPropertyRunner
         ulong seed = PropertyRunner.DeriveSeed(settings.Seed, $"{family.Name}/{profile.Label}");
 
         IReadOnlySet<Capability> declared;
+        bool onLanes;
         using (var probe = factory.Create(profile))
         {
             if (probe is null) return new FamilyOutcome(checks, failures, 0, 0);
             declared = probe.Capabilities.ToHashSet();
+            onLanes = probe is ICpuLanes { Lanes: > 0 };
         }
         var runner = new Runner<TOp>(family, factory, profile);
         try
@@ -131,6 +133,11 @@ public static class ParallelPropertyRunner
         {
             runner.Dispose();
         }
+        // On the CPU lanes of an out-of-process program (protocol 5) a pass is earned only when the program's lanes were
+        // seen running together somewhere in the property (their own times of each call, stress and programs alike):
+        // otherwise every call may have run alone, and the passing checks are dropped (the rules are not exercised).
+        // A failure stands either way: it was judged with the runner's own instants, which contain the real execution.
+        if (onLanes && runner.LaneOverlap <= TimeSpan.Zero) checks.Clear();
         return new FamilyOutcome(checks, failures, operations, runs);
     }
 
@@ -152,6 +159,9 @@ public static class ParallelPropertyRunner
     {
         private CpuPool _cpus = new();
 
+        /// <summary>How long the lanes of an out-of-process program ran together over every run so far (zero in-process).</summary>
+        public TimeSpan LaneOverlap;
+
         /// <summary>One run; the violation, or null (also when only a masked rule diverged).</summary>
         public RuleViolation? Once(ParallelProgram<TOp> program, CheckScope scope, bool explain, out IReadOnlyList<string> trace) =>
             Once(program, scope, explain, out trace, out _);
@@ -167,6 +177,7 @@ public static class ParallelPropertyRunner
             {
                 mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
                 var result = family.Execute(mm, program, _cpus, scope, explain, RunTimeout);
+                if (mm is ICpuLanes { Lanes: > 0 } lanes) LaneOverlap += lanes.Overlap();
                 trace = result.Trace;
                 cpuScopes = result.CpuScopes;
                 if (_cpus.Spent)
@@ -202,6 +213,7 @@ public static class ParallelPropertyRunner
             {
                 mm = factory.Create(profile) ?? throw new InvalidOperationException($"{factory.Name} refused profile {profile.Label} after accepting it");
                 var outcome = family.RunStress(mm, _cpus, stressSeed, scope, budget, RunTimeout);
+                if (outcome is not null && mm is ICpuLanes { Lanes: > 0 }) LaneOverlap += outcome.Overlap;
                 if (_cpus.Spent)
                 {
                     abandon = true;

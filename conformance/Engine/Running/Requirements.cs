@@ -34,7 +34,7 @@ public static class Requirements
         return missing[0] + (missing.Count > 1 ? $" (or instead: {string.Join("; or ", missing.Skip(1))})" : "");
     }
 
-    /// <summary>Every capability a missing alternative lacks (to explain, say, that AtomicT is in-process only).</summary>
+    /// <summary>Every capability a missing alternative lacks (to explain, say, that AtomicT needs CPU lanes).</summary>
     public static IEnumerable<Capability> MissingCapabilities(Rule rule, IReadOnlySet<Capability> declared) =>
         Met(rule, declared) ? [] : Alternatives(rule).SelectMany(set => set).Where(c => !declared.Contains(c)).Distinct();
 

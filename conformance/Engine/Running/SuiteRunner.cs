@@ -131,7 +131,7 @@ public static class SuiteRunner
 {
     /// <summary>
     /// Every family; the parallel ones (atomic, smp: conformance/Engine/Parallel) run for implementations
-    /// declaring AtomicT or Smp, in-process only.
+    /// declaring AtomicT or Smp: in-process, or out of process on protocol 5's CPU lanes.
     /// </summary>
     public static readonly IReadOnlyList<IConformanceFamily> Families =
         [new PageFamily(), new HeapFamily(), new VmFamily(), new UserFamily(), new Parallel.Atomic.AtomicFamily(), new Parallel.Smp.SmpFamily()];
@@ -299,7 +299,7 @@ public static class SuiteRunner
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, "the implementation does not support this profile");
         if (Requirements.Missing(rule, declared) is { } missing)
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, $"not declared: {missing}"
-                + (Requirements.MissingCapabilities(rule, declared).Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel, in-process only: docs/protocol.md, \"Concurrency\")" : ""));
+                + (Requirements.MissingCapabilities(rule, declared).Any(c => c is Capability.AtomicT or Capability.Smp) ? " (checked in parallel: in-process, or over protocol 5's CPU lanes: docs/protocol.md, \"CPU lanes\")" : ""));
         if (Unjudgeable(rule, declared) is { } why)
             return new(rule, profile, RuleOutcome.NotApplicable, 0, null, why);
         if (!covered.Contains(rule.Id))

@@ -60,8 +60,22 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
             ops.Add(new(TimedCall.Prefix, step.Op, result, start, clock.Tick()));
         }
 
-        // The branches, one per CPU, released together.
+        // The branches, one per CPU, released together. On the CPU lanes of an out-of-process program every branch is
+        // written before the CPUs start, all in one write (its operations are known up front), so that the program's
+        // lane threads get their work at the same moment and run it back to back; each CPU then reads its own answers.
+        // Every call's interval starts before that write and ends when its answer was read, which contains its real
+        // execution, and program order inside a lane is added to the check.
+        var lanes = mm is ICpuLanes { Lanes: > 0 } l ? l : null;
+        lanes?.ClearOverlap();
         int n = program.Branches.Count;
+        LaneBatch[]? posted = null;
+        long written = 0;
+        if (lanes is not null)
+        {
+            written = clock.Tick();
+            try { posted = lanes.PostAtomic(program.Branches.Select(b => (IReadOnlyList<AtomicOp>)b.Select(s => s.Op).ToArray()).ToArray()); }
+            catch (Exception e) when (e is not RuleViolation) { return new(Raised(program.Branches[0][0].Op, "CPU0", e), [], []); }
+        }
         // Everything a branch writes is allocated before the start, so that no CPU is held up allocating.
         var records = new HistoryOp<AtomicOp, long>[n][];
         for (int cpu = 0; cpu < n; cpu++) records[cpu] = new HistoryOp<AtomicOp, long>[program.Branches[cpu].Count];
@@ -72,6 +86,23 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
         {
             var branch = program.Branches[cpu];
             var mine = records[cpu];
+            if (lanes is not null)
+            {
+                try
+                {
+                    lanes.AwaitAtomic(posted![cpu], (j, result) =>
+                    {
+                        mine[j] = new(cpu, branch[j].Op, result, written, clock.Tick());
+                        done[cpu] = j + 1;
+                    });
+                }
+                catch (Exception e)
+                {
+                    errors[cpu] = e;
+                    Volatile.Write(ref stop, 1);
+                }
+                return;
+            }
             for (int j = 0; j < branch.Count && Volatile.Read(ref stop) == 0; j++)
             {
                 var step = branch[j];
@@ -110,7 +141,7 @@ public sealed class AtomicFamily : ParallelFamily<AtomicOp>
         foreach (var group in ops.GroupBy(o => o.Op.Counter).OrderBy(g => g.Key))
         {
             var history = group.ToList();
-            var result = Linearizability.Check(history, 0, AtomicModel.Instance);
+            var result = Linearizability.Check(history, 0, AtomicModel.Instance, programOrder: lanes is not null);
             if (result.Linearizable || result.Inconclusive)
             {
                 scope.That("ATOM-1", true, () => "");

@@ -33,6 +33,8 @@ public static class AtomicStress
     /// <summary>Overlap spent per kind of update when naming the kinds that lose updates.</summary>
     private static readonly TimeSpan DiagnosisOverlap = TimeSpan.FromMilliseconds(1);
     private const int StampEvery = 64;
+    /// <summary>Updates per CPU of one round on an out-of-process program's lanes, all CPUs' written at once (one round trip).</summary>
+    private const int LaneChunk = 512;
     private const int TableSize = 1024;
     private const int Block = 64;
     private const int Pad = 16;
@@ -67,14 +69,14 @@ public static class AtomicStress
             if (pending.Count == 0) break;
             var test = pending[rounds % pending.Count];
             if (rounds > 0 && rest > TimeSpan.Zero) Thread.Sleep(rest);
-            s.Meter.Clear();
+            s.ClearSeen();
             var found = test switch
             {
                 Test.Conservation => s.Conservation(rounds),
                 Test.Distinct => s.Distinct(rounds),
                 _ => s.LastReference(rounds),
             };
-            var seen = s.Meter.Overlap();
+            var seen = s.Seen();
             overlap[(int)test] += seen;
             s.Overlap += seen;
             rounds++;
@@ -94,6 +96,17 @@ public static class AtomicStress
     {
         public readonly int Threads = tuning.Cpus ?? StressCpus.For(cpus);
         public readonly OverlapMeter Meter = new(tuning.Cpus ?? StressCpus.For(cpus), 1 << 14);
+        /// <summary>The CPU lanes of an out-of-process program (protocol 5), or null in-process: then updates go in pipelined chunks, and overlap is the program's own.</summary>
+        public readonly ICpuLanes? Lanes = atomic is ICpuLanes { Lanes: > 0 } l ? l : null;
+
+        public void ClearSeen()
+        {
+            Meter.Clear();
+            Lanes?.ClearOverlap();
+        }
+
+        /// <summary>How long the CPUs ran together since <see cref="ClearSeen"/>: measured by the stress's own threads in-process, by the program's lanes out of process.</summary>
+        public TimeSpan Seen() => Lanes?.Overlap() ?? Meter.Overlap();
         public long Operations;
         public TimeSpan Overlap;
         public List<string> Trace = [];
@@ -138,6 +151,15 @@ public static class AtomicStress
             return table;
         }
 
+        /// <summary>What one update of <paramref name="kind"/> adds to the counter (as <see cref="Apply"/> returns it).</summary>
+        private static int Delta(AtomicOpKind kind, int arg) => kind switch
+        {
+            AtomicOpKind.Add or AtomicOpKind.AddReturn or AtomicOpKind.AddNegative => arg,
+            AtomicOpKind.Sub or AtomicOpKind.SubReturn or AtomicOpKind.SubAndTest => -arg,
+            AtomicOpKind.Inc or AtomicOpKind.IncReturn or AtomicOpKind.IncAndTest => 1,
+            _ => -1,
+        };
+
         private static int Apply(IAtomicT a, AtomicOpKind kind, int arg)
         {
             switch (kind)
@@ -167,6 +189,25 @@ public static class AtomicStress
             var counts = new long[Threads * Pad];
             var errors = new Exception?[Threads];
             atomic.AtomicSet(0, start);
+            // Out of process: one chunk per CPU, all written to the program's lanes at once, so that they run together.
+            LaneBatch[]? posted = null;
+            var chunkSums = new long[Threads];
+            if (Lanes is { } lanes)
+            {
+                var chunks = new AtomicOp[Threads][];
+                for (int c = 0; c < Threads; c++)
+                {
+                    chunks[c] = new AtomicOp[LaneChunk];
+                    for (int q = 0; q < LaneChunk; q++)
+                    {
+                        var (kind, arg) = tables[c][q & (TableSize - 1)];
+                        chunks[c][q] = new AtomicOp(kind, 0, arg);
+                        chunkSums[c] += Delta(kind, arg);
+                    }
+                }
+                try { posted = lanes.PostAtomic(chunks); }
+                catch (Exception e) when (e is not RuleViolation) { errors[0] = e; return Raised(errors, "an atomic_t update"); }
+            }
             if (!RunCpus(cpu =>
             {
                 var lane = Meter[cpu];
@@ -177,6 +218,14 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
+                    if (posted is not null)
+                    {
+                        // Out of process: this CPU's chunk was written with every other CPU's (below); its answers are read here.
+                        Lanes!.AwaitAtomic(posted[cpu], static (_, _) => { });
+                        sum = chunkSums[cpu];
+                        n = posted[cpu].Count;
+                        return;
+                    }
                     while (true)
                     {
                         for (int k = 0; k < StampEvery; k++, i++)
@@ -230,9 +279,9 @@ public static class AtomicStress
                 var overlap = TimeSpan.Zero;
                 for (int r = 0; r < 12 && !lost && overlap < DiagnosisOverlap && clock.Elapsed < deadline; r++)
                 {
-                    Meter.Clear();
+                    ClearSeen();
                     lost = Conservation(r, kind) is not null;
-                    overlap += Meter.Overlap();
+                    overlap += Seen();
                     if (TimedOut is not null) break;
                 }
                 (lost ? losing : clean).Add(new AtomicOp(kind, 0, 1).KernelName);
@@ -257,6 +306,13 @@ public static class AtomicStress
             var counts = new int[Threads * Pad];
             var errors = new Exception?[Threads];
             atomic.AtomicSet(0, start);
+            LaneBatch[]? posted = null;
+            if (Lanes is { } lanes)
+            {
+                var chunk = Enumerable.Repeat(new AtomicOp(inc ? AtomicOpKind.IncReturn : AtomicOpKind.DecReturn, 0), LaneChunk).ToArray();
+                try { posted = lanes.PostAtomic(Enumerable.Repeat((IReadOnlyList<AtomicOp>)chunk, Threads).ToArray()); }
+                catch (Exception e) when (e is not RuleViolation) { errors[0] = e; return Raised(errors, name); }
+            }
             if (!RunCpus(cpu =>
             {
                 var lane = Meter[cpu];
@@ -266,6 +322,12 @@ public static class AtomicStress
                 lane.Stamp();
                 try
                 {
+                    if (posted is not null)
+                    {
+                        Lanes!.AwaitAtomic(posted[cpu], (j, r) => values[j] = (int)r);
+                        n = posted[cpu].Count;
+                        return;
+                    }
                     while (n + StampEvery <= values.Length)
                     {
                         if (inc) for (int k = 0; k < StampEvery; k++) values[n++] = atomic.AtomicIncReturn(0);

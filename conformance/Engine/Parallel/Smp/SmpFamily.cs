@@ -67,6 +67,9 @@ public sealed class SmpFamily : ParallelFamily<SmpOp>
         int n = program.Branches.Count;
         var cpu = new SmpCpu[n];
         for (int i = 0; i < n; i++) cpu[i] = new SmpCpu(i, machine, new CheckScope(masked));
+        // On the CPU lanes of an out-of-process program every call of a branch goes on its CPU's lane (RemoteMachine.Lanes.cs);
+        // the property runner measures how long the program's lanes ran together.
+        (mm as ICpuLanes)?.ClearOverlap();
         if (RunBranches(cpus, n, i => cpu[i].Run(program.Branches[i]), timeout) is { } hung) return new(hung, [], []);
         IReadOnlyList<CheckScope> scopes = cpu.Select(c => c.Scope).ToList();
         IReadOnlyList<string> Draw() => InterleavingDiagram.Render([.. after.Where(c => c.Cpu == TimedCall.Prefix), .. cpu.SelectMany(c => c.Calls), .. after.Where(c => c.Cpu == TimedCall.AfterJoin)]);

@@ -59,6 +59,8 @@ public static class SmpStress
         var slab = mm.Capabilities.Contains(Capability.SlabCache) ? (ISlab)mm : null;
         int threads = StressCpus.For(cpus);
         var meter = new OverlapMeter(threads, 1 << 14);
+        // Out of process (CPU lanes, protocol 5): the overlap is the program's own (its lanes' times of each call).
+        var lanes = mm is ICpuLanes { Lanes: > 0 } l ? l : null;
         var boot = SmpFamily.Snapshot(pages, p.MaxOrder);
         var cache = SlabCacheHandle.Null;
         if (slab is not null)
@@ -85,6 +87,7 @@ public static class SmpStress
             int round = rounds;
             var focus = kinds[round % kinds.Count];
             meter.Clear();
+            lanes?.ClearOverlap();
             bool finished = cpus.Run(threads, cpu =>
             {
                 var rng = new Random(unchecked((int)seed ^ (int)(seed >> 32) ^ (round * 7919) ^ (cpu * 104729)));
@@ -142,7 +145,7 @@ public static class SmpStress
                 finally { counts[cpu * 16] = n; }
             }, timeout);
             rounds++;
-            var seen = meter.Overlap();
+            var seen = lanes?.Overlap() ?? meter.Overlap();
             overlap += seen;
             operations += Enumerable.Range(0, threads).Sum(c => counts[c * 16]);
             if (!finished)

@@ -28,6 +28,12 @@ public sealed class OverlapMeter
             if (_count < _stamps.Length) _stamps[_count++] = Stopwatch.GetTimestamp();
         }
 
+        /// <summary>Records <paramref name="timestamp"/> (Stopwatch ticks), taken elsewhere: an out-of-process lane's own time of a call.</summary>
+        public void StampAt(long timestamp)
+        {
+            if (_count < _stamps.Length) _stamps[_count++] = timestamp;
+        }
+
         public void Clear() => _count = 0;
         internal ReadOnlySpan<long> Stamps => _stamps.AsSpan(0, _count);
     }
