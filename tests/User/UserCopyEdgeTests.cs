@@ -216,4 +216,34 @@ public class UserCopyEdgeTests : IDisposable
         Assert.Equal(before, FreePages());
         Assert.Equal(new byte[] { 1, 9, 3 }, UserBytes(parent, a, 3));
     }
+    [Fact]
+    public void TheKernelSideAndTheSizes_AreCheckedBeforeAnyByteMoves()
+    {
+        int p = _k.CreateProcess();
+        ulong a = (ulong)_k.Mmap(p, Window, 2 * Page, Rw, PrivAnon | MapFlags.Fixed, -1, 0);
+        UserStore(p, a, Pattern(64, 13));
+        ulong area = _k.Vmalloc(Page);                    // one mapped page; the next page is the guard
+        _k.Write(area, Pattern(Page, 17));
+        // A kernel buffer running past its mapping is the kernel's own bug: raised before any byte moves.
+        Assert.ThrowsAny<KernelApiException>(() => _k.CopyToUser(p, a, area + Page - 8, 16));
+        Assert.Equal(Pattern(64, 13), UserBytes(p, a, 64));
+        Assert.ThrowsAny<KernelApiException>(() => _k.CopyFromUser(p, area + Page - 8, a, 16));
+        Assert.Equal(Pattern(Page, 17), KernelBytes(area, Page));
+        // The whole buffer, up to its last byte, is fine.
+        Assert.Equal(0, _k.CopyToUser(p, a, area + Page - 16, 16));
+        Assert.Equal(Pattern(Page, 17).AsSpan(Page - 16).ToArray(), UserBytes(p, a, 16));
+        // Nothing to copy: no kernel byte is probed, not even one before the buffer.
+        Assert.Equal(0, _k.CopyToUser(p, a, area + Page, 0));
+        Assert.Equal(0, _k.CopyFromUser(p, area + Page, a, 0));
+        Assert.Equal("n", Assert.Throws<InvalidArgumentException>(() => _k.CopyToUser(p, a, area, -1)).Parameter);
+        Assert.Equal("n", Assert.Throws<InvalidArgumentException>(() => _k.CopyFromUser(p, area, a, -1)).Parameter);
+        // get_user and put_user take 1, 2, 4 (and 8 on a 64-bit profile) bytes: x86-32 has no 8.
+        foreach (int size in new[] { 0, 3, 5, 8, -1 })
+        {
+            Assert.Equal("size", Assert.Throws<InvalidArgumentException>(() => _k.GetUser(p, a, size, out _)).Parameter);
+            Assert.Equal("size", Assert.Throws<InvalidArgumentException>(() => _k.PutUser(p, a, size, 0)).Parameter);
+        }
+        Assert.Equal(Pattern(64, 13).AsSpan(16).ToArray(), UserBytes(p, a + 16, 48)); // the refused calls stored nothing
+        _k.Vfree(area);
+    }
 }
