@@ -31,7 +31,8 @@ def main(argv):
     first = last = None
     skipped = []
     current_file = None
-    for line in open(logs[-1], errors="replace"):
+    lines = (line for log in logs for line in open(log, errors="replace"))  # one file per day
+    for line in lines:
         m = re.search(r'Mutating "(.*)"', line)
         if m:
             current_file = m.group(1).split("/reference/")[-1]
