@@ -120,7 +120,7 @@ public class KitTests(NativePrograms programs, ITestOutputHelper output)
             File.WriteAllText(Path.Combine(dir, "tiny.py"), Block(doc, "## The Python kit", "python"));
             string kit = Path.Combine(root, "kits", "c");
             var gcc = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc",
-                ["-O0", "-std=c11", "-Wall", "-Wextra", $"-I{kit}", "-o", Path.Combine(dir, "tiny"), Path.Combine(dir, "tiny.c"), Path.Combine(kit, "kmm.c")])
+                ["-O0", "-std=c11", "-Wall", "-Wextra", "-pthread", $"-I{kit}", "-o", Path.Combine(dir, "tiny"), Path.Combine(dir, "tiny.c"), Path.Combine(kit, "kmm.c")])
                 { RedirectStandardError = true })!;
             string errors = gcc.StandardError.ReadToEnd();
             gcc.WaitForExit();
