@@ -110,7 +110,7 @@ internal static class OutOfProcessThroughput
         string output = Path.Combine(Path.GetTempPath(), $"kmm-buddy-{Environment.ProcessId}");
         var psi = new ProcessStartInfo("gcc") { RedirectStandardError = true };
         foreach (var a in new[] { "-O2", "-std=c11", $"-I{Path.Combine(root, "kits", "c")}", "-o", output,
-                     Path.Combine(root, "examples", "c-buddy", "buddy.c"), Path.Combine(root, "examples", "c-buddy", "slab.c"), Path.Combine(root, "kits", "c", "kmm.c") })
+                     Path.Combine(root, "examples", "c-buddy", "buddy.c"), Path.Combine(root, "examples", "c-buddy", "slab.c"), Path.Combine(root, "examples", "c-buddy", "atomic.c"), Path.Combine(root, "kits", "c", "kmm.c"), "-pthread" })
             psi.ArgumentList.Add(a);
         using var gcc = Process.Start(psi)!;
         string errors = gcc.StandardError.ReadToEnd();

@@ -3,13 +3,16 @@
  * the protocol of docs/protocol.md. The C kit (kits/c/kmm.h) does all the protocol work: this file
  * is the page layer and a table of callbacks.
  *
- * Declares PageAllocator, ExecutionContext, Highmem, Reclaim, Kmalloc and SlabCache. C11 and libc.
- * Build: make (or gcc -O2 -std=c11 -I../../kits/c buddy.c slab.c ../../kits/c/kmm.c).
+ * Declares PageAllocator, ExecutionContext, Highmem, Reclaim, Kmalloc, SlabCache, AtomicT (atomic.c) and
+ * Smp: with protocol 5 the kit runs 4 lanes (threads standing for CPUs), and every callback but atomic_t's
+ * holds one big lock while lanes exist (see "Big kernel lock" below). C11, libc and pthreads.
+ * Build: make (or gcc -O2 -std=c11 -pthread -I../../kits/c buddy.c slab.c atomic.c ../../kits/c/kmm.c).
  *
  * Deliberately broken variants, for showing that the suite catches them:
  *   -DBROKEN_COALESCE   freed buddies are never merged              (the suite reports PAGE-8)
  *   -DBROKEN_FREE_ORDER free_pages accepts any order for a block     (the suite reports PAGE-4)
  *   -DBROKEN_RED_ZONE   kmem_cache_free never checks the red zones   (the suite reports SLAB-9; slab.c)
+ *   -DRACY_ATOMIC       atomic_t read-modify-writes are load, yield, store (the suite reports ATOM-1; atomic.c)
  *
  * Model: every frame has a state (tail of a block, head of a free block, head of an allocation,
  * page-cache page, slab page) and an order; each zone has one doubly linked free list per order.
@@ -17,6 +20,7 @@
  * zeros), so even 2 GiB profiles cost only what the suite writes.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,8 @@
 #define VARIANT " (BROKEN_FREE_ORDER)"
 #elif defined(BROKEN_RED_ZONE)
 #define VARIANT " (BROKEN_RED_ZONE)"
+#elif defined(RACY_ATOMIC)
+#define VARIANT " (RACY_ATOMIC)"
 #else
 #define VARIANT ""
 #endif
@@ -536,26 +542,114 @@ static const char *boot(const struct kmm_profile *p)
     m.atomic_base = m.pkmap_base + ((uint64_t)m.pkmap_slots << m.page_shift);
     const char *why = slab_boot();
     if (why) return why;
+    atomic_boot();
+    m.smp = kmm_lanes() > 0; /* hello runs while every lane is idle: no lane holds the lock now */
     m.booted = true;
     return NULL;
 }
+
+/* ---- Big kernel lock ---------------------------------------------------------------------------
+ * SMP safety the way Linux 2.0 had it: one lock around every page, context, highmem, reclaim, kmalloc and
+ * slab callback, so lanes calling them at once take turns and the allocator stays single-threaded code.
+ * Taken only on a lane's thread when the kit runs lanes (m.smp, from kmm_lanes() at boot; kmm_cpu() >= 0):
+ * a request without "cpu" runs on the reading thread while every lane is idle, so it needs no lock, and
+ * without lanes every call comes from that thread, one at a time. atomic_t needs no lock (atomic.c). */
+
+static pthread_mutex_t big_kernel_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether the calling thread is one of the kit's lanes (kmm_cpu() >= 0), asked once per thread. */
+static _Thread_local int on_lane = -1;
+
+static bool lane_thread(void)
+{
+    if (on_lane < 0) on_lane = kmm_cpu() >= 0;
+    return on_lane;
+}
+
+/* The unlocked call is alone on its path (the locked one out of line), so it costs one test of m.smp. */
+#define LOCKED(type, name, params, args) \
+    static __attribute__((noinline)) type locked_##name params \
+    { \
+        pthread_mutex_lock(&big_kernel_lock); \
+        type r = name args; \
+        pthread_mutex_unlock(&big_kernel_lock); \
+        return r; \
+    } \
+    static type smp_##name params { return m.smp && lane_thread() ? locked_##name args : name args; }
+#define LOCKED_VOID(name, params, args) \
+    static __attribute__((noinline)) void locked_##name params \
+    { \
+        pthread_mutex_lock(&big_kernel_lock); \
+        name args; \
+        pthread_mutex_unlock(&big_kernel_lock); \
+    } \
+    static void smp_##name params { if (m.smp && lane_thread()) locked_##name args; else name args; }
+
+LOCKED(uint64_t, get_free_pages, (uint32_t gfp, int64_t order), (gfp, order))
+LOCKED(uint64_t, get_zeroed_page, (uint32_t gfp), (gfp))
+LOCKED_VOID(free_pages, (uint64_t addr, int64_t order), (addr, order))
+LOCKED(uint64_t, alloc_pages, (uint32_t gfp, int64_t order), (gfp, order))
+LOCKED_VOID(free_pages_of, (uint64_t page, int64_t order), (page, order))
+LOCKED(uint64_t, page_to_pfn, (uint64_t page), (page))
+LOCKED(uint64_t, pfn_to_page, (uint64_t pfn), (pfn))
+LOCKED(uint64_t, page_address, (uint64_t page), (page))
+LOCKED(int, page_zone, (uint64_t page), (page))
+LOCKED(uint64_t, virt_to_phys, (uint64_t addr), (addr))
+LOCKED(int64_t, free_blocks, (int zone, int64_t order), (zone, order))
+LOCKED_VOID(drain_caches, (void), ())
+LOCKED_VOID(read_mem, (uint64_t addr, int64_t len, uint8_t *out), (addr, len, out))
+LOCKED_VOID(write_mem, (uint64_t addr, const uint8_t *data, int64_t len), (addr, data, len))
+LOCKED_VOID(preempt_disable, (void), ())
+LOCKED_VOID(preempt_enable, (void), ())
+LOCKED_VOID(irq_enter, (void), ())
+LOCKED_VOID(irq_exit, (void), ())
+LOCKED(bool, in_interrupt, (void), ())
+LOCKED(bool, in_atomic_cb, (void), ())
+LOCKED(int64_t, sleeps, (void), ())
+LOCKED(uint64_t, kmap, (uint64_t page), (page))
+LOCKED_VOID(kunmap, (uint64_t page), (page))
+LOCKED(uint64_t, kmap_atomic, (uint64_t page), (page))
+LOCKED_VOID(kunmap_atomic, (uint64_t addr), (addr))
+LOCKED(int64_t, fill_page_cache, (int64_t n), (n))
+LOCKED(int64_t, reclaimable_pages, (int zone), (zone))
+LOCKED_VOID(drop_page_cache, (void), ())
+LOCKED(uint64_t, km_kmalloc, (int64_t size, uint32_t gfp), (size, gfp))
+LOCKED(uint64_t, km_kzalloc, (int64_t size, uint32_t gfp), (size, gfp))
+LOCKED(uint64_t, km_krealloc, (uint64_t p, int64_t size, uint32_t gfp), (p, size, gfp))
+LOCKED_VOID(km_kfree, (uint64_t p), (p))
+LOCKED(int64_t, km_ksize, (uint64_t p), (p))
+LOCKED(uint64_t, kc_create, (const char *name, int64_t size, int64_t align, uint32_t flags, int ctor), (name, size, align, flags, ctor))
+LOCKED(uint64_t, kc_alloc, (uint64_t cache, uint32_t gfp), (cache, gfp))
+LOCKED_VOID(kc_free, (uint64_t cache, uint64_t obj), (cache, obj))
+LOCKED(int64_t, kc_shrink, (uint64_t cache), (cache))
+LOCKED(int64_t, kc_destroy, (uint64_t cache), (cache))
+LOCKED_VOID(kc_slab_info, (void), ())
+LOCKED(int64_t, kc_reap, (void), ())
 
 int main(void)
 {
     static const struct kmm_ops ops = {
         .name = "c-buddy" VARIANT,
         .boot = boot,
-        .get_free_pages = get_free_pages, .get_zeroed_page = get_zeroed_page, .free_pages = free_pages,
-        .alloc_pages = alloc_pages, .free_pages_of = free_pages_of, .page_to_pfn = page_to_pfn, .pfn_to_page = pfn_to_page,
-        .page_address = page_address, .page_zone = page_zone, .virt_to_phys = virt_to_phys, .free_blocks = free_blocks,
-        .drain_caches = drain_caches, .read = read_mem, .write = write_mem,
-        .preempt_disable = preempt_disable, .preempt_enable = preempt_enable, .irq_enter = irq_enter, .irq_exit = irq_exit,
-        .in_interrupt = in_interrupt, .in_atomic = in_atomic_cb, .sleeps = sleeps,
-        .kmap = kmap, .kunmap = kunmap, .kmap_atomic = kmap_atomic, .kunmap_atomic = kunmap_atomic,
-        .fill_page_cache = fill_page_cache, .reclaimable_pages = reclaimable_pages, .drop_page_cache = drop_page_cache,
-        .kmalloc = km_kmalloc, .kzalloc = km_kzalloc, .krealloc = km_krealloc, .kfree = km_kfree, .ksize = km_ksize,
-        .kmem_cache_create = kc_create, .kmem_cache_alloc = kc_alloc, .kmem_cache_free = kc_free, .kmem_cache_shrink = kc_shrink,
-        .kmem_cache_destroy = kc_destroy, .slab_info = kc_slab_info, .reap_caches = kc_reap,
+        .cpus = 4, .smp = true,
+        .get_free_pages = smp_get_free_pages, .get_zeroed_page = smp_get_zeroed_page, .free_pages = smp_free_pages,
+        .alloc_pages = smp_alloc_pages, .free_pages_of = smp_free_pages_of, .page_to_pfn = smp_page_to_pfn,
+        .pfn_to_page = smp_pfn_to_page, .page_address = smp_page_address, .page_zone = smp_page_zone,
+        .virt_to_phys = smp_virt_to_phys, .free_blocks = smp_free_blocks, .drain_caches = smp_drain_caches,
+        .read = smp_read_mem, .write = smp_write_mem,
+        .preempt_disable = smp_preempt_disable, .preempt_enable = smp_preempt_enable, .irq_enter = smp_irq_enter,
+        .irq_exit = smp_irq_exit, .in_interrupt = smp_in_interrupt, .in_atomic = smp_in_atomic_cb, .sleeps = smp_sleeps,
+        .kmap = smp_kmap, .kunmap = smp_kunmap, .kmap_atomic = smp_kmap_atomic, .kunmap_atomic = smp_kunmap_atomic,
+        .fill_page_cache = smp_fill_page_cache, .reclaimable_pages = smp_reclaimable_pages, .drop_page_cache = smp_drop_page_cache,
+        .kmalloc = smp_km_kmalloc, .kzalloc = smp_km_kzalloc, .krealloc = smp_km_krealloc, .kfree = smp_km_kfree, .ksize = smp_km_ksize,
+        .kmem_cache_create = smp_kc_create, .kmem_cache_alloc = smp_kc_alloc, .kmem_cache_free = smp_kc_free,
+        .kmem_cache_shrink = smp_kc_shrink, .kmem_cache_destroy = smp_kc_destroy, .slab_info = smp_kc_slab_info,
+        .reap_caches = smp_kc_reap,
+        .atomic_counters = atomic_counters, .atomic_read = atomic_read, .atomic_set = atomic_set, .atomic_add = atomic_add,
+        .atomic_sub = atomic_sub, .atomic_inc = atomic_inc, .atomic_dec = atomic_dec, .atomic_add_return = atomic_add_return,
+        .atomic_sub_return = atomic_sub_return, .atomic_inc_return = atomic_inc_return, .atomic_dec_return = atomic_dec_return,
+        .atomic_sub_and_test = atomic_sub_and_test, .atomic_dec_and_test = atomic_dec_and_test,
+        .atomic_inc_and_test = atomic_inc_and_test, .atomic_add_negative = atomic_add_negative,
     };
     return kmm_main(&ops);
 }

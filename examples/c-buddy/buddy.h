@@ -27,6 +27,7 @@ struct zone {
 
 struct machine {
     bool booted;
+    bool smp;                     /* the kit runs lanes: callbacks take the big kernel lock (buddy.c) */
     const struct kmm_profile *profile;
     /* profile values */
     uint64_t page_size, page_offset, dma_limit, highmem_start, phys, pkmap_base;
@@ -91,5 +92,25 @@ int64_t kc_shrink(uint64_t cache);
 int64_t kc_destroy(uint64_t cache);
 void kc_slab_info(void);
 int64_t kc_reap(void);
+
+/* ---- atomic_t (atomic.c) --------------------------------------------------------------------- */
+
+void atomic_boot(void);
+/* The callbacks of the AtomicT capability (the kernel's argument order: the operand i, then the counter v). */
+int64_t atomic_counters(void);
+int64_t atomic_read(int64_t v);
+void atomic_set(int64_t v, int64_t i);
+void atomic_add(int64_t i, int64_t v);
+void atomic_sub(int64_t i, int64_t v);
+void atomic_inc(int64_t v);
+void atomic_dec(int64_t v);
+int64_t atomic_add_return(int64_t i, int64_t v);
+int64_t atomic_sub_return(int64_t i, int64_t v);
+int64_t atomic_inc_return(int64_t v);
+int64_t atomic_dec_return(int64_t v);
+bool atomic_sub_and_test(int64_t i, int64_t v);
+bool atomic_dec_and_test(int64_t v);
+bool atomic_inc_and_test(int64_t v);
+bool atomic_add_negative(int64_t i, int64_t v);
 
 #endif

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """py-buddy: a buddy page allocator in Python on the Python kit (kits/python/kmm.py).
 
-Declares PageAllocator only (so the rules that need ExecutionContext, Highmem or Reclaim are n/a).
-Frames are split into the profile's zones; each zone keeps one set of free block heads per order;
+Declares PageAllocator, and with protocol 5 AtomicT and Smp on 2 lanes (the kit's threads): one
+reentrant lock around every page method keeps the allocator correct when lanes call it at once, and
+atomic_t is four counters behind a lock of their own. The rules that need ExecutionContext, Highmem
+or Reclaim are n/a. Frames are split into the profile's zones; each zone keeps one set of free block heads per order;
 allocation takes the smallest block that fits and splits it, free merges buddies back. A request
 without __GFP_HIGH leaves the emergency reserve free (GFP-3). Page handles are pfn + 1.
 
     python3 buddy.py                      # the allocator
     python3 buddy.py --broken-coalesce    # freed buddies are never merged: the suite reports PAGE-8
 """
+import functools
 import os
 import sys
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kits", "python"))
 import kmm  # noqa: E402
@@ -19,14 +23,22 @@ FREE, ALLOC, TAIL = 0, 1, 2
 
 
 class Buddy(kmm.Kernel):
+    cpus = 2
+    smp = True
+    COUNTERS = 4
+
     def __init__(self, broken_coalesce=False):
         self.broken = broken_coalesce
         self.name = "py-buddy" + (" (BROKEN_COALESCE)" if broken_coalesce else "")
+        self.lock = threading.RLock()  # the page allocator's (get_zeroed_page calls get_free_pages)
+        self.atomic_lock = threading.Lock()
+        self.counters = [0] * self.COUNTERS
 
     def boot(self, p):
         if not (p.page_size and p.physical_memory and p.max_order is not None):
             return "the profile lacks a field py-buddy needs"
         self.p = p
+        self.counters = [0] * self.COUNTERS
         self.shift = p.page_size.bit_length() - 1
         self.frames = p.physical_memory >> self.shift
         self.low_end = (p.low_memory_end or p.physical_memory) >> self.shift
@@ -197,6 +209,76 @@ class Buddy(kmm.Kernel):
             page = self.data.setdefault(pfn, bytearray(self.p.page_size))
             page[off:off + n] = data[done:done + n]
             done += n
+
+
+    # ---- atomic_t: 32-bit counters that wrap; each operation under one lock ----
+    def _atomic(self, v, i, update):
+        if not 0 <= v < self.COUNTERS:
+            raise kmm.Invalid("v", "atomic_t %d does not exist (counters 0..%d)" % (v, self.COUNTERS - 1))
+        if not -2**31 <= i < 2**31:
+            raise kmm.Invalid("i", "%d does not fit atomic_t's int" % i)
+        with self.atomic_lock:
+            new = update(self.counters[v], i)
+            self.counters[v] = (new + 2**31) % 2**32 - 2**31
+            return self.counters[v]
+
+    def atomic_counters(self):
+        return self.COUNTERS
+
+    def atomic_read(self, v):
+        return self._atomic(v, 0, lambda old, i: old)
+
+    def atomic_set(self, v, i):
+        self._atomic(v, i, lambda old, i: i)
+
+    def atomic_add_return(self, i, v):
+        return self._atomic(v, i, lambda old, i: old + i)
+
+    def atomic_sub_return(self, i, v):
+        return self._atomic(v, i, lambda old, i: old - i)
+
+    def atomic_add(self, i, v):
+        self.atomic_add_return(i, v)
+
+    def atomic_sub(self, i, v):
+        self.atomic_sub_return(i, v)
+
+    def atomic_inc(self, v):
+        self.atomic_add_return(1, v)
+
+    def atomic_dec(self, v):
+        self.atomic_sub_return(1, v)
+
+    def atomic_inc_return(self, v):
+        return self.atomic_add_return(1, v)
+
+    def atomic_dec_return(self, v):
+        return self.atomic_sub_return(1, v)
+
+    def atomic_sub_and_test(self, i, v):
+        return self.atomic_sub_return(i, v) == 0
+
+    def atomic_dec_and_test(self, v):
+        return self.atomic_sub_return(1, v) == 0
+
+    def atomic_inc_and_test(self, v):
+        return self.atomic_add_return(1, v) == 0
+
+    def atomic_add_negative(self, i, v):
+        return self.atomic_add_return(i, v) < 0
+
+
+def _locked(method):
+    @functools.wraps(method)
+    def call(self, *args):
+        with self.lock:
+            return method(self, *args)
+    return call
+
+
+# SMP safety: every page method holds the allocator's lock (lanes take turns inside it).
+for _method, _since in kmm.CAPABILITIES["PageAllocator"]:
+    setattr(Buddy, _method, _locked(getattr(Buddy, _method)))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,16 @@
  * kmm.c: the C kit's protocol engine (see kmm.h). Reads requests from stdin, answers every request
  * already read with one write(2) (answer batching), parses each request's flat JSON object, checks
  * and decodes its fields, calls the implementation's callback and encodes the answer or the error.
- * C11 and POSIX only.
+ * Protocol 5 (CPU lanes, docs/protocol.md "The C kit"): a request with "cpu":k runs on lane k's own
+ * thread, in that lane's order; a request without "cpu" is a barrier run by the reader thread when every
+ * lane is idle. Without lanes no thread is started and every request runs on the reader thread, as before.
+ * C11 and POSIX only (pthreads).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,14 +37,28 @@ struct kmm_req {
     bool has_id;
     long long id;
     struct kmm_tok op;
+    struct kmm_tok cpu; /* protocol 5: the lane, T_NONE for a barrier request */
     int nkeys;
     struct kmm_tok keys[MAX_KEYS], vals[MAX_KEYS];
 };
 
+/* The value of an answer, for later requests that refer to it (see recall). */
+struct remembered { long long id; uint64_t value; bool valid; };
+
+/* ---- Lanes (protocol 5): state the answer and reference code needs; the threads are further down ---- */
+
+enum { MAX_LANES = 8 };
+static int nlanes;                                    /* lane threads started (0: the sequential kit) */
+static _Thread_local int lane_index = -1;             /* the calling thread's lane, -1 on the reader thread */
+static struct remembered *barrier_remembered;         /* the reader thread's table (barrier answers) */
+static struct remembered *lane_remembered[MAX_LANES]; /* each lane thread's table */
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER; /* one write(2) of answers at a time */
+
 /* ---- Output: answers accumulate and go out in one write per batch of input ---------------------- */
 
-static char *ob;
-static size_t olen, ocap;
+/* Per thread: the reader thread's answers (barriers) and each lane's answers accumulate separately. */
+static _Thread_local char *ob;
+static _Thread_local size_t olen, ocap;
 
 static void out_reserve(size_t n)
 {
@@ -59,7 +78,8 @@ static void out_u64(uint64_t v, unsigned base)
 {
     char tmp[24];
     int n = 0;
-    do { tmp[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    if (base == 10) do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v); /* constant divisors: no div instruction */
+    else do { tmp[n++] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
     out_reserve((size_t)n);
     while (n) ob[olen++] = tmp[--n];
 }
@@ -93,7 +113,7 @@ static void out_json_string(const char *s)
     out("\"");
 }
 
-static void flush_out(void)
+static void write_all(void)
 {
     size_t done = 0;
     while (done < olen) {
@@ -104,11 +124,24 @@ static void flush_out(void)
     olen = 0;
 }
 
+/* Reader thread only: lane requests were handed out and not all seen answered since (see wait_lanes_idle). */
+static bool lanes_busy;
+
+/* Writes this thread's answers; while lanes may write too, one thread's batch at a time (whole lines). */
+static void flush_out(void)
+{
+    if (!nlanes || (lane_index < 0 && !lanes_busy)) { write_all(); return; }
+    if (!olen) return;
+    pthread_mutex_lock(&writer);
+    write_all();
+    pthread_mutex_unlock(&writer);
+}
+
 /* ---- Errors ------------------------------------------------------------------------------------ */
 
-static const char *e_kind;
-static char e_rule[32], e_param[32], e_msg[400];
-static uint64_t e_addr;
+static _Thread_local const char *e_kind;
+static _Thread_local char e_rule[32], e_param[32], e_msg[400];
+static _Thread_local uint64_t e_addr;
 
 static void set_error(const char *kind, const char *fmt, va_list ap)
 {
@@ -147,11 +180,12 @@ bool kmm_failed(void) { return e_kind != NULL; }
 
 /* ---- Answers ------------------------------------------------------------------------------------- */
 
-static size_t answer_mark; /* where the current request's answer starts in the output */
+static _Thread_local size_t answer_mark; /* where the current request's answer starts in the output */
 
 /* The values of recent answers, for requests that refer to them ({"answer":N}, feature "references"). */
 #define REMEMBERED 256
-static struct { long long id; uint64_t value; bool valid; } remembered[REMEMBERED];
+static _Thread_local struct remembered remembered[REMEMBERED];
+
 
 static void remember(const struct kmm_req *r, bool valid, uint64_t value)
 {
@@ -301,7 +335,7 @@ static void kmm_unsupported(const struct kmm_req *r)
 }
 
 /* slabInfo: the lines are written as the callback reports them; an error discards them. */
-static int slab_lines = -1;
+static _Thread_local int slab_lines = -1;
 
 static void kmm_slabinfo_begin(const struct kmm_req *r)
 {
@@ -335,7 +369,7 @@ static void kmm_slabinfo_end(const struct kmm_req *r)
 
 /* ---- Request parsing: one flat JSON object per line; nested values are kept as raw spans -------- */
 
-static const char *p;
+static _Thread_local const char *p;
 
 static void ws(void) { while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++; }
 
@@ -403,13 +437,15 @@ static bool value_tok(struct kmm_tok *v, int depth)
     return true;
 }
 
-static bool kmm_tok_is(const struct kmm_tok *t, const char *s)
+/* Always inlined: with a literal (the generated dispatch's op names) the length is a constant, so a name of
+   another length is rejected in two instructions. */
+__attribute__((always_inline)) static inline bool kmm_tok_is(const struct kmm_tok *t, const char *s)
 {
     size_t n = strlen(s);
     return t->type == T_STR && t->n == n && memcmp(t->s, s, n) == 0;
 }
 
-static bool kmm_op_is(const struct kmm_req *r, const char *s) { return kmm_tok_is(&r->op, s); }
+__attribute__((always_inline)) static inline bool kmm_op_is(const struct kmm_req *r, const char *s) { return kmm_tok_is(&r->op, s); }
 
 /* An integer: a JSON integer, or a string holding a decimal or "0x" hex number. */
 static bool kmm_tok_int(const struct kmm_tok *t, int64_t *out_v)
@@ -551,6 +587,27 @@ static bool missing(const char *key)
 }
 
 /*
+ * The remembered answer to request `id`, or NULL. A lane finds its own earlier answers and those of the
+ * barriers before it, never another lane's (that would be a race); a barrier finds every earlier answer
+ * (every lane is idle while it runs).
+ */
+static const struct remembered *recall(long long id)
+{
+    unsigned slot = (unsigned)((unsigned long long)id % REMEMBERED);
+    if (remembered[slot].id == id && remembered[slot].valid) return &remembered[slot];
+    if (!nlanes) return NULL;
+    if (lane_index >= 0) {
+        const struct remembered *b = &barrier_remembered[slot];
+        return b->id == id && b->valid ? b : NULL;
+    }
+    for (int k = 0; k < nlanes; k++) {
+        const struct remembered *l = &lane_remembered[k][slot];
+        if (l->id == id && l->valid) return l;
+    }
+    return NULL;
+}
+
+/*
  * A field holding {"answer":N} stands for the value of the answer to request N (feature
  * "references"), {"answer":N,"add":K} for that value plus K (feature "offsets"): 1 and the value
  * when that answer had one, -1 when it did not (failed, null, or too long ago), 0 when the field is
@@ -585,9 +642,9 @@ static int reference(const struct kmm_tok *t, uint64_t *v, long long *id)
     }
     p = save;
     if (!found) return 0;
-    unsigned slot = (unsigned)((unsigned long long)*id % REMEMBERED);
-    if (remembered[slot].id != *id || !remembered[slot].valid) return -1;
-    *v = remembered[slot].value + (uint64_t)add;
+    const struct remembered *hit = recall(*id);
+    if (!hit) return -1;
+    *v = hit->value + (uint64_t)add;
     return 1;
 }
 
@@ -670,8 +727,8 @@ static bool kmm_get_optional_byte(const struct kmm_req *r, const char *key, int 
     return true;
 }
 
-static uint8_t *scratch;
-static size_t scratch_cap;
+static _Thread_local uint8_t *scratch;
+static _Thread_local size_t scratch_cap;
 
 static uint8_t *grow_scratch(size_t n)
 {
@@ -699,8 +756,8 @@ static bool kmm_get_bytes(const struct kmm_req *r, const char *key, const uint8_
 }
 
 /* An array of "0x..." strings (registerPageListDevice's pages), into a buffer of the kit's. */
-static uint64_t *address_list;
-static size_t address_list_cap;
+static _Thread_local uint64_t *address_list;
+static _Thread_local size_t address_list_cap;
 
 __attribute__((unused)) static bool kmm_get_address_list(const struct kmm_req *r, const char *key, const uint64_t **list, int64_t *count)
 {
@@ -751,7 +808,11 @@ static const struct kmm_ops *ops;
 static bool booted;
 static int version;
 static unsigned caps;
+static bool smp;  /* Smp declared by the last hello */
+static int cpus;  /* lanes declared by the last hello (0: none; then no request may carry "cpu") */
 static struct kmm_profile profile;
+
+static bool start_lanes(int n);
 
 static void parse_zones(const struct kmm_tok *t)
 {
@@ -840,17 +901,27 @@ static void refuse(const struct kmm_req *r, const char *why)
 static void hello(const struct kmm_req *r)
 {
     booted = false;
+    cpus = 0;
+    smp = false;
     int v = negotiate(r);
     if (!v) { refuse(r, "this program speaks protocol " KMM_STRINGIFY(KMM_PROTOCOL) " and older"); return; }
     const struct kmm_tok *pt = field(r, "profile");
     if (!pt || pt->type != T_OBJ) { refuse(r, "hello without a profile object"); return; }
     parse_profile(pt);
+    /* Protocol 5: AtomicT (from its callbacks) and Smp (ops->smp) need lanes: ops->cpus threads, 2..8.
+       Decided before boot, so that boot may ask kmm_lanes(). */
+    unsigned c = kmm_capabilities(ops, v);
+    bool lanes_ok = v >= 5 && ops->cpus >= 2 && ops->cpus <= MAX_LANES;
+    if (!lanes_ok) c &= ~(unsigned)KMM_CAP_ATOMIC_T;
+    bool s = lanes_ok && ops->smp && (c & KMM_CAP_PAGE_ALLOCATOR);
+    cpus = (c & KMM_CAP_ATOMIC_T) || s ? ops->cpus : 0;
     const char *why = ops->boot ? ops->boot(&profile) : NULL;
     if (e_kind) { why = e_msg; e_kind = NULL; }
-    if (why) { refuse(r, why); return; }
+    if (why) { cpus = 0; refuse(r, why); return; }
     booted = true;
     version = v;
-    caps = kmm_capabilities(ops, v);
+    caps = c;
+    smp = s;
     begin(r);
     out("\"ok\":true,\"protocol\":");
     out_i64(v);
@@ -860,7 +931,9 @@ static void hello(const struct kmm_req *r)
     int n = 0;
     for (int i = 0; i < KMM_NCAPS; i++)
         if (caps & (1u << i)) { out(n++ ? ",\"" : "\""); out(kmm_capability_names[i]); out("\""); }
+    if (smp) out(n++ ? ",\"Smp\"" : "\"Smp\"");
     out("]");
+    if (cpus) { out(",\"cpus\":"); out_i64(cpus); }
     out(ops->free_blocks ? ",\"features\":[\"snapshot\",\"references\",\"offsets\"]" : ",\"features\":[\"references\",\"offsets\"]");
     out("}\n");
 }
@@ -897,17 +970,19 @@ static void snapshot(const struct kmm_req *r)
     if (e_kind) { answer_mark = mark; answer_error(r); }
 }
 
-static void handle(char *line)
+
+/* ---- Requests --------------------------------------------------------------------------------------- */
+
+/* Parses one request line into r (tokens point into the line); false when it is no well-formed request. */
+static bool parse_request(const char *line, struct kmm_req *r)
 {
-    struct kmm_req r;
-    r.has_id = false;
-    r.id = 0;
-    r.nkeys = 0;
-    r.op.type = T_NONE;
-    e_kind = NULL;
+    r->has_id = false;
+    r->id = 0;
+    r->nkeys = 0;
+    r->op.type = T_NONE;
+    r->cpu.type = T_NONE;
     p = line;
     ws();
-    if (!*p) return;
     bool ok = *p == '{';
     if (ok) {
         p++;
@@ -922,9 +997,10 @@ static void handle(char *line)
             p++;
             ws();
             if (!value_tok(&v, 1)) { ok = false; break; }
-            if (kmm_tok_is(&k, "id") && v.type == T_NUM) { r.has_id = true; r.id = strtoll(v.s, NULL, 10); }
-            else if (kmm_tok_is(&k, "op")) r.op = v;
-            else if (r.nkeys < MAX_KEYS) { r.keys[r.nkeys] = k; r.vals[r.nkeys++] = v; }
+            if (kmm_tok_is(&k, "id") && v.type == T_NUM) { r->has_id = true; r->id = strtoll(v.s, NULL, 10); }
+            else if (kmm_tok_is(&k, "op")) r->op = v;
+            else if (k.n == 3 && !memcmp(k.s, "cpu", 3)) r->cpu = v;
+            else if (r->nkeys < MAX_KEYS) { r->keys[r->nkeys] = k; r->vals[r->nkeys++] = v; }
             ws();
             if (*p == ',') { p++; continue; }
             if (*p == '}') { p++; break; }
@@ -933,7 +1009,241 @@ static void handle(char *line)
         }
         ws();
     }
-    if (!ok || *p || !r.has_id || r.op.type != T_STR) {
+    return ok && !*p && r->has_id && r->op.type == T_STR;
+}
+
+/* Answers a request that was parsed (on any thread): snapshot or an operation. */
+static void run_request(const struct kmm_req *r)
+{
+    if (kmm_op_is(r, "snapshot")) { snapshot(r); return; }
+    answer_mark = olen;
+    if (!kmm_dispatch(ops, r)) { begin(r); out("\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"unknown op\"}}\n"); return; }
+    /* A field getter that failed has reported `invalid` without answering: answer it now. */
+    if (e_kind && olen == answer_mark) answer_error(r);
+}
+
+/* ---- Lanes (protocol 5) -------------------------------------------------------------------------- */
+
+/* A lane request: its line, parsed by the lane's own thread (so that parsing, too, runs on the lanes at once). */
+struct lane_job {
+    struct lane_job *next;
+    char line[];
+};
+
+static struct lane {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct lane_job *head, *tail;     /* the lane's queue, in request order (under mu) */
+    struct lane_job *batch, *batch_tail; /* read but not yet handed over (reader thread only) */
+    long batched;
+} lanes[MAX_LANES];
+
+/* Lane requests handed to a lane and not yet written out; the reader waits for 0 before a barrier. */
+static long outstanding;
+static pthread_mutex_t idle_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
+
+enum { LANE_FLUSH_AT = 1 << 16 }; /* a lane writes its answers when its queue is empty or this many bytes wait */
+
+/* Writes the lane's answers, then counts them as done (so a barrier after them starts only once they are out). */
+static void lane_flush(long *answered)
+{
+    flush_out();
+    pthread_mutex_lock(&idle_mu);
+    outstanding -= *answered;
+    if (!outstanding) pthread_cond_broadcast(&idle_cv);
+    pthread_mutex_unlock(&idle_mu);
+    *answered = 0;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Parses and answers one lane request on its lane's thread, with "ns":[t0,t1] (CLOCK_MONOTONIC around the call). */
+static void run_lane_request(const char *line)
+{
+    struct kmm_req r;
+    e_kind = NULL;
+    size_t mark = olen;
+    answer_mark = olen;
+    bool well_formed = parse_request(line, &r);
+    int64_t t0 = monotonic_ns();
+    if (!well_formed) kmm_invalid("request", "malformed request");
+    else if (kmm_op_is(&r, "hello") || kmm_op_is(&r, "shutdown")) kmm_invalid("cpu", "hello and shutdown take no \"cpu\"");
+    if (e_kind) answer_error(&r);
+    else run_request(&r);
+    int64_t t1 = monotonic_ns();
+    /* Every answer ends with "}\n": reopen it for the timestamps. */
+    if (olen >= mark + 2 && ob[olen - 2] == '}') {
+        olen -= 2;
+        out(",\"ns\":[");
+        out_i64(t0);
+        out(",");
+        out_i64(t1);
+        out("]}\n");
+    }
+}
+
+static void *lane_main(void *arg)
+{
+    struct lane *l = arg;
+    lane_index = (int)(l - lanes);
+    __atomic_store_n(&lane_remembered[lane_index], remembered, __ATOMIC_RELEASE);
+    long answered = 0;
+    for (;;) {
+        /* Takes the whole queue at once, runs it, and writes the answers when nothing more has come. */
+        pthread_mutex_lock(&l->mu);
+        while (!l->head && !answered) pthread_cond_wait(&l->cv, &l->mu);
+        struct lane_job *j = l->head;
+        l->head = l->tail = NULL;
+        pthread_mutex_unlock(&l->mu);
+        if (!j) { lane_flush(&answered); continue; }
+        while (j) {
+            struct lane_job *next = j->next;
+            run_lane_request(j->line);
+            free(j);
+            answered++;
+            if (olen >= LANE_FLUSH_AT) lane_flush(&answered);
+            j = next;
+        }
+    }
+    return NULL;
+}
+
+/* Starts lane threads up to n (they live until the process ends; a later hello may use fewer). */
+static bool start_lanes(int n)
+{
+    barrier_remembered = remembered;
+    for (; nlanes < n; nlanes++) {
+        struct lane *l = &lanes[nlanes];
+        pthread_mutex_init(&l->mu, NULL);
+        pthread_cond_init(&l->cv, NULL);
+        l->head = l->tail = l->batch = l->batch_tail = NULL;
+        l->batched = 0;
+        if (pthread_create(&l->thread, NULL, lane_main, l)) return false;
+        /* The lane's table is published before the next request is read, so a barrier never sees it unset. */
+        while (!__atomic_load_n(&lane_remembered[nlanes], __ATOMIC_ACQUIRE)) sched_yield();
+    }
+    return true;
+}
+
+int kmm_lanes(void) { return cpus; }
+int kmm_cpu(void) { return lane_index; }
+
+/*
+ * Hands every lane the requests read for it since the last call, and wakes it: once per read(2) of requests
+ * (and before a barrier), so that lanes whose requests came in one read start together.
+ */
+static long batched; /* lines queued by to_lane and not yet handed over (reader thread only) */
+
+static void kick_lanes(void)
+{
+    long n = batched;
+    if (!n) return;
+    batched = 0;
+    lanes_busy = true;
+    pthread_mutex_lock(&idle_mu);
+    outstanding += n;
+    pthread_mutex_unlock(&idle_mu);
+    for (int k = 0; k < nlanes; k++) {
+        struct lane *l = &lanes[k];
+        if (!l->batched) continue;
+        pthread_mutex_lock(&l->mu);
+        if (l->tail) l->tail->next = l->batch;
+        else l->head = l->batch;
+        l->tail = l->batch_tail;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        l->batch = l->batch_tail = NULL;
+        l->batched = 0;
+    }
+}
+
+/* A barrier: waits until every lane request read so far has been answered and written. */
+static void wait_lanes_idle(void)
+{
+    kick_lanes();
+    if (!lanes_busy) return; /* nothing handed out since the last wait: sequential traffic pays nothing */
+    pthread_mutex_lock(&idle_mu);
+    while (outstanding) pthread_cond_wait(&idle_cv, &idle_mu);
+    pthread_mutex_unlock(&idle_mu);
+    lanes_busy = false;
+}
+
+/* Queues a copy of the line for lane k (handed over by kick_lanes). */
+static void to_lane(int k, const char *line, size_t len)
+{
+    /* The lane threads start with the first lane request: until then the process stays single-threaded, so a
+       program that declares lanes but gets sequential traffic only (the page and heap families) runs as without. */
+    if (nlanes < cpus && !start_lanes(cpus)) { fputs("kmm: could not start the lane threads\n", stderr); exit(2); }
+    /* Barrier answers still waiting in the reader's buffer go out before any later request starts. */
+    flush_out();
+    struct lane_job *j = malloc(sizeof *j + len + 1);
+    if (!j) { fputs("kmm: out of memory\n", stderr); exit(2); }
+    memcpy(j->line, line, len);
+    j->line[len] = 0;
+    j->next = NULL;
+    struct lane *l = &lanes[k];
+    if (l->batch_tail) l->batch_tail->next = j;
+    else l->batch = j;
+    l->batch_tail = j;
+    l->batched++;
+    batched++;
+}
+
+/*
+ * The lane of a line that ends with "cpu":k} (the runner writes "cpu" last), read from its tail without parsing
+ * it, or -1: then the line is parsed here, which finds "cpu" anywhere.
+ */
+static int lane_field(const char *line, size_t len)
+{
+    const char *c = line + len;
+    while (c > line && (c[-1] == ' ' || c[-1] == '\t' || c[-1] == '\r')) c--;
+    if (c == line || *--c != '}') return -1;
+    int k = 0, scale = 1, digits = 0;
+    while (c > line && c[-1] >= '0' && c[-1] <= '9' && digits < 3) { k += (*--c - '0') * scale; scale *= 10; digits++; }
+    if (!digits || c - line < 7 || memcmp(c - 7, ",\"cpu\":", 7)) return -1;
+    return k < cpus ? k : -1;
+}
+
+/* Answers a request with "cpu" that is no lane request (a bad "cpu", no lanes, not booted, hello), as a barrier. */
+static void refuse_lane(const struct kmm_req *r)
+{
+    if (nlanes) wait_lanes_idle();
+    if (kmm_op_is(r, "hello") || kmm_op_is(r, "shutdown")) kmm_invalid("cpu", "hello and shutdown take no \"cpu\" (lanes: %d)", cpus);
+    else if (!booted) kmm_invalid("op", "not booted: send hello first");
+    else if (!cpus) kmm_invalid("cpu", "this program runs no lanes (its hello answer has no \"cpus\")");
+    else kmm_invalid("cpu", "\"cpu\" is not a lane of this program (lanes: %d)", cpus);
+    answer_error(r);
+}
+
+static void handle(char *line, size_t len)
+{
+    /* With lanes, a lane request goes to its lane as it is: the lane parses it, at the same time as the others. */
+    int k;
+    if (cpus && booted && (k = lane_field(line, len)) >= 0) { to_lane(k, line, len); return; }
+    struct kmm_req r;
+    e_kind = NULL;
+    answer_mark = olen; /* an error answered before any begin() must not overwrite the previous answer */
+    p = line;
+    ws();
+    if (!*p) return;
+    bool well_formed = parse_request(line, &r);
+    if (well_formed && r.cpu.type != T_NONE) {
+        int64_t lane;
+        if (booted && cpus && !kmm_op_is(&r, "hello") && !kmm_op_is(&r, "shutdown") && r.cpu.type == T_NUM
+            && kmm_tok_int(&r.cpu, &lane) && lane >= 0 && lane < cpus) to_lane((int)lane, line, len);
+        else refuse_lane(&r);
+        return;
+    }
+    /* A barrier: it starts once every lane request before it has been answered. */
+    if (nlanes) wait_lanes_idle();
+    if (!well_formed) {
         kmm_invalid("request", "malformed request");
         answer_error(&r);
         return;
@@ -941,11 +1251,7 @@ static void handle(char *line)
     if (kmm_op_is(&r, "hello")) { hello(&r); return; }
     if (kmm_op_is(&r, "shutdown")) { begin(&r); out("\"ok\":true,\"value\":null}\n"); flush_out(); exit(0); }
     if (!booted) { kmm_invalid("op", "not booted: send hello first"); answer_error(&r); return; }
-    if (kmm_op_is(&r, "snapshot")) { snapshot(&r); return; }
-    answer_mark = olen;
-    if (!kmm_dispatch(ops, &r)) { begin(&r); out("\"ok\":false,\"error\":{\"kind\":\"unsupported\",\"message\":\"unknown op\"}}\n"); return; }
-    /* A field getter that failed has reported `invalid` without answering: answer it now. */
-    if (e_kind && olen == answer_mark) answer_error(&r);
+    run_request(&r);
 }
 
 /*
@@ -976,6 +1282,9 @@ int kmm_main(const struct kmm_ops *implementation)
     for (int i = 0; i < KMM_NCAPS; i++)
         if (partial & (1u << i))
             fprintf(stderr, "kmm: %s: only some callbacks of %s are set, so it is not declared\n", ops->name ? ops->name : "program", kmm_capability_names[i]);
+    if ((kmm_capabilities(ops, KMM_PROTOCOL) & KMM_CAP_ATOMIC_T || ops->smp) && (ops->cpus < 2 || ops->cpus > MAX_LANES))
+        fprintf(stderr, "kmm: %s: AtomicT and Smp need .cpus, the number of lanes (2..%d); %d given, so they are not declared\n",
+                ops->name ? ops->name : "program", MAX_LANES, ops->cpus);
     const char *spin = getenv("KMM_SPIN_US");
     spin_ns = spin ? atol(spin) * 1000L : 0;
     size_t cap = 1 << 16, len = 0;
@@ -986,12 +1295,13 @@ int kmm_main(const struct kmm_ops *implementation)
         char *start = in, *nl;
         while ((nl = memchr(start, '\n', (size_t)(in + len - start)))) {
             *nl = 0;
-            handle(start);
+            handle(start, (size_t)(nl - start));
             start = nl + 1;
         }
         len = (size_t)(in + len - start);
         memmove(in, start, len);
         flush_out();
+        if (nlanes) kick_lanes();
         if (len + 1 >= cap) {
             if (cap >= MAX_LINE) { fputs("kmm: request line too long\n", stderr); return 2; }
             char *bigger = realloc(in, cap *= 2);
@@ -1000,7 +1310,7 @@ int kmm_main(const struct kmm_ops *implementation)
         }
         ssize_t n = read_requests(in + len, cap - len - 1);
         if (n < 0) { if (errno == EINTR) continue; return 1; }
-        if (n == 0) return 0;
+        if (n == 0) { if (nlanes) wait_lanes_idle(); return 0; }
         len += (size_t)n;
         in[len] = 0;
     }

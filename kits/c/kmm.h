@@ -14,10 +14,12 @@
  *         return kmm_main(&ops);
  *     }
  *
- * Build: cc -O2 -std=c11 my.c kmm.c (C11 and POSIX only). A capability is declared in the hello
+ * Build: cc -O2 -std=c11 -pthread my.c kmm.c (C11 and POSIX only). A capability is declared in the hello
  * answer when every callback of its operations is set (kmm_generated.h lists them); "snapshot" is
  * answered from free_blocks (plus reclaimable_pages, sleeps, in_interrupt, in_atomic when declared).
- * Callbacks run one at a time, in request order. kmm_generated.h is generated from the runner's
+ * Callbacks run one at a time, in request order, on the thread that reads stdin, unless the program
+ * declares lanes (protocol 5, below): then a request with "cpu":k runs on lane k's own thread, lanes run
+ * at the same time, and each lane's requests run in their order. kmm_generated.h is generated from the runner's
  * operation table (conformance/Engine/OutOfProcess/Operations.cs): do not edit it.
  */
 #ifndef KMM_H
@@ -119,6 +121,15 @@ extern const char *const kmm_access_names[KMM_NACCESS];
 extern const char *const kmm_fault_names[KMM_NFAULTS];
 /* User fault names ("None", "MapError", "AccessError", "Bus", "OutOfMemory"). */
 extern const char *const kmm_user_fault_names[KMM_NUSER_FAULTS];
+
+/*
+ * Protocol 5 (CPU lanes): the lanes the current hello declares (.cpus when AtomicT or Smp is declared, else 0;
+ * already set when boot runs, so boot may choose locking by it), and the lane of the calling thread: 0..kmm_lanes()-1 on a lane's thread, -1 on the reader thread, which
+ * runs every request without "cpu" while all lanes are idle. With 0 lanes every callback runs on the reader
+ * thread, one at a time, in request order.
+ */
+int kmm_lanes(void);
+int kmm_cpu(void);
 
 /* Runs the protocol on stdin/stdout until end of input or "shutdown"; returns the exit status for main. */
 int kmm_main(const struct kmm_ops *ops);

@@ -141,6 +141,10 @@ struct kmm_ops {
     const char *name;
     /* hello: boot a fresh machine for this profile, forgetting everything; NULL to accept, else why it is refused. */
     const char *(*boot)(const struct kmm_profile *profile);
+    /* Protocol 5: how many lanes (threads) run at once, 2..8; 0 = none (then AtomicT and Smp are not declared). */
+    int cpus;
+    /* Protocol 5: the page, kmalloc and slab callbacks are safe to call from several lanes at once (declares Smp). */
+    bool smp;
     /* ---- PageAllocator ---- */
     /* getFreePages (IPageAllocator.GetFreePages, protocol 1): address of 2^order direct-mapped pages, or "0x0"; __GFP_HIGHMEM ignored */
     uint64_t (*get_free_pages)(uint32_t gfp, int64_t order);

@@ -29,12 +29,22 @@ address (int) or the fault's name ("NotPresent", "Protection", "UserAccessToKern
 a user fault's name ("None", "MapError", "AccessError", "Bus", "OutOfMemory"); user_read the bytes
 read (exactly len) or a fault's name; read_file the bytes copied (at most len); get_user a tuple
 (result, value); last_mmap None or a Vma.
+
+Protocol 5 (CPU lanes; atomic_t and SMP safety): set the class attributes `cpus` (how many lanes, 2..8)
+and, when the page methods may be called from several lanes at once, `smp = True`. With lanes, a request
+carrying "cpu": k runs on lane k's own thread (requests of one lane in their order, lanes at the same time)
+and its answer gets "ns": [t0, t1], time.monotonic_ns() around the call; a request without "cpu" runs on
+the reader thread once every lane is idle. The kit takes no lock of its own around your methods: guard
+your state yourself (one threading.Lock around every method is fine). atomic_t methods take the counter
+`v` (and the operand `i`) as int and return int (the new 32-bit value) or bool.
 """
 
 import json
 import os
 import sys
-from collections import namedtuple
+import threading
+import time
+from collections import deque, namedtuple
 
 # Zones, in the order of every per-zone array of the protocol.
 DMA, NORMAL, HIGHMEM = 0, 1, 2
@@ -134,6 +144,10 @@ class Profile:
 class Kernel:
     """Subclass it: set name, define boot(profile) and one method per operation (see OPERATIONS)."""
     name = "python kernel"
+    # Protocol 5: lanes (threads standing for CPUs), 2..8, needed to declare AtomicT or Smp; 0 for none.
+    cpus = 0
+    # Protocol 5: the PageAllocator (and any heap) methods are safe to call from several lanes at once.
+    smp = False
 
     def boot(self, profile):
         return None
@@ -385,14 +399,95 @@ def _value(kind, result, request):
     raise ValueError(kind)
 
 
+MAX_LANES = 8
+REMEMBERED = 256
+
+
+class _Recall:
+    """The remembered answers a request may refer to: its own thread's first, then the others given."""
+
+    def __init__(self, own, others):
+        self.own = own
+        self.others = others
+
+    def __contains__(self, rid):
+        return rid in self.own or any(rid in t for t in self.others())
+
+    def __getitem__(self, rid):
+        if rid in self.own:
+            return self.own[rid]
+        for table in self.others():
+            if rid in table:
+                return table[rid]
+        raise KeyError(rid)
+
+
+def _remember(table, request, answer):
+    # Values of recent answers, for later requests that refer to them.
+    value = answer.get("value")
+    if answer.get("ok") and isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            table[request["id"]] = _int(value)
+        except ValueError:
+            pass
+    if len(table) > REMEMBERED:
+        del table[next(iter(table))]
+
+
+class _Lane(threading.Thread):
+    """One lane: its own thread, its requests in their order, its own remembered answers."""
+
+    def __init__(self, session, index):
+        super().__init__(name="kmm-lane-%d" % index, daemon=True)
+        self.session = session
+        self.index = index
+        self.jobs = deque()
+        self.ready = threading.Condition()
+        self.remembered = {}
+        # A lane refers to its own answers and to the barriers' (never to another lane's: a race).
+        self.recall = _Recall(self.remembered, lambda: (session.remembered,))
+
+    def put(self, request):
+        with self.ready:
+            self.jobs.append(request)
+            self.ready.notify()
+
+    def run(self):
+        answers = []
+        while True:
+            with self.ready:
+                while not self.jobs and not answers:
+                    self.ready.wait()
+                request = self.jobs.popleft() if self.jobs else None
+            if request is None:
+                # The queue is empty: write this lane's answers in one go, then count them done.
+                self.session.write_lane(answers)
+                answers = []
+                continue
+            t0 = time.monotonic_ns()
+            answer = self.session.answer(request, self.recall)
+            t1 = time.monotonic_ns()
+            _remember(self.remembered, request, answer)
+            answers.append(json.dumps(dict({"id": request["id"]}, **answer, ns=[t0, t1]), separators=(",", ":")))
+
+
 class _Session:
-    def __init__(self, kernel):
+    def __init__(self, kernel, outfile=1):
         self.kernel = kernel
+        self.outfile = outfile
         self.booted = False
         self.version = 0
         self.capabilities = []
+        self.cpus = 0
         self.profile = None
         self.remembered = {}
+        self.lanes = []
+        self.pending = []  # the reader thread's answers, not yet written
+        self.writer = threading.Lock()
+        self.idle = threading.Condition()
+        self.outstanding = 0  # lane requests handed out and not yet written
+        # A barrier refers to every earlier answer (every lane is idle while it runs).
+        self.recall = _Recall(self.remembered, lambda: [lane.remembered for lane in self.lanes])
         for cap, ops in CAPABILITIES.items():
             present = [m for m, _ in ops if self.implements(m)]
             if present and len(present) < len(ops):
@@ -411,6 +506,7 @@ class _Session:
 
     def hello(self, request):
         self.booted = False
+        self.cpus = 0
         offered = request.get("versions") or [request.get("protocol")]
         usable = [v for v in offered if isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= PROTOCOL]
         if not usable:
@@ -428,8 +524,22 @@ class _Session:
         self.booted = True
         self.version = max(usable)
         self.capabilities = self.declared(self.version)
+        # Protocol 5: AtomicT and Smp need lanes (cpus, 2..8).
+        cpus = getattr(self.kernel, "cpus", 0)
+        lanes_ok = self.version >= 5 and isinstance(cpus, int) and not isinstance(cpus, bool) and 2 <= cpus <= MAX_LANES
+        if not lanes_ok:
+            self.capabilities = [c for c in self.capabilities if c != "AtomicT"]
+        if lanes_ok and getattr(self.kernel, "smp", False) and "PageAllocator" in self.capabilities:
+            self.capabilities.append("Smp")
+        self.cpus = cpus if "AtomicT" in self.capabilities or "Smp" in self.capabilities else 0
+        while len(self.lanes) < self.cpus:
+            lane = _Lane(self, len(self.lanes))
+            lane.start()
+            self.lanes.append(lane)
         answer = {"ok": True, "protocol": self.version, "name": self.kernel.name, "capabilities": self.capabilities,
                   "features": ["snapshot", "references", "offsets"] if self.implements("free_blocks") else ["references", "offsets"]}
+        if self.cpus:
+            answer["cpus"] = self.cpus
         return answer
 
     def snapshot(self):
@@ -445,26 +555,72 @@ class _Session:
         return {"ok": True, "value": value}
 
     def handle(self, line):
+        """Answers a request (the answer goes to self.pending), or hands it to its lane."""
         try:
             request = json.loads(line)
         except ValueError:
             request = None
-        if not isinstance(request, dict) or not isinstance(request.get("id"), int) or not isinstance(request.get("op"), str):
+        well_formed = isinstance(request, dict) and isinstance(request.get("id"), int) and isinstance(request.get("op"), str)
+        if well_formed and "cpu" in request:
+            lane = self.lane_of(request)
+            if lane is not None:
+                # Barrier answers still waiting go out before any later request starts.
+                self.flush()
+                with self.idle:
+                    self.outstanding += 1
+                lane.put(request)
+            return
+        # A barrier: it starts once every lane request before it has been answered.
+        self.wait_idle()
+        if not well_formed:
             rid = request.get("id") if isinstance(request, dict) and isinstance(request.get("id"), int) else None
-            return {"id": rid, "ok": False, "error": {"kind": "invalid", "parameter": "request", "message": "malformed request"}}
-        answer = self.answer(request)
-        # Values of recent answers, for later requests that refer to them.
-        value = answer.get("value")
-        if answer.get("ok") and isinstance(value, (int, str)) and not isinstance(value, bool):
-            try:
-                self.remembered[request["id"]] = _int(value)
-            except ValueError:
-                pass
-        if len(self.remembered) > 256:
-            del self.remembered[next(iter(self.remembered))]
-        return dict({"id": request["id"]}, **answer)
+            self.pending.append({"id": rid, "ok": False, "error": {"kind": "invalid", "parameter": "request", "message": "malformed request"}})
+            return
+        answer = self.answer(request, self.recall)
+        _remember(self.remembered, request, answer)
+        self.pending.append(dict({"id": request["id"]}, **answer))
 
-    def answer(self, request):
+    def lane_of(self, request):
+        """The lane of a request with "cpu", or None when it is refused (answered as a barrier)."""
+        cpu = request["cpu"]
+        why = None
+        if request["op"] in ("hello", "shutdown"):
+            why = 'hello and shutdown take no "cpu"'
+        elif self.booted and not self.cpus:
+            why = 'this program runs no lanes (its hello answer has no "cpus")'
+        elif self.booted and (not isinstance(cpu, int) or isinstance(cpu, bool) or not 0 <= cpu < self.cpus):
+            why = '"cpu" is not a lane of this program'
+        if self.booted and why is None:
+            return self.lanes[cpu]
+        self.wait_idle()
+        if why is None:
+            error = {"kind": "invalid", "parameter": "op", "message": "not booted: send hello first"}
+        else:
+            error = {"kind": "invalid", "parameter": "cpu", "message": "%s (lanes: %d)" % (why, self.cpus)}
+        self.pending.append({"id": request["id"], "ok": False, "error": error})
+        return None
+
+    def wait_idle(self):
+        if self.lanes:
+            with self.idle:
+                while self.outstanding:
+                    self.idle.wait()
+
+    def flush(self):
+        answers, self.pending = self.pending, []
+        if answers:
+            with self.writer:
+                _write(self.outfile, [a if isinstance(a, str) else json.dumps(a, separators=(",", ":")) for a in answers])
+
+    def write_lane(self, answers):
+        with self.writer:
+            _write(self.outfile, answers)
+        with self.idle:
+            self.outstanding -= len(answers)
+            if not self.outstanding:
+                self.idle.notify_all()
+
+    def answer(self, request, recall):
         op = request["op"]
         if op == "hello":
             return self.hello(request)
@@ -480,7 +636,7 @@ class _Session:
             method, _cap, _since, _state, fields, kind = OPERATIONS[op]
             if not self.implements(method):
                 return {"ok": False, "error": {"kind": "unsupported", "message": "%s is not implemented" % method}}
-            args = [_arg(request, name, t, self.remembered) for name, t in fields]
+            args = [_arg(request, name, t, recall) for name, t in fields]
             return {"ok": True, "value": _value(kind, self.call(method, *args), request)}
         except KernelError as e:
             error = {"kind": e.kind, "message": str(e)}
@@ -490,24 +646,26 @@ class _Session:
 
 def run(kernel, infile=0, outfile=1):
     """Serves the protocol on file descriptors (stdin/stdout by default) until end of input or "shutdown"."""
-    session = _Session(kernel)
+    session = _Session(kernel, outfile)
     pending = b""
     while True:
         chunk = os.read(infile, 1 << 16)
         if not chunk:
+            session.wait_idle()
+            session.flush()
             return 0
         pending += chunk
         *lines, pending = pending.split(b"\n")
-        answers = []
         try:
             for line in lines:
                 if line.strip():
-                    answers.append(json.dumps(session.handle(line), separators=(",", ":")))
+                    session.handle(line)
         except SystemExit:
-            answers.append('{"id":%d,"ok":true,"value":null}' % json.loads(line)["id"])
-            _write(outfile, answers)
+            session.pending.append('{"id":%d,"ok":true,"value":null}' % json.loads(line)["id"])
+            session.flush()
             return 0
-        _write(outfile, answers)
+        # Answers to every request already read go out in one write.
+        session.flush()
 
 
 def _write(fd, answers):

@@ -56,7 +56,8 @@ public class KitTests(NativePrograms programs, ITestOutputHelper output)
         // lacks is "unsupported"; a malformed field is "invalid" naming it.
         using var factory = new ProcessFactory(PyBuddy());
         using var mm = factory.Create(X86_64M)!;
-        Assert.Equal(new HashSet<Capability> { Capability.PageAllocator }, mm.Capabilities);
+        // PageAllocator, and (protocol 5) atomic_t and SMP safety on its lanes.
+        Assert.Equal(new HashSet<Capability> { Capability.PageAllocator, Capability.AtomicT, Capability.Smp }, mm.Capabilities);
         var pages = (IPageAllocator)mm;
         ulong addr = pages.GetFreePages(Gfp.Kernel, 1);
         Assert.Equal("PAGE-4", Assert.Throws<KernelBugException>(() => pages.FreePages(addr, 0)).RuleId);
@@ -71,7 +72,7 @@ public class KitTests(NativePrograms programs, ITestOutputHelper output)
         // The c-buddy program through raw requests: the kit's own answers, without the suite.
         using var factory = new ProcessFactory([programs.Buddy]);
         using var mm = factory.Create(Profiles.Linux6.WithMemory(64UL << 20))!;
-        Assert.True(mm.Capabilities.SetEquals(Operations.Carried(2)), string.Join(", ", mm.Capabilities));
+        Assert.True(mm.Capabilities.SetEquals(Operations.Carried(2).Append(Capability.AtomicT).Append(Capability.Smp)), string.Join(", ", mm.Capabilities));
         var km = (IKmalloc)mm;
         Assert.Equal(Profile.ZeroSizePtr, km.Kmalloc(0, Gfp.Kernel));
         Assert.Equal("size", Assert.Throws<InvalidArgumentException>(() => km.Kmalloc(-1, Gfp.Kernel)).Parameter);
@@ -119,7 +120,7 @@ public class KitTests(NativePrograms programs, ITestOutputHelper output)
             File.WriteAllText(Path.Combine(dir, "tiny.py"), Block(doc, "## The Python kit", "python"));
             string kit = Path.Combine(root, "kits", "c");
             var gcc = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc",
-                ["-O0", "-std=c11", "-Wall", "-Wextra", $"-I{kit}", "-o", Path.Combine(dir, "tiny"), Path.Combine(dir, "tiny.c"), Path.Combine(kit, "kmm.c")])
+                ["-O0", "-std=c11", "-Wall", "-Wextra", "-pthread", $"-I{kit}", "-o", Path.Combine(dir, "tiny"), Path.Combine(dir, "tiny.c"), Path.Combine(kit, "kmm.c")])
                 { RedirectStandardError = true })!;
             string errors = gcc.StandardError.ReadToEnd();
             gcc.WaitForExit();

@@ -39,7 +39,7 @@ public sealed class NativePrograms
         };
         string kit = Path.Combine(Root, "kits", "c");
         string example = Path.Combine(Root, "examples", "c-buddy");
-        string[] sources = [Path.Combine(example, "buddy.c"), Path.Combine(example, "slab.c"), Path.Combine(kit, "kmm.c"), $"-I{kit}"];
+        string[] sources = [Path.Combine(example, "buddy.c"), Path.Combine(example, "slab.c"), Path.Combine(example, "atomic.c"), Path.Combine(kit, "kmm.c"), $"-I{kit}", "-pthread"];
         Buddy = Compile(sources, "buddy");
         BrokenCoalesce = Compile(sources, "buddy-broken-coalesce", "-DBROKEN_COALESCE");
         BrokenFreeOrder = Compile(sources, "buddy-broken-free-order", "-DBROKEN_FREE_ORDER");

@@ -52,7 +52,7 @@ public static class LiveLinuxProgram
         string output = System.IO.Path.Combine(dir, "live");
         var psi = new ProcessStartInfo(Compiler!) { RedirectStandardError = true, RedirectStandardOutput = true };
         string kit = System.IO.Path.Combine(root, "kits", "c");
-        foreach (var a in new[] { "-O2", "-std=gnu11", "-Wall", "-Wextra", $"-I{kit}", "-o", output,
+        foreach (var a in new[] { "-O2", "-std=gnu11", "-Wall", "-Wextra", "-pthread", $"-I{kit}", "-o", output,
                                   System.IO.Path.Combine(root, "examples", "live-linux", "live.c"), System.IO.Path.Combine(kit, "kmm.c") })
             psi.ArgumentList.Add(a);
         using var cc = Process.Start(psi)!;

@@ -202,6 +202,10 @@ public static class WireCodegen
         sb.AppendLine("    const char *name;");
         sb.AppendLine("    /* hello: boot a fresh machine for this profile, forgetting everything; NULL to accept, else why it is refused. */");
         sb.AppendLine("    const char *(*boot)(const struct kmm_profile *profile);");
+        sb.AppendLine("    /* Protocol 5: how many lanes (threads) run at once, 2..8; 0 = none (then AtomicT and Smp are not declared). */");
+        sb.AppendLine("    int cpus;");
+        sb.AppendLine("    /* Protocol 5: the page, kmalloc and slab callbacks are safe to call from several lanes at once (declares Smp). */");
+        sb.AppendLine("    bool smp;");
         foreach (var group in Operations.All.GroupBy(o => o.Capability))
         {
             sb.AppendLine($"    /* ---- {group.Key} ---- */");
