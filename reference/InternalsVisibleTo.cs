@@ -4,3 +4,4 @@ using System.Runtime.CompilerServices;
 // and benchmarks reach the subsystems directly (the page tables, the TLB, the ADDR-3 worked example).
 [assembly: InternalsVisibleTo("KernelMm.Tests")]
 [assembly: InternalsVisibleTo("KernelMm.Benchmarks")]
+[assembly: InternalsVisibleTo("KernelMm.Mutation.Tests")]

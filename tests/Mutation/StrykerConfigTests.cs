@@ -63,15 +63,58 @@ public class StrykerConfigTests
                 .Where(m => m.GetCustomAttributes<FactAttribute>(inherit: true).Any())
                 .Select(m => $"{t.FullName}.{m.Name}"))
             .ToList();
-        var wholeTerms = Terms(Config(Path.Combine(Root(), "stryker-config.json"))).ToHashSet();
-        foreach (var file in Areas.Select(a => $"stryker-config.{a}.json").Append("stryker-config.json"))
+        var wholeRun = MutationProjectTests(tests);
+        foreach (var file in Areas.Select(a => $"stryker-config.{a}.json"))
         {
             foreach (var term in Terms(Config(Path.Combine(Root(), file))))
             {
-                Assert.True(tests.Any(t => t.Contains(term, StringComparison.Ordinal)), $"{file}: filter term '{term}' selects no test");
-                Assert.Contains(term, wholeTerms); // the whole run's selection includes every area's
+                var selected = tests.Where(t => t.Contains(term, StringComparison.Ordinal)).ToList();
+                Assert.True(selected.Count > 0, $"{file}: filter term '{term}' selects no test");
+                // the whole run's test project (mutation/) compiles every test an area's filter selects
+                var missing = selected.Where(t => !wholeRun.Contains(t)).ToList();
+                Assert.True(missing.Count == 0, $"{file}: '{term}' selects tests the whole run's project does not compile: {string.Join(", ", missing.Take(5))}");
             }
         }
+    }
+
+    [Fact]
+    public void The_whole_run_uses_the_mtp_runner_over_the_mutation_project()
+    {
+        var whole = Config(Path.Combine(Root(), "stryker-config.json"));
+        Assert.Equal("mtp", whole.GetProperty("test-runner").GetString());
+        Assert.False(whole.TryGetProperty("test-case-filter", out _), "the whole run's selection is the mutation project itself");
+        Assert.Contains("mutation/KernelMm.Mutation.Tests.csproj", File.ReadAllText(Path.Combine(Root(), "Conformance.sln")).Replace('\\', '/'));
+        // stopOnFail: a killed mutant costs its first failing test, not the whole selection
+        var runner = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root(), "mutation", "xunit.runner.json"))).RootElement;
+        Assert.True(runner.GetProperty("stopOnFail").GetBoolean());
+    }
+
+    /// <summary>The tests (type.method) of this assembly whose source files the mutation project links.</summary>
+    private static HashSet<string> MutationProjectTests(List<string> tests)
+    {
+        string dir = Path.Combine(Root(), "mutation");
+        var project = System.Xml.Linq.XDocument.Load(Path.Combine(dir, "KernelMm.Mutation.Tests.csproj"));
+        var files = project.Descendants("Compile").SelectMany(c => c.Attribute("Include")!.Value.Split(';'))
+            .SelectMany(glob =>
+            {
+                string path = Path.GetFullPath(Path.Combine(dir, Path.GetDirectoryName(glob)!));
+                string pattern = Path.GetFileName(glob);
+                Assert.True(Directory.Exists(path), $"mutation project: {glob} names no folder");
+                var matched = Directory.EnumerateFiles(path, pattern).ToList();
+                Assert.True(matched.Count > 0, $"mutation project: {glob} matches no file");
+                return matched;
+            })
+            .ToList();
+        // type full names declared in the linked files (file-scoped namespace + class name)
+        var types = new HashSet<string>();
+        foreach (var f in files)
+        {
+            string text = File.ReadAllText(f);
+            var ns = System.Text.RegularExpressions.Regex.Match(text, @"^namespace ([\w.]+);", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value;
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"\bclass (\w+)"))
+                types.Add($"{ns}.{m.Groups[1].Value}");
+        }
+        return tests.Where(t => types.Contains(t[..t.LastIndexOf('.')])).ToHashSet();
     }
 
     private static IEnumerable<string> Terms(JsonElement config) =>
