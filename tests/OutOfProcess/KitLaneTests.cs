@@ -218,15 +218,7 @@ internal sealed class LaneProgram : IDisposable
 
     public LaneProgram(string[] command)
     {
-        var start = new ProcessStartInfo(command[0])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
-        _process = Process.Start(start)!;
+        _process = PipedProcess.Start(command);
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginErrorReadLine();
     }

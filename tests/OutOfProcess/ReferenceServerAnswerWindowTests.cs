@@ -23,15 +23,7 @@ public class ReferenceServerAnswerWindowTests
     public async Task References_ToRecentAnswers_SurviveTheWindowBoundary()
     {
         string[] command = ReferenceServerTests.Command();
-        var start = new ProcessStartInfo(command[0])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in command.Skip(1)) start.ArgumentList.Add(arg);
-        using var server = Process.Start(start)!;
+        using var server = PipedProcess.Start(command);
         try
         {
             // Answers are read while the burst is written: the server writes them as it goes.
