@@ -63,6 +63,17 @@ public class KmallocEdgeTests
     }
 
     [Fact]
+    public void X86_TheLargestClassExactly_ComesFromItsCache_NotFromThePageAllocator()
+    {
+        using var mm = Boot(Profiles.X86_32);
+        var before = mm.SlabInfo().ToDictionary(i => i.Name, i => i.ActiveObjects);
+        ulong p = mm.Kmalloc(4L << 20, Gfp.Kernel); // the size-4194304 class, above the direct table
+        var after = mm.SlabInfo().ToDictionary(i => i.Name, i => i.ActiveObjects);
+        Assert.Equal(["size-4194304"], after.Where(kv => kv.Value != before[kv.Key]).Select(kv => kv.Key));
+        mm.Kfree(p);
+    }
+
+    [Fact]
     public void Linux6_KreallocWithGfpDma_MovesALargeBlockThatLiesAbove16M()
     {
         using var mm = Boot(Profiles.Linux6);

@@ -160,6 +160,21 @@ public class PhysicalEdgeTests
         c.FreePagesOf(other, 0);
     }
 
+    // ---- The end of the direct mapping (ADDR-6, ADDR-10) ------------------------------------------
+
+    [Fact]
+    public void AnAccessThatRunsOffTheEndOfTheDirectMapping_IsAKernelPageFault_AndWritesNothing()
+    {
+        using var mm = Boot(64 * MiB);
+        ulong end = mm.Profile.PageOffset + mm.Profile.LowMemoryEnd; // high_memory: the hole before VMALLOC_START follows
+        mm.Write(end - 4, [1, 2, 3, 4]);
+        Assert.Throws<KernelPageFaultException>(() => mm.Read(end - 2, new byte[4]));
+        Assert.Throws<KernelPageFaultException>(() => mm.Write(end - 2, [9, 9, 9, 9]));
+        var back = new byte[4];
+        mm.Read(end - 4, back);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, back);
+    }
+
     // ---- The vmalloc window's end (is_vmalloc_addr) ---------------------------------------------
 
     [Fact]
