@@ -56,6 +56,20 @@ public class StrykerConfigTests
     }
 
     [Fact]
+    public void Every_config_leaves_the_same_message_only_calls_unmutated()
+    {
+        // docs/mutation.md: each ignored method takes its string argument (the caller's name) only for
+        // an error message, so a mutant there changes text, not behaviour. An area run must judge the
+        // same mutants as the whole run, or their scores are not comparable.
+        static string[] Ignored(JsonElement config) =>
+            config.GetProperty("ignore-methods").EnumerateArray().Select(m => m.GetString()!).ToArray();
+        var whole = Ignored(Config(Path.Combine(Root(), "stryker-config.json")));
+        Assert.Contains("*Exception.ctor", whole);
+        foreach (var area in Areas)
+            Assert.Equal(whole, Ignored(Config(Path.Combine(Root(), $"stryker-config.{area}.json"))));
+    }
+
+    [Fact]
     public void Every_test_filter_term_selects_tests_that_exist()
     {
         var tests = typeof(StrykerConfigTests).Assembly.GetTypes()

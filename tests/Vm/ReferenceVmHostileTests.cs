@@ -47,6 +47,11 @@ public class ReferenceVmHostileTests
         {
             Hostile(k, $"vmalloc({size})", () => { ulong a = k.Vmalloc(size); if (a != 0) k.Vfree(a); });
             Hostile(k, $"vzalloc({size})", () => { ulong a = k.Vzalloc(size); if (a != 0) k.Vfree(a); });
+#if MUTATION_SELECTION
+            // The mutation run (docs/mutation.md) skips the legal 1-4 GiB ioremaps: on 64-bit-8k each maps up to
+            // half a million PTEs, 0.3 s here but 16 s of the selection's 27 s under Stryker's instrumentation.
+            if (size >= 1L << 30 && size <= 1L << 32) continue;
+#endif
             foreach (ulong phys in new[] { 0UL, k.Profile.PhysicalMemory, k.Profile.PhysicalMemory - 1, 1UL << 31, 1UL << 40, ulong.MaxValue - 1 })
                 Hostile(k, $"ioremap(0x{phys:x}, {size})", () => { ulong a = k.Ioremap(phys, size); if (a != 0) k.Iounmap(a); });
         }
