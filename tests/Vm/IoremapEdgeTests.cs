@@ -110,4 +110,34 @@ public class IoremapEdgeTests
         k.Iounmap(second);
         k.Iounmap(first);
     }
+    [Fact]
+    public void ARangeWhoseSecondTablePageCannotBeHad_IsUndoneCompletely()
+    {
+        using var k = Boot();
+        var p = k.Profile;
+        ulong page = (ulong)p.PageSize, ramEnd = p.PhysicalMemory;
+        long Free() => Zones.All.Sum(z => Enumerable.Range(0, p.MaxOrder + 1).Sum(o => k.FreeBlocks(z, o) << o));
+        // 1023 pages and their guard page fill the window's first page table (VMALLOC_START is 4 MiB aligned here),
+        // so the next area starts on a table boundary.
+        ulong first = k.Ioremap(ramEnd, 1023 * (long)page);
+        Assert.Equal(p.VmallocStart, first);
+        var held = new List<PageHandle>();
+        for (var h = k.AllocPages(Gfp.Atomic, 0); !h.IsNull; h = k.AllocPages(Gfp.Atomic, 0)) held.Add(h);
+        // Leave the reserve plus one page: GFP_KERNEL may take exactly one page table.
+        long reserve = k.ZoneInfo().Zones.Max(z => z.Min);
+        foreach (var h in held.Take((int)reserve + 1)) k.FreePagesOf(h, 0);
+        held.RemoveRange(0, (int)reserve + 1);
+        long tables = k.PageTablePages, free = Free();
+
+        // 1100 pages need a second table after the first 1024: none is left, so everything is undone.
+        Assert.Equal(0UL, k.Ioremap(ramEnd + 4096 * page, 1100 * (long)page));
+
+        Assert.Equal(free, Free());                 // the table page taken for the first 1024 went back
+        Assert.Equal(tables, k.PageTablePages);
+        ulong start = first + 1024 * page;
+        Assert.Equal(TranslationFault.NotPresent, k.Translate(start, Access.KernelRead).Fault);
+        Assert.Equal(TranslationFault.NotPresent, k.Translate(start + 1023 * page, Access.KernelRead).Fault);
+        foreach (var h in held) k.FreePagesOf(h, 0);
+        Assert.Equal(start, k.Ioremap(ramEnd + 4096 * page, 1100 * (long)page)); // the range was given back too
+    }
 }
