@@ -36,7 +36,9 @@ public class PageTableEdgeTests
         Assert.Equal(3, t.TablePages);
         Assert.True(t.EnsureTables(a + s));                   // gone: made again
         Assert.Equal(4, t.TablePages);
-        Assert.Equal(3, t.FreeEmptyTables(a, a + 3 * s));
+        Assert.Equal(2, t.FreeEmptyTables(a, a + s + 1));     // one byte into the second table: both go
+        Assert.Equal(2, t.TablePages);
+        Assert.Equal(1, t.FreeEmptyTables(a, a + 3 * s));
         Assert.Equal(1, t.TablePages);
     }
 
