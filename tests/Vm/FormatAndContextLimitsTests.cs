@@ -15,8 +15,8 @@ public class FormatAndContextLimitsTests
     [Fact]
     public void ALevelWhoseEntriesDoNotFitInOnePage_IsRefused()
     {
-        Assert.Throws<ArgumentException>(() => new PageTableFormat(Profiles.X86_32 with { PageTableLevelBits = [9, 11] }));
-        Assert.Throws<ArgumentException>(() => new PageTableFormat(Profiles.X86_32 with { PageTableLevelBits = [11, 9] }));
+        Assert.Throws<ArgumentException>(() => new PageTableFormat(Profiles.X86_32 with { PageTableLevelBits = [10, 11] }));
+        Assert.Throws<ArgumentException>(() => new PageTableFormat(Profiles.X86_32 with { PageTableLevelBits = [11, 10] }));
         Assert.Equal(2, new PageTableFormat(Profiles.X86_32).Levels); // 2^10 four-byte entries: exactly one page
     }
 
