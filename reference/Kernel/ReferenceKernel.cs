@@ -36,17 +36,21 @@ public sealed partial class ReferenceKernel : IMemoryManager
     private SlabCommon? _slab;
     private Mm.Kmalloc? _kmalloc;
     private readonly Lock _lazyInit = new();
+    // Stryker disable once NullCoalescing : double-checked lazy initialisation: MakeSlabs returns the existing layer itself (??= under the lock), so skipping the lock-free read changes only speed
     private SlabCommon Slabs => Volatile.Read(ref _slab) ?? MakeSlabs();
+    // Stryker disable once NullCoalescing : double-checked lazy initialisation: MakeKmalloc returns the existing caches itself (??= under the lock)
     private Mm.Kmalloc KmallocCaches => Volatile.Read(ref _kmalloc) ?? MakeKmalloc();
 
     private SlabCommon MakeSlabs()
     {
+        // Stryker disable once Assignment : reached with the field set only when two CPUs race on first use (the getter reads it first); no deterministic test can order that race
         lock (_lazyInit) return _slab ??= new SlabCommon(Profile, _map, _memory, _pages, _direct, AllocPagesPfn);
     }
 
     private Mm.Kmalloc MakeKmalloc()
     {
         var slabs = Slabs;
+        // Stryker disable once Assignment : reached with the field set only when two CPUs race on first use (the getter reads it first); no deterministic test can order that race
         lock (_lazyInit) return _kmalloc ??= new Mm.Kmalloc(slabs, _sched, _gfp);
     }
 

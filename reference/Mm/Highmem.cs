@@ -96,6 +96,7 @@ internal sealed class Highmem
     public void UnmapAtomic(ulong addr)
     {
         // kunmap_atomic must undo the most recent kmap_atomic (stack order), as the kernel requires.
+        // Stryker disable once Bitwise : ulong addresses, so >> and >>> are the same shift
         if (_atomicDepth == 0 || addr >> _pageShift != _atomicAddr[_atomicDepth - 1] >> _pageShift)
             throw new KernelBugException("ZONE-4", $"kunmap_atomic(0x{addr:x}) does not match the last kmap_atomic");
         _atomicDepth--;

@@ -32,6 +32,7 @@ internal sealed class KernelPageTables
         MapDirect(layout);
         if (layout.HasPkmap)
         {
+            // Stryker disable once Equality : one more step could only reach PkmapEnd, which is AtomicKmapBase, whose tables the next statement makes anyway
             for (ulong va = layout.PkmapBase; va < layout.PkmapEnd; va += Format.SpanOf(Format.PteLevel - 1))
                 Table.EnsureTables(va);
             Table.EnsureTables(layout.AtomicKmapBase);
@@ -61,6 +62,7 @@ internal sealed class KernelPageTables
         for (; pa + large <= lowBytes; pa += large)
             Table.MapLarge(layout.PageOffset + pa, largeLevel, pa >> Format.PageShift, PteFlags.Kernel);
         for (; pa < lowBytes; pa += page)
+            // Stryker disable once Bitwise : pa is a ulong, so >> and >>> are the same shift
             Table.Map(layout.PageOffset + pa, pa >> Format.PageShift, PteFlags.Kernel);
     }
 }

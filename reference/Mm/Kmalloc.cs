@@ -52,6 +52,7 @@ internal sealed class Kmalloc
 
         // The direct table covers the classes up to 8 KiB that are multiples of 8 (all profiles' are).
         int small = 0;
+        // Stryker disable once Equality,Arithmetic,Boolean : the direct table is a fast path of ClassIndex: a shorter (or empty) table sends those sizes to the binary search, which picks the same class
         while (small < _classes.Length && _classes[small] <= 8192 && _classes[small] % 8 == 0) small++;
         _smallMax = small == 0 ? 0 : _classes[small - 1];
         _smallIndex = new byte[_smallMax / 8 + 1];
@@ -70,6 +71,7 @@ internal sealed class Kmalloc
         // GFP-7: a bit this kernel does not define is refused.
         _gfp.Check(gfp, "kmalloc");
         int cls;
+        // Stryker disable once Bitwise : size is positive here, so >> and >>> are the same shift
         if ((ulong)(size - 1) < (ulong)_smallMax) cls = _smallIndex[(int)((size + 7) >> 3)];
         else
         {
@@ -82,6 +84,7 @@ internal sealed class Kmalloc
         }
         // GFP-1: slab_pre_alloc_hook's might_sleep_if(gfpflags_allow_blocking(flags)).
         if ((gfp & GfpFlags.DirectReclaim) != 0 && _sched.InAtomic) MightSleep(size, gfp);
+        // Stryker disable once NullCoalescing : General returns the class's existing cache itself (??= under the lock), so the lock-free read only saves time
         var cache = ((gfp & GfpFlags.Dma) == 0 ? _normal : _dma)[cls] ?? General(cls, (gfp & GfpFlags.Dma) != 0);
         if (cache is null) return 0;
         ulong p = cache.Alloc(gfp, (int)size);
@@ -106,6 +109,7 @@ internal sealed class Kmalloc
         int lo = 0, hi = _classes.Length - 1;
         while (lo < hi)
         {
+            // Stryker disable once Bitwise : lo + hi is a small non-negative int, so >> and >>> are the same shift
             int mid = (lo + hi) >> 1;
             if (_classes[mid] < size) lo = mid + 1; else hi = mid;
         }
@@ -205,9 +209,11 @@ internal sealed class Kmalloc
     private int LargeHead(ulong p, string caller)
     {
         ulong off = p - _slab.Direct.PageOffset;
+        // Stryker disable once Equality : off == LowEnd is no live block either way: the check below refuses it with the same rule (KMAL-6)
         if (off >= _slab.Direct.LowEnd)
             throw new KernelBugException("KMAL-6", $"{caller}(0x{p:x}): not a direct-mapped address, so not kmalloc memory "
                 + "(a vmalloc, kmap or user address?)");
+        // Stryker disable once Bitwise : off is a ulong, so >> and >>> are the same shift
         int pfn = (int)(off >> _slab.PageShift);
         if ((off & (ulong)(_slab.PageSize - 1)) != 0 || !_large.ContainsKey(pfn))
             throw new KernelBugException("KMAL-6", $"{caller}(0x{p:x}): not the start of a live kmalloc block "
@@ -231,6 +237,7 @@ internal sealed class Kmalloc
 
         // The old block is checked completely first, so a refused call changes nothing.
         var slab = _slab.SlabOf(p);
+        // Stryker disable once Unary : both are set on every path before they are read
         int index = -1, pfn = -1;
         long old;
         if (slab is not null)

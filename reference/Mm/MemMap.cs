@@ -90,6 +90,7 @@ internal sealed class MemMap
     /// uninitialised entry is harmless because the slab layer accepts an id only when that slab
     /// is live and spans the frame. Created on first use, so machines without slabs pay nothing.
     /// </summary>
+    // Stryker disable once Assignment : read once per slab layer (SlabCommon keeps the array); a fresh array per read would only cost memory, since stale ids are never trusted
     public int[] SlabId => _slabId ??= GC.AllocateUninitializedArray<int>(Frames);
 
     private int[]? _slabId;

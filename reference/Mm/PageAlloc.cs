@@ -31,6 +31,7 @@ internal sealed class PageAlloc
         foreach (var zone in Spec.Contract.Zones.All)
         {
             var (start, end) = profile.ZoneSpan(zone);
+            // Stryker disable once Bitwise : ulong addresses, so >> and >>> are the same shift
             var area = new ZoneArea(zone, (int)(start >> profile.PageShift), (int)(end >> profile.PageShift), MaxOrder, PcpHigh);
             Zones[(int)zone] = area;
             // memblock_free_all: hand every frame to the buddy lists in max-order blocks.
@@ -62,6 +63,7 @@ internal sealed class PageAlloc
         for (int i = 0; i < zones.Count; i++)
         {
             var zone = Zones[(int)zones[i]];
+            // Stryker disable once Bitwise,Statement : a fast path: RmQueue finds no block of that order in a zone with fewer free pages and returns -1, so the loop goes on to the next zone either way
             if (zone.FreePages < 1L << order) continue;
             int pfn = RmQueue(zone, order);
             if (pfn >= 0) return pfn;
@@ -237,6 +239,7 @@ internal sealed class PageAlloc
     public long FreeBlocks(Zone zone, int order)
     {
         var area = Zones[(int)zone];
+        // Stryker disable once Logical : defensive: every caller passes 0..MaxOrder (ReferenceKernel.FreeBlocks refuses any other order first, HasBlock loops within it)
         if (order < 0 || order > MaxOrder) return 0;
         return area.NrFree[order] + (order == 0 ? area.PcpCount : 0);
     }

@@ -107,6 +107,7 @@ internal sealed class PageTable
                 return new PageWalk(true, _f.PfnOf(entry), rights, level);
             if ((flags & PteFlags.Large) != 0)
             {
+                // Stryker disable once Bitwise : ulong addresses, so >> and >>> are the same shift
                 ulong within = (va & (_f.SpanOf(level) - 1)) >> _f.PageShift;
                 return new PageWalk(true, _f.PfnOf(entry) + within, rights, level);
             }
@@ -137,6 +138,7 @@ internal sealed class PageTable
     public bool MapLarge(ulong va, int level, ulong pfn, PteFlags flags)
     {
         if (level >= _f.PteLevel) throw new ArgumentOutOfRangeException(nameof(level), "a large page sits above the last level");
+        // Stryker disable once Bitwise : a ulong span, so >> and >>> are the same shift
         ulong pages = _f.SpanOf(level) >> _f.PageShift;
         if ((va & (_f.SpanOf(level) - 1)) != 0 || pfn % pages != 0)
             throw new InvalidOperationException($"large page at 0x{va:x} (pfn 0x{pfn:x}) is not aligned to 0x{_f.SpanOf(level):x}");
@@ -166,6 +168,7 @@ internal sealed class PageTable
             ulong entry = _f.Read(table, index);
             if (!PageTableFormat.IsPresent(entry))
             {
+                // Stryker disable once Arithmetic : every table provider ignores the level (it is for a provider that keeps levels apart)
                 int child = _frames.AllocTable(level + 1);
                 if (child < 0) return null;
                 TablePages++;

@@ -100,6 +100,7 @@ internal sealed class PageTableFormat
     public bool IsCanonical(ulong va)
     {
         if (VirtualAddressBits >= 64) return true;
+        // Stryker disable once Bitwise : a ulong address, so >> and >>> are the same shift
         if (EntryBytes == 4) return va >> VirtualAddressBits == 0;
         long high = (long)va >> (VirtualAddressBits - 1);
         return high == 0 || high == -1;
@@ -111,6 +112,7 @@ internal sealed class PageTableFormat
     public ulong MakeEntry(ulong pfn, PteFlags flags) => pfn << PageShift | (uint)flags;
 
     /// <summary>The frame an entry names (pte_pfn).</summary>
+    // Stryker disable once Bitwise : a ulong entry, so >> and >>> are the same shift
     public ulong PfnOf(ulong entry) => entry >> PageShift;
 
     /// <summary>The flag bits of an entry.</summary>

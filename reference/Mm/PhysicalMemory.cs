@@ -8,6 +8,7 @@ namespace KernelMm.Reference.Mm;
 internal sealed class PhysicalMemory(int frames, int pageSize)
 {
     private const int ChunkShift = 10;
+    // Stryker disable once Bitwise : a positive int, so >> and >>> are the same shift
     private readonly byte[]?[]?[] _chunks = new byte[]?[]?[(frames + (1 << ChunkShift) - 1) >> ChunkShift];
     public int PageSize { get; } = pageSize;
 
@@ -21,6 +22,7 @@ internal sealed class PhysicalMemory(int frames, int pageSize)
     /// </summary>
     private byte[] FrameForWrite(int pfn)
     {
+        // Stryker disable once Bitwise : pfn is never negative here, so >> and >>> are the same shift
         ref var chunkSlot = ref _chunks[pfn >> ChunkShift];
         var chunk = Volatile.Read(ref chunkSlot);
         if (chunk is null)
