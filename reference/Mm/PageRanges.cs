@@ -31,7 +31,7 @@ internal sealed class PageRanges(UserVm vm)
                 }
             }
         }
-        if (mm.SwapEntries.Count > 0)
+        if (mm.SwapEntries.Count != 0)
         {
             ulong first = start >> vm.PageShift, last = (end - 1) >> vm.PageShift;
             foreach (var vpn in mm.SwapEntries.Keys.Where(v => v >= first && v <= last).ToList())
@@ -93,7 +93,8 @@ internal sealed class PageRanges(UserVm vm)
             vm.Mmu.MapUser(parent.Space, va, (ulong)pfn, readOnly);
             vm.Anon.Get(pfn)?.Rmap.Add((child, va));
         }
-        if (!vma.Shared && vma.Backing != VmaBacking.Device && parent.SwapEntries.Count > 0)
+        // Stryker disable once Logical : swap entries are kept for private anonymous pages only and vmas do not overlap, so a shared or driver vma's range holds none: entering the loop for one finds nothing
+        if (!vma.Shared && vma.Backing != VmaBacking.Device && parent.SwapEntries.Count != 0)
         {
             ulong first = vma.Start >> vm.PageShift, last = (vma.End - 1) >> vm.PageShift;
             foreach (var (vpn, slot) in parent.SwapEntries)

@@ -34,6 +34,7 @@ internal sealed class Swapper(UserVm vm)
             victims.Add(page);
         }
         int done = 0;
+        // Stryker disable once Conditional,Equality : a stack or a heap buffer of the same size: no test can tell them apart
         Span<byte> data = vm.PageSize <= 8192 ? stackalloc byte[vm.PageSize] : new byte[vm.PageSize];
         foreach (var page in victims)
         {
@@ -56,6 +57,7 @@ internal sealed class Swapper(UserVm vm)
     {
         int pfn = vm.AllocFrame();
         if (pfn < 0) return UserFault.OutOfMemory;
+        // Stryker disable once Conditional,Equality : a stack or a heap buffer of the same size: no test can tell them apart
         Span<byte> data = vm.PageSize <= 8192 ? stackalloc byte[vm.PageSize] : new byte[vm.PageSize];
         vm.Swap.Load(slot, data);
         vm.Memory.Write(pfn, 0, data);

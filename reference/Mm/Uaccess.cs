@@ -20,6 +20,7 @@ internal sealed class Uaccess(UserVm vm, PageFaults faults)
         if (n == 0) return 0;
         // UACC-3: access_ok: a range not wholly in user space is refused before any byte moves.
         if (!AccessOk(user, (ulong)n)) return n;
+        // Stryker disable once Conditional,Equality : a stack or a heap buffer of the same size: no test can tell them apart
         Span<byte> chunk = vm.PageSize <= 8192 ? stackalloc byte[vm.PageSize] : new byte[vm.PageSize];
         long done = 0;
         while (done < n)

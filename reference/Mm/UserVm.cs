@@ -45,8 +45,8 @@ internal sealed class UserVm
 
     public ulong PageMask => ~((ulong)PageSize - 1);
     public bool IsAligned(ulong va) => (va & ((ulong)PageSize - 1)) == 0;
-    /// <summary>PAGE_ALIGN: rounds up to a page multiple; 0 when it overflows.</summary>
-    public ulong PageAlign(ulong length) => length > ulong.MaxValue - (ulong)PageSize + 1 ? 0 : (length + (ulong)PageSize - 1) & PageMask;
+    /// <summary>PAGE_ALIGN: rounds up to a page multiple; 0 when it overflows (a length within a page of 2^64 wraps to below one page, which the mask makes 0).</summary>
+    public ulong PageAlign(ulong length) => (length + (ulong)PageSize - 1) & PageMask;
 
     /// <summary>A frame for user memory, marked <see cref="PageState.User"/>, contents unspecified; -1 when none is left even after reclaim.</summary>
     public int AllocFrame()
@@ -62,6 +62,7 @@ internal sealed class UserVm
     /// <summary>copy_user_highpage: the whole of frame <paramref name="from"/> into frame <paramref name="to"/>.</summary>
     public void CopyFrame(int from, int to)
     {
+        // Stryker disable once Conditional,Equality : a stack or a heap buffer of the same size: no test can tell them apart
         Span<byte> page = PageSize <= 8192 ? stackalloc byte[PageSize] : new byte[PageSize];
         Memory.Read(from, 0, page);
         Memory.Write(to, 0, page);
