@@ -13,18 +13,8 @@ namespace KernelMm.Tests.User;
 /// Expectations are the documented behaviour (ADDR-4, ADDR-6, MMAP-6..8, SWAP-1) and the reference's
 /// declared choice of lazy copy-on-write (<see cref="UserSpacePolicy.Default"/>).
 /// </summary>
-public class FaultAndForkEdgeTests : IDisposable
+public class FaultAndForkEdgeTests : UserKernelTests
 {
-    private const int Page = 4096;
-    private static readonly Prot Rw = Prot.Read | Prot.Write;
-    private static readonly MapFlags PrivAnon = MapFlags.Private | MapFlags.Anonymous;
-    private readonly ReferenceKernel _k = new(Profiles.X86_32.WithMemory(64UL << 20));
-    private ulong Window => _k.Profile.UserWindowStart;
-
-    public void Dispose() => _k.Dispose();
-
-    private long FreePages() => Zones.All.Sum(z => Enumerable.Range(0, _k.Profile.MaxOrder + 1).Sum(o => _k.FreeBlocks(z, o) << o));
-
     private byte ReadByte(int pid, ulong addr)
     {
         var b = new byte[1];

@@ -11,18 +11,8 @@ namespace KernelMm.Tests.User;
 /// reference declares (<see cref="SwapVictimOrder.OldestFirst"/>), a swapped-in page giving its slot
 /// back exactly once, swap_out of no pages, the swap device's declared size, and a process gone after exit.
 /// </summary>
-public class FileAndSwapEdgeTests : IDisposable
+public class FileAndSwapEdgeTests : UserKernelTests
 {
-    private const int Page = 4096;
-    private static readonly Prot Rw = Prot.Read | Prot.Write;
-    private static readonly MapFlags PrivAnon = MapFlags.Private | MapFlags.Anonymous;
-    private readonly ReferenceKernel _k = new(Profiles.X86_32.WithMemory(64UL << 20));
-    private ulong Window => _k.Profile.UserWindowStart;
-
-    public void Dispose() => _k.Dispose();
-
-    private long FreePages() => Zones.All.Sum(z => Enumerable.Range(0, _k.Profile.MaxOrder + 1).Sum(o => _k.FreeBlocks(z, o) << o));
-
     [Fact]
     public void AFile_TakesAFramePerPage_AndReadsAndWritesAcrossItsPagesUpToItsEnd()
     {

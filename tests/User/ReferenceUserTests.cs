@@ -5,16 +5,8 @@ using KernelMm.Spec.Profiles;
 namespace KernelMm.Tests.User;
 
 /// <summary>The reference's user space, scenario by scenario, on the default profile (64 MiB).</summary>
-public class ReferenceUserTests : IDisposable
+public class ReferenceUserTests : UserKernelTests
 {
-    private const int Page = 4096;
-    private static readonly Prot Rw = Prot.Read | Prot.Write;
-    private static readonly MapFlags PrivAnon = MapFlags.Private | MapFlags.Anonymous;
-    private readonly ReferenceKernel _k = new(Profiles.X86_32.WithMemory(64UL << 20));
-    private ulong Window => _k.Profile.UserWindowStart;
-
-    public void Dispose() => _k.Dispose();
-
     private byte[] Read(int pid, ulong addr, int n)
     {
         var buf = new byte[n];
@@ -23,8 +15,6 @@ public class ReferenceUserTests : IDisposable
     }
 
     private void Write(int pid, ulong addr, params byte[] data) => Assert.Equal(UserFault.None, _k.UserWrite(pid, addr, data));
-
-    private long FreePages() => Zones.All.Sum(z => Enumerable.Range(0, _k.Profile.MaxOrder + 1).Sum(o => _k.FreeBlocks(z, o) << o));
 
     [Fact]
     public void Mmap_RoundsLengthUp_ZeroFills_AndFaultsPastTheEnd()

@@ -11,16 +11,8 @@ namespace KernelMm.Tests.User;
 /// page offset is not zero, and the write fault that reuses a page no longer shared after fork.
 /// Every expectation is the documented behaviour (UACC-1..3, MMAP-5..7, ADDR-4), on the default profile.
 /// </summary>
-public class UserCopyEdgeTests : IDisposable
+public class UserCopyEdgeTests : UserKernelTests
 {
-    private const int Page = 4096;
-    private static readonly Prot Rw = Prot.Read | Prot.Write;
-    private static readonly MapFlags PrivAnon = MapFlags.Private | MapFlags.Anonymous;
-    private readonly ReferenceKernel _k = new(Profiles.X86_32.WithMemory(64UL << 20));
-    private ulong Window => _k.Profile.UserWindowStart;
-
-    public void Dispose() => _k.Dispose();
-
     /// <summary>A pattern no two nearby offsets share, so a copy shifted by any amount shows.</summary>
     private static byte[] Pattern(int n, int salt) => Enumerable.Range(0, n).Select(i => (byte)((i * 7 + salt) % 251 + 1)).ToArray();
 
@@ -55,8 +47,6 @@ public class UserCopyEdgeTests : IDisposable
         _k.Read(addr, buf);
         return buf;
     }
-
-    private long FreePages() => Zones.All.Sum(z => Enumerable.Range(0, _k.Profile.MaxOrder + 1).Sum(o => _k.FreeBlocks(z, o) << o));
 
     [Fact]
     public void CopyToUser_FromInsideAPage_AcrossThreePages_MovesEveryByteToItsPlace()

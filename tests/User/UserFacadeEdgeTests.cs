@@ -11,16 +11,8 @@ namespace KernelMm.Tests.User;
 /// user accesses of zero bytes and across a page, a kernel buffer of a user copy with an unmapped page
 /// in its middle, 8-byte get_user on a 64-bit profile, and what a driver's mmap method maps (DRV-1..4).
 /// </summary>
-public class UserFacadeEdgeTests : IDisposable
+public class UserFacadeEdgeTests : UserKernelTests
 {
-    private const int Page = 4096;
-    private static readonly Prot Rw = Prot.Read | Prot.Write;
-    private static readonly MapFlags PrivAnon = MapFlags.Private | MapFlags.Anonymous;
-    private readonly ReferenceKernel _k = new(Profiles.X86_32.WithMemory(64UL << 20));
-    private ulong Window => _k.Profile.UserWindowStart;
-
-    public void Dispose() => _k.Dispose();
-
     private byte[] UserBytes(int pid, ulong addr, int n)
     {
         var buf = new byte[n];
