@@ -6,8 +6,9 @@ namespace KernelMm.Tests.User;
 /// <summary>
 /// The reference's declared user-space choices (<see cref="UserSpacePolicy"/>) pinned where the generated
 /// campaigns cannot (they must pass any legal choice): where mmap places a mapping top-down and bottom-up,
-/// and what an eager-copy fork gives parent and child. Also get_user/put_user on read-only and straddling
-/// pages, and a driver mapping's rights. Found by the whole-reference mutation run 9 (docs/mutation.md).
+/// what an eager-copy fork gives parent and child, and which pages newest-first reclaim writes out. Also
+/// get_user/put_user on read-only, straddling and copy-on-write pages, and fork's swap slots (one per
+/// swapped-out page, the first slot included). Found by the whole-reference mutation run 9 (docs/mutation.md).
 /// </summary>
 public class UserPolicyChoiceTests : UserKernelTests
 {
@@ -143,14 +144,39 @@ public class UserPolicyChoiceTests : UserKernelTests
     }
 
     [Fact]
-    public void ARemapPfnRangeMapping_MappedReadOnly_RefusesStores()
+    public void NewestFirstSwapVictims_WriteOutTheMostRecentlyFaultedPagesFirst()
+    {
+        using var k = KernelWith(UserSpacePolicy.Default with { SwapVictims = SwapVictimOrder.NewestFirst });
+        int p = k.CreateProcess();
+        ulong a = (ulong)k.Mmap(p, Window, 3 * Page, Rw, PrivAnon | MapFlags.Fixed, -1, 0);
+        for (int i = 0; i < 3; i++) Store(k, p, a + (ulong)(i * Page), (byte)(0x70 + i));
+        Assert.Equal(2, k.SwapOut(2));
+        long n = k.PageFaults(p);
+        Assert.Equal(0x70, ReadByte(k, p, a));                                  // the oldest: still resident
+        Assert.Equal(n, k.PageFaults(p));
+        Assert.Equal(0x72, ReadByte(k, p, a + 2 * Page));                       // the two newest: back from swap
+        Assert.Equal(0x71, ReadByte(k, p, a + Page));
+        Assert.Equal(n + 2, k.PageFaults(p));
+    }
+
+    [Fact]
+    public void Fork_GivesTheChildASlotOfItsOwnForEverySwappedOutPage_OnceEach_EvenTheFirstSlot()
     {
         int p = _k.CreateProcess();
-        int device = _k.RegisterRemapDevice(100, 2, 0);
-        int fd = _k.OpenDevice(p, device);
-        ulong a = (ulong)_k.Mmap(p, Window, Page, Prot.Read, MapFlags.Shared | MapFlags.Fixed, fd, 0);
-        Assert.Equal(Window, a);
-        Assert.Equal(UserFault.None, _k.UserRead(p, a, new byte[1]));
-        Assert.Equal(UserFault.AccessError, _k.UserWrite(p, a, [1]));
+        ulong a = (ulong)_k.Mmap(p, Window, 2 * Page, Rw, PrivAnon | MapFlags.Fixed, -1, 0);
+        ulong b = (ulong)_k.Mmap(p, Window + 4 * Page, Page, Rw, PrivAnon | MapFlags.Fixed, -1, 0);
+        Store(_k, p, a, 0x41);
+        Store(_k, p, a + Page, 0x42);
+        Assert.Equal((long)(Window + 8 * Page), _k.Mmap(p, Window + 8 * Page, Page, Rw, PrivAnon | MapFlags.Fixed, -1, 0));
+        Store(_k, p, b, 0x43);
+        Assert.Equal(3, _k.SwapOut(3));
+        Assert.Equal(0x41, ReadByte(_k, p, a));                                 // the first slot is free again
+        long swapFree = _k.SwapFreePages;
+        int child = _k.Fork(p);
+        Assert.True(child > 0);
+        Assert.Equal(swapFree - 2, _k.SwapFreePages);                           // one slot of its own per swapped page
+        Assert.Equal(0x42, ReadByte(_k, child, a + Page));
+        Assert.Equal(0x43, ReadByte(_k, child, b));
+        Assert.Equal(0x41, ReadByte(_k, child, a));
     }
 }
