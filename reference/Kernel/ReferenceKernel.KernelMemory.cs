@@ -18,7 +18,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
     public void Read(ulong addr, Span<byte> destination)
     {
         Alive();
-        // Stryker disable once Statement : the fast path only: without its return (or its copy) the MMU path below moves the same bytes, as TranslateForAccess maps a direct address by the same formula and CheckMapped skips it
+        // Stryker disable once Statement,Block : the fast path only: without its return (or its copy, or the whole block) the MMU path below moves the same bytes, as TranslateForAccess maps a direct address by the same formula and CheckMapped skips it
         if (WhollyDirect(addr, destination.Length)) { DirectRead(addr, destination); return; }
         lock (_mmuLock)
         {
@@ -40,7 +40,7 @@ public sealed partial class ReferenceKernel : IKernelMemory
     public void Write(ulong addr, ReadOnlySpan<byte> source)
     {
         Alive();
-        // Stryker disable once Statement : the fast path only: without its return (or its copy) the MMU path below writes the same bytes again, as TranslateForAccess maps a direct address by the same formula
+        // Stryker disable once Statement,Block : the fast path only: without its return (or its copy, or the whole block) the MMU path below writes the same bytes again, as TranslateForAccess maps a direct address by the same formula
         if (WhollyDirect(addr, source.Length)) { DirectWrite(addr, source); return; }
         lock (_mmuLock)
         {

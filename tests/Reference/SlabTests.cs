@@ -122,6 +122,8 @@ public class SlabTests
     [InlineData("x86-32", 20, 0, SlabFlags.HwcacheAlign, 32)]
     [InlineData("x86-32", 33, 0, SlabFlags.HwcacheAlign, 64)]
     [InlineData("x86-32", 9, 0, SlabFlags.HwcacheAlign, 16)]
+    [InlineData("x86-32", 32, 0, SlabFlags.HwcacheAlign, 32)] // exactly half a cache line: halved
+    [InlineData("x86-32", 16, 0, SlabFlags.HwcacheAlign, 16)]
     [InlineData("x86-32", 3, 0, SlabFlags.HwcacheAlign, 4)]
     [InlineData("64-bit-8k", 3, 0, SlabFlags.HwcacheAlign, 8)]
     [InlineData("x86-32", 100, 0, SlabFlags.HwcacheAlign, 64)]
@@ -147,6 +149,10 @@ public class SlabTests
     [InlineData(2048, 2, 8)]
     [InlineData(8192, 3, 4)]     // order 3 cap (PAGE_ALLOC_COSTLY_ORDER)
     [InlineData(65536, 4, 1)]    // above the cap: one object per slab
+    [InlineData(320, 0, 12)]     // leftover 256 = 1/16 of the slab exactly: accepted at 1/16
+    [InlineData(384, 0, 10)]     // leftover 256 = 1/16 exactly
+    [InlineData(344, 1, 23)]     // order 0 leaves 312 > 1/16; order 1 leaves 280 <= 512
+    [InlineData(2192, 3, 14)]    // no order within the cap leaves at most 1/16; order 3 leaves 2080 <= 1/8
     public void SlabOrder_AimsForSeveralObjects(long size, int order, int perSlab)
     {
         var mm = Boot();
