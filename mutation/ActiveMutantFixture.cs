@@ -12,13 +12,10 @@ namespace KernelMm.Tests.Mutation;
 /// </summary>
 public sealed class ActiveMutantFixture
 {
-    public ActiveMutantFixture()
-    {
+    public ActiveMutantFixture() =>
         Outcome = ActiveMutantSwitch.Apply(
             ActiveMutantSwitch.FindMutantControl(typeof(ReferenceKernel).Assembly),
             Environment.GetEnvironmentVariable(ActiveMutantSwitch.MutantFileVariable));
-        if (Environment.GetEnvironmentVariable("KMM_MUTANT_DEBUG") == "1") Console.Error.WriteLine("ActiveMutantFixture: " + Outcome);
-    }
 
     /// <summary>What <see cref="ActiveMutantSwitch.Apply"/> did, for a debugger or a test.</summary>
     public string Outcome { get; }
