@@ -5,7 +5,8 @@ namespace KernelMm.Tests.Mutation;
 
 /// <summary>
 /// <see cref="ActiveMutantSwitch"/> against a stand-in with the shape of Stryker 5.1.0's injected
-/// <c>MutantControl</c> (the real one exists only inside a mutated assembly during a run).
+/// <c>MutantControl</c> (the real one exists only inside a mutated assembly during a run). The tests
+/// share the stand-in's static fields: xunit runs one class's tests one after another.
 /// </summary>
 public sealed class ActiveMutantSwitchTests : IDisposable
 {
@@ -25,23 +26,20 @@ public sealed class ActiveMutantSwitchTests : IDisposable
     [Fact]
     public void TheIdInTheFile_BecomesTheCachedActiveMutant_AndTheFileIsNoLongerRead()
     {
-        lock (typeof(FakeMutantControl))
-        {
-            WriteId(1234);
-            FakeMutantControl.Reset(_file);
+        WriteId(1234);
+        FakeMutantControl.Reset(_file);
 
-            var outcome = ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
+        var outcome = ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
 
-            Assert.Equal(1234, FakeMutantControl.ActiveMutant);
-            Assert.Equal(string.Empty, FakeMutantControl.CachedPath);
-            Assert.True(FakeMutantControl.PathCached);
-            Assert.Contains("1234", outcome);
+        Assert.Equal(1234, FakeMutantControl.ActiveMutant);
+        Assert.Equal(string.Empty, FakeMutantControl.CachedPath);
+        Assert.True(FakeMutantControl.PathCached);
+        Assert.Contains("1234", outcome);
 
-            // The next run reads the file again (the runner has switched mutants).
-            WriteId(-1);
-            ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
-            Assert.Equal(-1, FakeMutantControl.ActiveMutant);
-        }
+        // The next run reads the file again (the runner has switched mutants).
+        WriteId(-1);
+        ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
+        Assert.Equal(-1, FakeMutantControl.ActiveMutant);
     }
 
     [Fact]
@@ -54,33 +52,27 @@ public sealed class ActiveMutantSwitchTests : IDisposable
     [Fact]
     public void DuringCoverageCapture_NothingChanges()
     {
-        lock (typeof(FakeMutantControl))
-        {
-            WriteId(7);
-            FakeMutantControl.Reset(_file);
-            FakeMutantControl.CaptureCoverage = true;
+        WriteId(7);
+        FakeMutantControl.Reset(_file);
+        FakeMutantControl.CaptureCoverage = true;
 
-            ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
+        ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file);
 
-            Assert.Equal(-2, FakeMutantControl.ActiveMutant);
-            Assert.Equal(_file, FakeMutantControl.CachedPath);
-        }
+        Assert.Equal(-2, FakeMutantControl.ActiveMutant);
+        Assert.Equal(_file, FakeMutantControl.CachedPath);
     }
 
     [Fact]
     public void OutsideStryker_OrWithAnotherShape_OrWithoutAFile_NothingChanges()
     {
-        lock (typeof(FakeMutantControl))
-        {
-            FakeMutantControl.Reset(_file);
+        FakeMutantControl.Reset(_file);
 
-            Assert.Contains("unset", ActiveMutantSwitch.Apply(typeof(FakeMutantControl), null));
-            Assert.Contains("no Stryker.MutantControl", ActiveMutantSwitch.Apply(null, _file));
-            Assert.Contains("another shape", ActiveMutantSwitch.Apply(typeof(OtherShape), _file));
-            Assert.Contains("cannot read", ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file)); // not written yet
+        Assert.Contains("unset", ActiveMutantSwitch.Apply(typeof(FakeMutantControl), null));
+        Assert.Contains("no Stryker.MutantControl", ActiveMutantSwitch.Apply(null, _file));
+        Assert.Contains("another shape", ActiveMutantSwitch.Apply(typeof(OtherShape), _file));
+        Assert.Contains("cannot read", ActiveMutantSwitch.Apply(typeof(FakeMutantControl), _file)); // not written yet
 
-            Assert.Equal(-2, FakeMutantControl.ActiveMutant);
-            Assert.Equal(_file, FakeMutantControl.CachedPath);
-        }
+        Assert.Equal(-2, FakeMutantControl.ActiveMutant);
+        Assert.Equal(_file, FakeMutantControl.CachedPath);
     }
 }
